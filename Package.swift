@@ -1,0 +1,75 @@
+// swift-tools-version: 6.1
+// Tickline: a low-latency, single-process intraday trading engine for Linux.
+// Module layering (each imports only modules above it in this list):
+//   CTickline, C* system libraries  →  TicklineCore  →  Plumbing, Config  →  tickline
+import PackageDescription
+
+/// Hot modules: release builds check exclusivity statically only (mutable hot state lives in
+/// raw memory, never in class `var`s, so the dynamic check would only cost time). Cross-module
+/// optimisation is on by default in release builds of this toolchain; public hot API is also
+/// `@inlinable` so the benchmark package and the engine specialise it.
+let hotSettings: [SwiftSetting] = [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+]
+
+func systemLibrary(_ name: String, pkg: String, apt: String) -> Target {
+    .systemLibrary(name: name, path: "Sources/\(name)", pkgConfig: pkg, providers: [.apt([apt])])
+}
+
+let package = Package(
+    name: "Tickline",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tickline", targets: ["tickline"]),
+        .executable(name: "tickline-stress", targets: ["tickline-stress"]),
+        .library(name: "TicklineCore", targets: ["TicklineCore"]),
+        .library(name: "Plumbing", targets: ["Plumbing"]),
+        .library(name: "TicklineConfig", targets: ["TicklineConfig"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // C: affinity, pause, futex, TSC, scheduling, mlockall.
+        .target(name: "CTickline", path: "Sources/CTickline"),
+        systemLibrary("CLiburing", pkg: "liburing", apt: "liburing-dev"),
+        systemLibrary("CNuma", pkg: "numa", apt: "libnuma-dev"),
+        systemLibrary("CHiredis", pkg: "hiredis", apt: "libhiredis-dev"),
+        systemLibrary("CLibpq", pkg: "libpq", apt: "libpq-dev"),
+        systemLibrary("CZstd", pkg: "libzstd", apt: "libzstd-dev"),
+
+        .target(name: "TicklineCore", dependencies: ["CTickline"], swiftSettings: hotSettings),
+        .target(name: "Plumbing", dependencies: ["TicklineCore", "CTickline"], swiftSettings: hotSettings),
+        .target(
+            name: "TicklineConfig",
+            dependencies: ["TicklineCore", "Plumbing", .product(name: "Yams", package: "Yams")],
+            path: "Sources/Config"
+        ),
+
+        .executableTarget(
+            name: "tickline",
+            dependencies: [
+                "TicklineCore", "Plumbing", "TicklineConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: hotSettings
+        ),
+        .executableTarget(
+            name: "tickline-stress",
+            dependencies: ["TicklineCore", "Plumbing"],
+            swiftSettings: hotSettings
+        ),
+
+        .testTarget(name: "TicklineCoreTests", dependencies: ["TicklineCore"]),
+        .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TicklineCore", "TicklineConfig", "CTickline"]),
+        .testTarget(name: "ConfigTests", dependencies: ["TicklineConfig", "Plumbing"]),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["CLiburing", "CNuma", "CHiredis", "CLibpq", "CZstd", "CTickline"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

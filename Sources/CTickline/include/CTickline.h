@@ -1,0 +1,78 @@
+// CTickline: the few things Swift cannot import directly from glibc on Linux
+// (functions behind _GNU_SOURCE, compiler builtins, raw syscalls without a libc wrapper).
+// Every symbol is prefixed `tickline_`. Functions return 0 on success or a positive errno.
+#pragma once
+
+#include <stdint.h>
+#include <stdbool.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// CPU pause hint for spin loops (x86 PAUSE, Arm YIELD).
+static inline __attribute__((always_inline)) void tickline_cpu_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    __asm__ __volatile__("" ::: "memory");
+#endif
+}
+
+/// Raw time-stamp counter. Not serialising: use for intervals in a pinned thread.
+static inline __attribute__((always_inline)) uint64_t tickline_rdtsc(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return __builtin_ia32_rdtsc();
+#elif defined(__aarch64__)
+    uint64_t v;
+    __asm__ __volatile__("mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+#else
+    return 0;
+#endif
+}
+
+/// True when the CPU reports an invariant TSC (CPUID 0x80000007 EDX bit 8) on x86,
+/// or a generic timer on Arm (always constant rate).
+bool tickline_tsc_is_invariant(void);
+
+/// Pins the calling thread to the given CPUs (pthread_setaffinity_np).
+int tickline_pin_current_thread(const int32_t *cpus, int32_t count);
+
+/// Writes the calling thread's affinity CPUs into `out` (up to `capacity`);
+/// returns the number written, or a negative errno.
+int32_t tickline_current_thread_affinity(int32_t *out, int32_t capacity);
+
+/// Writes the CPUs of the process affinity mask (sched_getaffinity of the process) into `out`.
+int32_t tickline_process_affinity(int32_t *out, int32_t capacity);
+
+/// Sets SCHED_FIFO with `priority` on the calling thread (needs CAP_SYS_NICE or RLIMIT_RTPRIO).
+int tickline_set_fifo_priority(int32_t priority);
+
+/// The calling thread's scheduling policy (SCHED_OTHER = 0, SCHED_FIFO = 1, ...), or -1.
+int32_t tickline_current_sched_policy(void);
+
+/// mlockall(MCL_CURRENT | MCL_FUTURE): keep every page resident (no page faults on the hot path).
+int tickline_lock_all_memory(void);
+
+/// Names the calling thread (15 characters at most are kept by Linux).
+int tickline_set_thread_name(const char *name);
+
+/// Kernel thread id of the calling thread.
+int32_t tickline_gettid(void);
+
+/// The CPU the calling thread runs on now (sched_getcpu), or -1.
+int32_t tickline_current_cpu(void);
+
+/// futex(FUTEX_WAIT_PRIVATE): sleeps while *addr == expected. timeout_ns < 0 waits forever.
+/// Returns 0 when woken, EAGAIN when *addr != expected, ETIMEDOUT, or EINTR.
+int tickline_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns);
+
+/// futex(FUTEX_WAKE_PRIVATE): wakes up to `count` waiters; returns how many were woken, or -errno.
+int32_t tickline_futex_wake(uint32_t *addr, int32_t count);
+
+#ifdef __cplusplus
+}
+#endif
