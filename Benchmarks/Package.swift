@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+// Tickline benchmarks: a nested package so the engine itself does not depend on the benchmark
+// harness. Run from this folder:
+//   swift package --allow-writing-to-package-directory benchmark        (package-benchmark suite)
+//   swift run -c release ring-compare --runs 9                          (Swift vs C, interleaved)
+import PackageDescription
+import class Foundation.ProcessInfo
+import struct Foundation.URL
+
+// SwiftPM names a path dependency after its folder, whatever the clone is called.
+let rootPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+let package = Package(
+    name: "TicklineBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", exact: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .target(name: "CRingBaseline", path: "Sources/CRingBaseline", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "BenchSupport",
+            dependencies: [
+                "CRingBaseline",
+                .product(name: "Plumbing", package: rootPackage),
+                .product(name: "TicklineCore", package: rootPackage),
+            ],
+            path: "Sources/BenchSupport",
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+        ),
+        .executableTarget(
+            name: "ring-compare",
+            dependencies: ["BenchSupport"],
+            path: "Sources/ring-compare"
+        ),
+        .executableTarget(
+            name: "PlumbingBenchmarks",
+            dependencies: [
+                "BenchSupport", "CRingBaseline",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Plumbing", package: rootPackage),
+                .product(name: "TicklineCore", package: rootPackage),
+            ],
+            path: "Benchmarks/PlumbingBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
