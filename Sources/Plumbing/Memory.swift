@@ -14,3 +14,13 @@ public func allocateAligned(byteCount: Int, alignment: Int = CacheLine.padding) 
     memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(rounded, alignment))
     return memory
 }
+
+/// The VM page size (4 KiB on the hosts we run on).
+public let pageSize: Int = {
+    let size = sysconf(Int32(_SC_PAGESIZE))
+    return size > 0 ? size : 4096
+}()
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,5 +1,5 @@
 import CRingBaseline
-import Plumbing
+@_spi(Benchmarks) import Plumbing
 import Synchronization
 import TicklineCore
 #if canImport(Glibc)
@@ -134,8 +134,9 @@ public final class PeerThread: @unchecked Sendable {
     public init(capacity: Int, cpus: (Int, Int)?) throws {
         forward = SPSCRing(capacity: capacity)
         back = SPSCRing(capacity: capacity)
-        cForward = cring_create(Int64(capacity))
-        cBack = cring_create(Int64(capacity))
+        // The C views run over the Swift rings' own memory: same pages, same geometry.
+        cForward = cring_attach(forward.indexBlock, forward.slotBlock, Int64(capacity))
+        cBack = cring_attach(back.indexBlock, back.slotBlock, Int64(capacity))
         if let cpus { try CPUSet.pinCurrentThread(to: [cpus.0]) }
         let peerCPU = cpus?.1
         thread = try spawnThread { [self] in

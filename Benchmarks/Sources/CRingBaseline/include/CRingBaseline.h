@@ -8,9 +8,15 @@
 
 typedef struct { uint64_t w[8]; } cring_item;  // 64 bytes, the size of MarketEvent
 
+/// The index block, byte for byte the layout of Plumbing.SPSCRing's (head 0, headLocal 8,
+/// cachedTail 16, tail 128, tailLocal 136, cachedHead 144).
 typedef struct cring cring;
 
+/// A ring with its own page-aligned memory.
 cring *cring_create(int64_t capacity);
+/// A C view over an SPSCRing's index and slot blocks: both languages then run over the very
+/// same memory, so the comparison is free of placement effects.
+cring *cring_attach(void *index_block, void *slots, int64_t capacity);
 void cring_destroy(cring *ring);
 
 /// Single thread: push one, pop one, `n` times. Returns a checksum of what was popped.
