@@ -25,6 +25,9 @@ let package = Package(
         .library(name: "TicklineCore", targets: ["TicklineCore"]),
         .library(name: "Plumbing", targets: ["Plumbing"]),
         .library(name: "TicklineConfig", targets: ["TicklineConfig"]),
+        .library(name: "MarketData", targets: ["MarketData"]),
+        .library(name: "LinuxIO", targets: ["LinuxIO"]),
+        .library(name: "Simulation", targets: ["Simulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -39,9 +42,17 @@ let package = Package(
         systemLibrary("CHiredis", pkg: "hiredis", apt: "libhiredis-dev"),
         systemLibrary("CLibpq", pkg: "libpq", apt: "libpq-dev"),
         systemLibrary("CZstd", pkg: "libzstd", apt: "libzstd-dev"),
+        systemLibrary("CZlib", pkg: "zlib", apt: "zlib1g-dev"),
 
         .target(name: "TicklineCore", dependencies: ["CTickline"], swiftSettings: hotSettings),
         .target(name: "Plumbing", dependencies: ["TicklineCore", "CTickline"], swiftSettings: hotSettings),
+        // Market data: ITCH 5.0, MoldUDP64/SoupBinTCP framing, DBN, L3 books, bars. Knows no
+        // threads, rings or sockets.
+        .target(name: "MarketData", dependencies: ["TicklineCore", "CZstd", "CZlib"], swiftSettings: hotSettings),
+        // Linux I/O: io_uring sockets (UDP feed receive; TCP sessions later).
+        .target(name: "LinuxIO", dependencies: ["TicklineCore", "Plumbing", "CTickline", "CLiburing"], swiftSettings: hotSettings),
+        // Replay sources, the synthetic feed generator and (later) the simulated venue.
+        .target(name: "Simulation", dependencies: ["TicklineCore", "MarketData"], swiftSettings: hotSettings),
         .target(
             name: "TicklineConfig",
             dependencies: ["TicklineCore", "Plumbing", .product(name: "Yams", package: "Yams")],
@@ -51,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "tickline",
             dependencies: [
-                "TicklineCore", "Plumbing", "TicklineConfig",
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -66,6 +77,9 @@ let package = Package(
         .testTarget(name: "TicklineCoreTests", dependencies: ["TicklineCore"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TicklineCore", "TicklineConfig", "CTickline"]),
         .testTarget(name: "ConfigTests", dependencies: ["TicklineConfig", "Plumbing"]),
+        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "TicklineCore"]),
+        .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "MarketData", "Plumbing", "TicklineCore", "Simulation"]),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "MarketData", "TicklineCore"]),
         .testTarget(
             name: "InteropTests",
             dependencies: ["CLiburing", "CNuma", "CHiredis", "CLibpq", "CZstd", "CTickline"]

@@ -1,0 +1,2 @@
+/// Simulation: replay sources, the synthetic feed generator and the simulated venue.
+public enum Simulation {}
