@@ -94,6 +94,10 @@ public enum ITCHFrames {
 public struct ITCHStreamError: Error, Equatable, Sendable, CustomStringConvertible {
     public let offset: Int
     public let error: ITCHDecodeError
+    public init(offset: Int, error: ITCHDecodeError) {
+        self.offset = offset
+        self.error = error
+    }
     public var description: String { "offset \(offset): \(error)" }
 }
 
