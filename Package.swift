@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "Plumbing", dependencies: ["TicklineCore", "CTickline"], swiftSettings: hotSettings),
         // Market data: ITCH 5.0, MoldUDP64/SoupBinTCP framing, DBN, L3 books, bars. Knows no
         // threads, rings or sockets.
-        .target(name: "MarketData", dependencies: ["TicklineCore", "CZstd", "CZlib"], swiftSettings: hotSettings),
+        .target(name: "MarketData", dependencies: ["TicklineCore", "CTickline", "CZstd", "CZlib"], swiftSettings: hotSettings),
         // Linux I/O: io_uring sockets (UDP feed receive; TCP sessions later).
         .target(name: "LinuxIO", dependencies: ["TicklineCore", "Plumbing", "CTickline", "CLiburing"], swiftSettings: hotSettings),
         // Replay sources, the synthetic feed generator and (later) the simulated venue.

@@ -65,6 +65,7 @@ public struct ITCHGenerator {
         var nextRef: UInt64 = 1
         var nextMatch: UInt64 = 1
         var mids = [Int64](repeating: 0, count: n + 1)
+        let symbols = (0...n).map { Symbol8(Self.symbolName($0)) }
         var halted = [Bool](repeating: false, count: n + 1)
         var haltedUntil = [Int](repeating: 0, count: n + 1)
         var live: [Live] = []
@@ -91,11 +92,11 @@ public struct ITCHGenerator {
         try emit { $0.system(stamp(), code: "S") }
         for locate in 1...n {
             mids[locate] = Int64(1_000 + rng.next() % 49_000) * tick  // $10 … $500
-            let symbol = Symbol8(Self.symbolName(locate))
+            let symbol = symbols[locate]
             try emit { $0.directory(stamp(), locate: UInt16(locate), symbol: symbol) }
         }
         for locate in 1...n {
-            let symbol = Symbol8(Self.symbolName(locate))
+            let symbol = symbols[locate]
             try emit { $0.tradingAction(stamp(), locate: UInt16(locate), symbol: symbol, state: "T") }
         }
         try emit { $0.system(stamp(), code: "Q") }
@@ -111,7 +112,7 @@ public struct ITCHGenerator {
         while written < total - closing {
             let locate = 1 + Int(rng.next() % UInt64(n))
             let id = InstrumentID(UInt32(locate))
-            let symbol = Symbol8(Self.symbolName(locate))
+            let symbol = symbols[locate]
             if halted[locate] {
                 if written >= haltedUntil[locate] {
                     halted[locate] = false
@@ -161,7 +162,7 @@ public struct ITCHGenerator {
                 // Execute against the touch (E, or C with a price 2 % of the time), sometimes a
                 // non-displayed trade (P).
                 let side: Side = rng.next() & 1 == 0 ? .buy : .sell
-                guard let level = books.level(id, side, 0), let head = books.queue(id, side, price: level.price).first else { continue }
+                guard let level = books.level(id, side, 0), let head = books.frontOrder(id, side) else { continue }
                 let available = UInt32(head.quantity.raw / 1_000_000_000)
                 let shares = rng.next() % 3 == 0 ? available : max(1, UInt32(rng.next() % UInt64(available)) + 1)
                 let match = nextMatch

@@ -8,7 +8,7 @@ import Glibc
 
 struct ITCHCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "itch", abstract: "Research tools for ITCH 5.0 files.", subcommands: [ITCHStats.self])
+        commandName: "itch", abstract: "Research tools for ITCH 5.0 files.", subcommands: [ITCHStats.self, ITCHBench.self])
 }
 
 struct ITCHStats: ParsableCommand {

@@ -21,6 +21,16 @@ static inline __attribute__((always_inline)) void tickline_cpu_pause(void) {
 #endif
 }
 
+/// Software prefetch of the cache line holding `address` for reading (no fault if invalid).
+static inline __attribute__((always_inline)) void tickline_prefetch(const void *address) {
+    __builtin_prefetch(address, 0, 3);
+}
+
+/// Software prefetch for writing.
+static inline __attribute__((always_inline)) void tickline_prefetch_write(const void *address) {
+    __builtin_prefetch(address, 1, 3);
+}
+
 /// Raw time-stamp counter. Not serialising: use for intervals in a pinned thread.
 static inline __attribute__((always_inline)) uint64_t tickline_rdtsc(void) {
 #if defined(__x86_64__) || defined(__i386__)

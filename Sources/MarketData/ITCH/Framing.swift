@@ -48,12 +48,14 @@ public enum ITCHFrames {
     public static func scan(
         _ buffer: UnsafeRawBufferPointer, framing: ITCHFraming, baseOffset: Int = 0,
         _ body: (UnsafeRawPointer, Int, Int) -> Void,
-        onError: (Int, ITCHDecodeError) -> Void
+        onError: (Int, ITCHDecodeError) -> Void,
+        limit: Int = .max
     ) -> ITCHScan {
         guard let base = buffer.baseAddress else { return ITCHScan(consumed: 0, stopped: false) }
         let count = buffer.count
         var offset = 0
-        while offset + 3 <= count {
+        var delivered = 0
+        while offset + 3 <= count && delivered < limit {
             let type = base.loadByte(at: offset + 2)
             let expected = ITCH.lengthTable[Int(type)]
             switch framing {
@@ -64,6 +66,7 @@ public enum ITCHFrames {
                 }
                 if offset + 2 + expected > count { return ITCHScan(consumed: offset, stopped: false) }
                 body(base + offset + 2, expected, baseOffset + offset)
+                delivered &+= 1
                 offset += 2 + expected
             case .lengthPrefixed:
                 let declared = Int(base.loadBE16(at: offset))
@@ -82,6 +85,7 @@ public enum ITCHFrames {
                     onError(baseOffset + offset, .lengthMismatch(type: type, declared: declared, expected: expected))
                 } else {
                     body(base + offset + 2, declared, baseOffset + offset)
+                    delivered &+= 1
                 }
                 offset += 2 + declared
             }
