@@ -100,6 +100,15 @@ func utc(_ y: Int, _ mo: Int, _ d: Int, _ h: Int = 0, _ mi: Int = 0, _ s: Int = 
         // 01:30 happens twice on 2024-11-03: the first (EDT) one, 05:30 UTC.
         #expect(calendar.instant(CivilDate(2024, 11, 3), LocalTime(1, 30)) == utc(2024, 11, 3, 5, 30))
         #expect(calendar.instant(CivilDate(2024, 11, 3), LocalTime(3)) == utc(2024, 11, 3, 8))
+        // The same rules east of UTC (CET/CEST, changes at 01:00 UTC).
+        let cet = UTCOffsetRule.centralEurope
+        func local(_ y: Int, _ m: Int, _ d: Int, _ h: Int, _ mi: Int) -> Int64 {
+            CivilDate(y, m, d).daysSinceEpoch * 86_400 + Int64(h * 3600 + mi * 60)
+        }
+        #expect(cet.utcSeconds(forLocal: local(2024, 3, 31, 2, 30)) == utc(2024, 3, 31, 1, 30).raw / 1_000_000_000)   // skipped
+        #expect(cet.utcSeconds(forLocal: local(2024, 10, 27, 2, 30)) == utc(2024, 10, 27, 0, 30).raw / 1_000_000_000) // first of two
+        #expect(cet.utcSeconds(forLocal: local(2024, 7, 1, 9, 0)) == utc(2024, 7, 1, 7).raw / 1_000_000_000)
+        #expect(cet.utcSeconds(forLocal: local(2006, 1, 2, 9, 0)) == utc(2006, 1, 2, 8).raw / 1_000_000_000)
     }
 }
 
