@@ -281,6 +281,22 @@ public final class OrderBooks: @unchecked Sendable {
         }
     }
 
+    /// Applies an event and completes it from the book for the stages downstream: an execution
+    /// without a price (ITCH 'E') gets the resting order's price, and executions and cancels get
+    /// the resting order's side. Bars and trade features then see every execution as a trade.
+    @inlinable
+    public func applyCompleting(_ event: inout MarketEvent) -> BookUpdate {
+        if event.kind == .execute || event.kind == .cancel {
+            let slot = find(event.orderID.raw)
+            if slot >= 0 {
+                let order = orders[Int(slot)]
+                if event.price.raw == 0 { event.price = order.price }
+                event.side = order.side
+            }
+        }
+        return apply(event)
+    }
+
     @inlinable func reject(_ update: BookUpdate) -> BookUpdate {
         switch update {
         case .unknownOrder: integrityCounters[1] &+= 1

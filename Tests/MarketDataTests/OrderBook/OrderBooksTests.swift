@@ -40,6 +40,19 @@ private func event(_ kind: MarketEventKind, _ id: UInt64, qty: Int64 = 0, price:
         #expect(!books.isCrossed(one))
     }
 
+    @Test func executionsAreCompletedWithTheRestingPriceAndSide() {
+        let books = OrderBooks(capacity: BookCapacity(orders: 8, instruments: 4))
+        _ = books.apply(add(1, .sell, 42, 10))
+        var execution = event(.execute, 1, qty: 3)
+        execution.price = .zero
+        #expect(books.applyCompleting(&execution) == .changed)
+        #expect(execution.price == Price(units: 42) && execution.side == .sell)
+        var priced = event(.execute, 1, qty: 3, price: 41)
+        _ = books.applyCompleting(&priced)
+        #expect(priced.price == Price(units: 41), "an execution price from the feed (ITCH 'C') is kept")
+        #expect(books.bestAsk(one)?.quantity == Quantity(units: 4))
+    }
+
     @Test func itchReplaceGoesToTheBackWithANewId() {
         let books = OrderBooks(capacity: BookCapacity(orders: 64, instruments: 4))
         _ = books.apply(add(1, .sell, 50, 10))
