@@ -151,6 +151,14 @@ public final class OrderBooks: @unchecked Sendable {
         integrityCounters.deallocate()
     }
 
+    /// Allocates the level arrays of `instruments` up front (at `initialLevels` per side), so
+    /// that replaying into them allocates nothing until a side outgrows that.
+    public func preallocateLevels(for instruments: Range<Int>) {
+        for i in instruments.clamped(to: 0..<capacity.instruments) {
+            for s in 0..<2 where sides[i * 2 + s].base == nil { _ = grow(sides + i * 2 + s) }
+        }
+    }
+
     // MARK: Reading
 
     public var liveOrders: Int { counts[1] }

@@ -1,0 +1,72 @@
+import Benchmark
+import MarketData
+import Simulation
+import TicklineCore
+
+/// A generated 1,000,000-message ITCH session (100 symbols, seed 1), built once.
+nonisolated(unsafe) let session: [UInt8] = {
+    var bytes: [UInt8] = []
+    ITCHGenerator(config: ITCHGeneratorConfig(symbols: 100, messages: 1_000_000, seed: 1)).generate { bytes.append(contentsOf: $0) }
+    return bytes
+}()
+
+nonisolated(unsafe) let zeroAllocations: [BenchmarkMetric: BenchmarkThresholds] = [
+    .mallocCountTotal: .init(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0]),
+]
+
+func freshBooks() -> OrderBooks {
+    let books = OrderBooks(capacity: BookCapacity(orders: 1 << 20, instruments: 128, levelsPerSide: 1 << 12, initialLevels: 256))
+    books.preallocateLevels(for: 0..<128)
+    return books
+}
+
+// Each iteration replays the whole session, so with scaling .mega the figures are per message.
+// Names avoid spaces (package-benchmark 1.38.1 threshold lookup).
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        warmupIterations: 1, scalingFactor: .mega, maxDuration: .seconds(5), maxIterations: 25,
+        thresholds: zeroAllocations)
+
+    Benchmark("ITCH.decode.1M") { benchmark in
+        let decoder = ITCHDecoder()
+        var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        var checksum: Int64 = 0
+        benchmark.startMeasurement()
+        _ = session.withUnsafeBytes { raw in
+            ITCHFrames.scan(raw, framing: .lengthPrefixed, { p, length, _ in
+                if decoder.decode(p, length: length, into: &event) == .event { checksum &+= event.quantity.raw }
+            }, onError: { _, _ in })
+        }
+        benchmark.stopMeasurement()
+        blackHole(checksum)
+    }
+
+    Benchmark("ITCH.decodeAndBook.1M") { benchmark in
+        let decoder = ITCHDecoder()
+        let books = freshBooks()
+        var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        benchmark.startMeasurement()
+        _ = session.withUnsafeBytes { raw in
+            ITCHFrames.scan(raw, framing: .lengthPrefixed, { p, length, _ in
+                if decoder.decode(p, length: length, into: &event) == .event { _ = books.applyCompleting(&event) }
+            }, onError: { _, _ in })
+        }
+        benchmark.stopMeasurement()
+        precondition(books.integrity.unknownOrders == 0 && books.integrity.capacityRejects == 0)
+        blackHole(books.liveOrders)
+    }
+
+    Benchmark("ITCH.replayPrefetch.1M") { benchmark in
+        let books = freshBooks()
+        let replay = ITCHBookReplay(decoder: ITCHDecoder(), books: books)
+        var changed = 0
+        benchmark.startMeasurement()
+        _ = session.withUnsafeBytes { raw in
+            replay.replay(raw, framing: .lengthPrefixed, { _, update in if update == .changed { changed &+= 1 } }, onError: { _, _ in })
+        }
+        benchmark.stopMeasurement()
+        replay.deallocate()
+        blackHole(changed)
+    }
+}
