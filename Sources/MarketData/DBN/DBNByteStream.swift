@@ -36,6 +36,9 @@ public struct DBNByteStream: ~Copyable {
     private var rawEnded: Bool
     private let zstd: OpaquePointer?
     private var frameOpen: Bool
+    /// A decompression error met after some output was produced: reported by the next read,
+    /// so that every good byte is delivered first.
+    private var pendingError: Optional<DBNError>  // spelled out: no implicit nil default (see init)
 
     /// Whether the stream is zstd-compressed.
     public var isCompressed: Bool { zstd != nil }
@@ -73,6 +76,7 @@ public struct DBNByteStream: ~Copyable {
         fd = descriptor
         inputPosition = 0
         frameOpen = false
+        pendingError = nil
         input = staging
         inputCapacity = capacity
         inputEnd = staged
@@ -96,6 +100,7 @@ public struct DBNByteStream: ~Copyable {
         fd = -1
         inputPosition = 0
         frameOpen = false
+        pendingError = nil
         input = copy
         inputCapacity = capacity
         inputEnd = bytes.count
@@ -186,6 +191,7 @@ public struct DBNByteStream: ~Copyable {
 
     private mutating func readZstd(into base: UnsafeMutableRawPointer, count: Int) throws(DBNError) -> Int {
         guard let context = zstd else { return 0 }
+        if let error = pendingError { throw error }
         var produced = 0
         while produced < count {
             if inputPosition == inputEnd, !rawEnded { try readRaw() }
@@ -193,7 +199,10 @@ public struct DBNByteStream: ~Copyable {
             var destination = ZSTD_outBuffer(dst: base, size: count, pos: produced)
             let status = ZSTD_decompressStream(context, &destination, &source)
             if ZSTD_isError(status) != 0 {
-                throw .zstd(message: Self.zstdMessage(status), fileOffset: fileOffset)
+                let error = DBNError.zstd(message: Self.zstdMessage(status), fileOffset: fileOffset)
+                if produced == 0 { throw error }
+                pendingError = error
+                break
             }
             let consumed = source.pos - inputPosition
             let made = destination.pos - produced
@@ -210,7 +219,10 @@ public struct DBNByteStream: ~Copyable {
                 break
             }
             if inputPosition < inputEnd {
-                throw .zstd(message: "decompressor made no progress", fileOffset: fileOffset)
+                let error = DBNError.zstd(message: "decompressor made no progress", fileOffset: fileOffset)
+                if produced == 0 { throw error }
+                pendingError = error
+                break
             }
         }
         return produced

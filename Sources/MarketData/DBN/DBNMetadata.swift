@@ -50,6 +50,11 @@ public struct DBNSymbolMappingEntry: Sendable, Equatable {
     /// The symbol as requested (in `stypeIn` symbology).
     public var rawSymbol: String
     public var intervals: [DBNMappingInterval]
+
+    public init(rawSymbol: String, intervals: [DBNMappingInterval]) {
+        self.rawSymbol = rawSymbol
+        self.intervals = intervals
+    }
 }
 
 /// A date range over which a requested symbol maps to `symbol` (in `stypeOut` symbology,
@@ -58,6 +63,12 @@ public struct DBNMappingInterval: Sendable, Equatable {
     public var startDate: UInt32
     public var endDate: UInt32
     public var symbol: String
+
+    public init(startDate: UInt32, endDate: UInt32, symbol: String) {
+        self.startDate = startDate
+        self.endDate = endDate
+        self.symbol = symbol
+    }
 }
 
 extension DBNMetadata {
