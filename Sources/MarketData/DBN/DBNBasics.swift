@@ -24,7 +24,7 @@ public enum DBN {
 }
 
 /// A DBN record type (`rtype`, byte 1 of every record). Unknown values are skipped and
-/// counted by the decoder.
+/// counted by the decoder. A plain value.
 @frozen public enum DBNRType: UInt8, Sendable, BitwiseCopyable, CaseIterable {
     /// Trades schema (MBP with depth 0).
     case mbp0 = 0x00
@@ -54,7 +54,7 @@ public enum DBN {
     case bbo1m = 0xC4
 }
 
-/// A DBN schema as written in the metadata header.
+/// A DBN schema as written in the metadata header. A plain value.
 @frozen public enum DBNSchema: UInt16, Sendable, BitwiseCopyable, CaseIterable, CustomStringConvertible {
     case mbo = 0
     case mbp1 = 1
@@ -104,7 +104,8 @@ public enum DBN {
     }
 }
 
-/// A symbology type (how symbols in a request and in the metadata are to be read).
+/// A symbology type (how symbols in a request and in the metadata are to be read). A plain
+/// value.
 @frozen public enum DBNSType: UInt8, Sendable, BitwiseCopyable, CaseIterable {
     case instrumentID = 0
     case rawSymbol = 1
@@ -121,7 +122,7 @@ public enum DBN {
     case figiTicker = 12
 }
 
-/// Bits of a DBN record's `flags` byte.
+/// Bits of a DBN record's `flags` byte. A plain value.
 @frozen public struct DBNFlags: OptionSet, Sendable, BitwiseCopyable, Hashable {
     public var rawValue: UInt8
     @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }

@@ -5,7 +5,7 @@ import Darwin
 #endif
 import TicklineCore
 
-/// How a `DBNDecoder` reads its input.
+/// How a `DBNDecoder` reads its input. A plain value, given when the decoder opens.
 public struct DBNDecoderOptions: Sendable {
     /// Whether the stream starts with a metadata header.
     public enum Framing: Sendable, Equatable {

@@ -14,6 +14,7 @@ import TicklineCore
 /// `code`: 1 auth failed, 2 API key deactivated, 3 connection limit exceeded, 4 symbol
 /// resolution failed, 5 invalid subscription, 6 internal error, 7 skipped records after
 /// slow reading, 255 unset.
+/// Plain data: owns its fields inline, no references; usable from any thread.
 @frozen public struct DBNErrorMessage: Sendable, BitwiseCopyable, Hashable {
     public static let wireSize = 320
     public static let wireSizeV1 = 80
@@ -58,6 +59,7 @@ import TicklineCore
 /// ```
 /// `code`: 0 heartbeat, 1 subscription acknowledged, 2 slow reader warning, 3 replay
 /// completed, 4 end of interval, 255 unset.
+/// Plain data: owns its fields inline, no references; usable from any thread.
 @frozen public struct DBNSystemMessage: Sendable, BitwiseCopyable, Hashable {
     public static let wireSize = 320
     public static let wireSizeV1 = 80
@@ -97,6 +99,7 @@ import TicklineCore
 ///      160 8 start    168 8 end
 /// v1:  16 22 inputSymbol   38 22 outputSymbol   60 4 (reserved)   64 8 start   72 8 end
 /// ```
+/// Plain data: owns its fields inline, no references; usable from any thread.
 @frozen public struct DBNSymbolMapping: Sendable, BitwiseCopyable, Hashable {
     public static let wireSize = 176
     public static let wireSizeV1 = 80

@@ -1,7 +1,8 @@
 import TicklineCore
 
 /// The metadata header of a DBN stream: what was requested and how symbols map to
-/// instrument ids. Owns its strings and arrays (decoded once, when the stream is opened).
+/// instrument ids. Owns its strings and arrays (decoded once, when the stream is opened);
+/// an immutable value once decoded, safe to share between threads.
 ///
 /// Layout after the 8-byte prelude (`DBN`, version byte, u32 little-endian length):
 /// ```

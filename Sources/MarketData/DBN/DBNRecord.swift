@@ -55,7 +55,7 @@ import TicklineCore
     /// and the layout version to read it with; size 0 for an unknown rtype. `version` is
     /// the stream's DBN version, or 0 when unknown (a fragment): then the layout is
     /// inferred from `body`, the record's length, as Databento's decoder does.
-    @inlinable
+    @inlinable @inline(__always)  // measured: see DBNMbo.init(unchecked:)
     static func minimumSize(rtype: UInt8, body: Int, version: UInt8) -> (size: Int, version: UInt8) {
         switch rtype {
         case 0xA0: return (DBNMbo.wireSize, version)

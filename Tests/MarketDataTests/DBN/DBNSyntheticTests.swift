@@ -468,6 +468,45 @@ import TicklineCore
         return writer.bytes
     }
 
+    @Test func everyActionByteMapsAsDocumented() throws {
+        let expected: [UInt8: MarketEventKind] = [
+            UInt8(ascii: "A"): .add, UInt8(ascii: "C"): .cancel, UInt8(ascii: "F"): .execute,
+            UInt8(ascii: "M"): .replace, UInt8(ascii: "R"): .clear, UInt8(ascii: "T"): .trade,
+        ]
+        for byte in UInt8.min...UInt8.max {
+            var record = DBNWriter.mbo(action: "A")
+            record[38] = byte
+            let mbo = record.withUnsafeBytes { DBNMbo(unchecked: $0.baseAddress!) }
+            var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+            let produced = mbo.marketEvent(into: &event)
+            #expect(mbo.action == byte)
+            #expect(produced == (expected[byte] != nil), "action byte \(byte)")
+            if produced { #expect(event.kind == expected[byte], "action byte \(byte)") }
+        }
+    }
+
+    /// The MBO conversion builds `MarketEventKind` values from their raw value by bit cast
+    /// (see `DBNMbo.eventKind`): the stored tag must be `rawValue - 1` for every case.
+    @Test func marketEventKindTagIsRawValueMinusOne() {
+        let kinds: [MarketEventKind] = [.add, .cancel, .delete, .execute, .replace, .trade, .clear, .status, .bbo, .tick, .gap]
+        #expect(MemoryLayout<MarketEventKind>.size == 1)
+        for kind in kinds {
+            #expect(unsafeBitCast(kind, to: UInt8.self) == kind.rawValue - 1, "\(kind)")
+        }
+    }
+
+    @Test func flagMappingUsesTheEngineBits() {
+        #expect(MarketEventFlags(dbn: .last) == .lastInPacket)
+        #expect(MarketEventFlags(dbn: .snapshot) == .snapshot)
+        #expect(MarketEventFlags(dbn: .badReceiveTime) == .badReceiveTime)
+        #expect(MarketEventFlags(dbn: [.topOfBook, .marketByPrice, .maybeBadBook, .publisherSpecific]) == [])
+        #expect(MarketEventFlags(dbn: DBNFlags(rawValue: 0xFF)) == [.lastInPacket, .snapshot, .badReceiveTime])
+        #expect(Side(dbn: UInt8(ascii: "B")) == .buy)
+        #expect(Side(dbn: UInt8(ascii: "A")) == .sell)
+        #expect(Side(dbn: UInt8(ascii: "N")) == Side.none)
+        #expect(Side(dbn: 0) == Side.none)
+    }
+
     @Test func topOfBookRecordsMapToTradeOrBBO() throws {
         let trade = try #require(try Self.event(Self.mbp1(action: "T", side: "A")))
         #expect(trade.kind == .trade)
@@ -550,5 +589,27 @@ import TicklineCore
         #expect(DBNText72("ESM4") != DBNText72("ESU4"))
         #expect(Set([DBNText16("a"), DBNText16("a"), DBNText16("b")]).count == 2)
         #expect(MemoryLayout<DBNText304>.size == 304)
+    }
+
+    // MARK: - Plain data
+
+    static func requirePlainData<T: BitwiseCopyable & Sendable>(_: T.Type) -> Int { MemoryLayout<T>.size }
+
+    @Test func recordsArePlainData() {
+        // Compile-time: every record type and the enum are BitwiseCopyable and Sendable.
+        let sizes = [
+            Self.requirePlainData(DBNRecord.self), Self.requirePlainData(DBNMbo.self),
+            Self.requirePlainData(DBNTrade.self), Self.requirePlainData(DBNMbp1.self),
+            Self.requirePlainData(DBNMbp10.self), Self.requirePlainData(DBNBbo.self),
+            Self.requirePlainData(DBNCmbp1.self), Self.requirePlainData(DBNCbbo.self),
+            Self.requirePlainData(DBNOhlcv.self), Self.requirePlainData(DBNStatus.self),
+            Self.requirePlainData(DBNInstrumentDefinition.self), Self.requirePlainData(DBNImbalance.self),
+            Self.requirePlainData(DBNStatistics.self), Self.requirePlainData(DBNErrorMessage.self),
+            Self.requirePlainData(DBNSystemMessage.self), Self.requirePlainData(DBNSymbolMapping.self),
+        ]
+        #expect(sizes.allSatisfy { $0 > 0 })
+        // The hot record stays small; the enum is as large as its largest payload.
+        #expect(MemoryLayout<DBNMbo>.size <= 80)
+        #expect(MemoryLayout<DBNRecord>.size >= MemoryLayout<DBNInstrumentDefinition>.size)
     }
 }
