@@ -72,10 +72,4 @@ struct DBNMetadataTests {
         #expect(definition.schema == .definition)
         #expect(definition.symbols == ["MSFT"])
     }
-
-    @Test func schemaNames() {
-        #expect(DBNSchema.mbp10.description == "mbp-10")
-        #expect(DBNSchema.ohlcv1m.description == "ohlcv-1m")
-        #expect(DBNSchema(rawValue: 19) == .bbo1m)
-    }
 }

@@ -576,6 +576,12 @@ import TicklineCore
         #expect(order.tsReceive == DBN.undefinedTimestamp)
     }
 
+    @Test func schemaNames() {
+        #expect(DBNSchema.mbp10.description == "mbp-10")
+        #expect(DBNSchema.ohlcv1m.description == "ohlcv-1m")
+        #expect(DBNSchema(rawValue: 19) == .bbo1m)
+    }
+
     @Test func textFields() {
         let text = DBNText8("XCME")
         #expect(text.string == "XCME")
