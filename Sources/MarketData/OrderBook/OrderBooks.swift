@@ -20,6 +20,18 @@ public struct BookCapacity: Sendable, Equatable {
     }
 }
 
+/// How cancels and executions change an order.
+public enum BookSemantics: Sendable, Equatable {
+    /// Exchange semantics: a cancel or execution reduces the order by its quantity (ITCH X/E/C,
+    /// Databento C/F as documented).
+    case reduce
+    /// nautilus_trader's L3 book over Databento MBO: a cancel removes the whole order, a fill
+    /// sets the order to the fill record's side, price and size (adding it if unknown). Final
+    /// books agree with `.reduce`; intermediate states are nautilus's (its oracle files in
+    /// shared/data/dbn/book-expected are reproduced exactly only this way).
+    case nautilus
+}
+
 /// What applying one event did.
 @frozen public enum BookUpdate: UInt8, Sendable, Equatable {
     /// The book changed.
@@ -105,6 +117,7 @@ public struct BookIntegrity: Sendable, Equatable {
 /// storage.
 public final class OrderBooks: @unchecked Sendable {
     public let capacity: BookCapacity
+    public let semantics: BookSemantics
     @usableFromInline let orders: UnsafeMutablePointer<BookOrder>
     @usableFromInline let freeSlots: UnsafeMutablePointer<Int32>
     /// The order-id table: interleaved (id, slot) entries, one cache line per probe, sized to
@@ -116,7 +129,8 @@ public final class OrderBooks: @unchecked Sendable {
     @usableFromInline let states: UnsafeMutablePointer<TradingState>
     @usableFromInline let integrityCounters: UnsafeMutablePointer<UInt64>
 
-    public init(capacity: BookCapacity = BookCapacity()) {
+    public init(capacity: BookCapacity = BookCapacity(), semantics: BookSemantics = .reduce) {
+        self.semantics = semantics
         precondition(capacity.orders > 0 && capacity.orders < Int(Int32.max) / 2)
         precondition(capacity.instruments > 0 && capacity.levelsPerSide > 0)
         self.capacity = capacity
@@ -262,6 +276,7 @@ public final class OrderBooks: @unchecked Sendable {
             guard event.instrument.index < capacity.instruments else { return reject(.badInstrument) }
             return add(event.orderID.raw, instrument: event.instrument, side: event.side, price: event.price, quantity: event.quantity)
         case .cancel, .execute:
+            if semantics == .nautilus { return applyNautilus(event) }
             let slot = find(event.orderID.raw)
             if slot < 0 { return reject(.unknownOrder) }
             reduce(slot: slot, by: event.quantity)
@@ -342,6 +357,19 @@ public final class OrderBooks: @unchecked Sendable {
             if side == .buy ? price >= best : price <= best { integrityCounters[0] &+= 1 }
         }
         return .changed
+    }
+
+    @inlinable
+    func applyNautilus(_ event: MarketEvent) -> BookUpdate {
+        if event.kind == .cancel {
+            let slot = find(event.orderID.raw)
+            if slot < 0 { return reject(.unknownOrder) }
+            remove(slot: slot)
+            return .changed
+        }
+        var update = event
+        update.aux = event.orderID.raw
+        return replace(update)
     }
 
     @inlinable
