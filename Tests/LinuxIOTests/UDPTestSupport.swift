@@ -56,10 +56,16 @@ func poll<C: EngineClock, H: UDPDatagramHandler>(
 /// A thread started with Plumbing's `spawnThread`, joined by `join`.
 final class TestThread {
     let thread: pthread_t
+    var joined = false
     init(_ body: @escaping () -> Void) throws {
         thread = try spawnThread(body)
     }
-    func join() { pthread_join(thread, nil) }
+    /// Joins once; later calls do nothing.
+    func join() {
+        if joined { return }
+        joined = true
+        pthread_join(thread, nil)
+    }
 }
 
 func loopback(port: UInt16 = 0) -> IPv4Endpoint { IPv4Endpoint(.loopback, port: port) }
