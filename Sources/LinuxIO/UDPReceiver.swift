@@ -1,5 +1,6 @@
 import CLiburing
 import Plumbing
+import Synchronization
 import TicklineCore
 #if canImport(Glibc)
 import Glibc
@@ -69,6 +70,8 @@ public struct UDPReceiverFeatures: Sendable, Equatable, CustomStringConvertible 
     public var multishot: Bool
     /// The ring runs with IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN.
     public var deferTaskrun: Bool
+    /// IORING_SETUP_TASKRUN_FLAG: an empty busy poll reads a flag instead of entering the kernel.
+    public var taskrunFlag: Bool
     /// `io_uring_params.features` as the kernel reported them.
     public var kernelFeatures: UInt32
     /// SO_RCVBUF as granted (the kernel doubles the request).
@@ -76,7 +79,7 @@ public struct UDPReceiverFeatures: Sendable, Equatable, CustomStringConvertible 
 
     public var description: String {
         "multishot recvmsg: \(multishot ? "yes" : "no (single-shot fallback)"), SINGLE_ISSUER|DEFER_TASKRUN: "
-            + "\(deferTaskrun ? "yes" : "no"), io_uring features 0x\(String(kernelFeatures, radix: 16)), SO_RCVBUF \(receiveBufferBytes)"
+            + "\(deferTaskrun ? "yes" : "no"), TASKRUN_FLAG: \(taskrunFlag ? "yes" : "no"), io_uring features 0x\(String(kernelFeatures, radix: 16)), SO_RCVBUF \(receiveBufferBytes)"
     }
 }
 
@@ -108,6 +111,9 @@ public struct UDPReceiverCounters: Sendable, Equatable {
     @usableFromInline var multishot = true
     @usableFromInline var started = false
     @usableFromInline var closed = false
+    /// The kernel raises IORING_SQ_TASKRUN when completions wait to be run, so an empty
+    /// busy poll is a load instead of an io_uring_enter.
+    @usableFromInline var taskrunFlag = false
     @usableFromInline var timeout = __kernel_timespec()
     @usableFromInline init() {}
 }
@@ -179,7 +185,8 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
             throw error
         }
         socket = UDPSocketHandle(descriptor: fd)
-        features = UDPReceiverFeatures(multishot: false, deferTaskrun: false, kernelFeatures: 0, receiveBufferBytes: granted)
+        features = UDPReceiverFeatures(
+            multishot: false, deferTaskrun: false, taskrunFlag: false, kernelFeatures: 0, receiveBufferBytes: granted)
 
         bufferSize = configuration.bufferSize
         batchSize = configuration.batchSize
@@ -238,18 +245,27 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
         precondition(!hot.pointee.started && !hot.pointee.closed, "start once")
         let entries: UInt32 = 64
         let completionEntries = UInt32(max(256, configuration.bufferCount * 2))
+        // Most capable set first; each fallback drops what an older kernel refuses (EINVAL):
+        // DEFER_TASKRUN and SINGLE_ISSUER (6.1), then COOP_TASKRUN and TASKRUN_FLAG (5.19).
+        let attempts: [(flags: UInt32, deferTaskrun: Bool, taskrunFlag: Bool)] = [
+            (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG, true, true),
+            (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, true, false),
+            (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, false, true),
+            (0, false, false),
+        ]
         var params = io_uring_params()
-        params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE
-        params.cq_entries = completionEntries
-        var deferTaskrun = true
-        var rc = io_uring_queue_init_params(entries, ring, &params)
-        if rc == -EINVAL {
-            // Before 6.1: no DEFER_TASKRUN (or SINGLE_ISSUER); a plain ring still works.
-            deferTaskrun = false
+        var rc: Int32 = -EINVAL
+        var deferTaskrun = false
+        for attempt in attempts {
             params = io_uring_params()
-            params.flags = IORING_SETUP_CQSIZE
+            params.flags = attempt.flags | IORING_SETUP_CQSIZE
             params.cq_entries = completionEntries
             rc = io_uring_queue_init_params(entries, ring, &params)
+            if rc != -EINVAL {
+                deferTaskrun = attempt.deferTaskrun
+                hot.pointee.taskrunFlag = attempt.taskrunFlag
+                break
+            }
         }
         try uringCall("io_uring_queue_init_params") { rc }
 
@@ -290,7 +306,8 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
         }
         hot.pointee.counters.rearms = 0
         features = UDPReceiverFeatures(
-            multishot: hot.pointee.multishot, deferTaskrun: deferTaskrun, kernelFeatures: params.features,
+            multishot: hot.pointee.multishot, deferTaskrun: deferTaskrun, taskrunFlag: hot.pointee.taskrunFlag,
+            kernelFeatures: params.features,
             receiveBufferBytes: features.receiveBufferBytes)
     }
 
@@ -303,6 +320,12 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
     }
 
     public var counters: UDPReceiverCounters { hot.pointee.counters }
+
+    /// The SQ ring's flags word, shared with the kernel. Read relaxed: it is only a hint
+    /// whether to enter the kernel, and io_uring_enter itself orders everything after it.
+    @inlinable var sqFlags: UnsafeMutablePointer<Atomic<UInt32>> {
+        UnsafeMutableRawPointer(ring.pointee.sq.kflags).assumingMemoryBound(to: Atomic<UInt32>.self)
+    }
     @inlinable public var isStarted: Bool { hot.pointee.started && !hot.pointee.closed }
 
     // MARK: Hot path
@@ -323,7 +346,13 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
                 rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &hot.pointee.timeout, nil)
                 if rc == -ETIME { return 0 }
             } else {
-                // With DEFER_TASKRUN completions are posted only here, in this task.
+                // With DEFER_TASKRUN completions are posted only when this task enters the
+                // kernel; with TASKRUN_FLAG the kernel says when that is worth a system call.
+                if hot.pointee.taskrunFlag && io_uring_sq_ready(ring) == 0
+                    && sqFlags.pointee.load(ordering: .relaxed) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW) == 0
+                {
+                    return 0
+                }
                 rc = io_uring_submit_and_get_events(ring)
             }
             if rc < 0 {

@@ -224,6 +224,10 @@ import TicklineCore
         let receiver = try UDPReceiver(configuration: UDPReceiverConfiguration(bind: loopback()), clock: MonotonicClock())
         try receiver.start()
         guard receiver.features.deferTaskrun else { return }
+        // Data waiting, so the poll has a reason to enter the kernel.
+        let sender = try UDPSender(bind: loopback())
+        try sender.send([1, 2, 3], to: receiver.localEndpoint)
+        usleep(20_000)
         let handled = Atomic<Int>(-1)
         let thread = try TestThread {
             var log = DatagramLog()
@@ -233,6 +237,25 @@ import TicklineCore
         #expect(handled.load(ordering: .relaxed) == 0)
         #expect(receiver.counters.enterErrors == 1)
         #expect(receiver.counters.lastErrno == EEXIST)
+        // The owning thread still receives it.
+        var log = DatagramLog()
+        poll(receiver, &log, until: { $0.payloads.count >= 1 })
+        #expect(log.payloads == [[1, 2, 3]])
+    }
+
+    /// With TASKRUN_FLAG an empty busy poll does not enter the kernel: many empty polls,
+    /// then data still arrives on the next poll that sees the flag.
+    @Test func emptyBusyPollsStayInUserSpace() throws {
+        let receiver = try UDPReceiver(configuration: UDPReceiverConfiguration(bind: loopback()), clock: MonotonicClock())
+        try receiver.start()
+        guard receiver.features.taskrunFlag else { return }
+        var log = DatagramLog()
+        for _ in 0..<100_000 { _ = receiver.poll(&log) }
+        #expect(receiver.counters.batches == 0)
+        let sender = try UDPSender(bind: loopback())
+        try sender.send([9], to: receiver.localEndpoint)
+        poll(receiver, &log, until: { $0.payloads.count >= 1 })
+        #expect(log.payloads == [[9]])
     }
 
     /// The receiver as an agent on a runner thread: `onStart` creates the ring on that thread.
