@@ -81,3 +81,26 @@ public protocol EngineClock {
     /// The current time in nanoseconds. Cheap enough to call once per duty cycle.
     func now() -> Nanos
 }
+
+/// An instrument's trading state as the feed reports it (ITCH H/h, DBN status), kept by the
+/// book stage for the risk stage. Raw values are persisted: never renumber.
+@frozen public enum TradingState: UInt8, Sendable, BitwiseCopyable, CustomStringConvertible {
+    case unknown = 0
+    case halted = 1
+    case paused = 2
+    case quotationOnly = 3
+    case trading = 4
+
+    /// New orders may be sent only in `.trading`.
+    @inlinable public var acceptsOrders: Bool { self == .trading }
+
+    public var description: String {
+        switch self {
+        case .unknown: "unknown"
+        case .halted: "halted"
+        case .paused: "paused"
+        case .quotationOnly: "quotation-only"
+        case .trading: "trading"
+        }
+    }
+}

@@ -1,0 +1,202 @@
+import TicklineCore
+
+/// What a `.status` market event from ITCH carries in `aux`: bits 0–7 the `TradingState` (or
+/// the MWCB level / Reg SHO action), bits 8–15 the source message type byte. For an LULD
+/// collar ('J') `price` is the upper collar and `quantity.raw` the lower collar's `Price.raw`.
+public enum ITCHStatusSource {
+    @inlinable public static func pack(state: UInt8, source: UInt8) -> UInt64 { UInt64(source) << 8 | UInt64(state) }
+    @inlinable public static func state(_ aux: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: aux) }
+    @inlinable public static func source(_ aux: UInt64) -> UInt8 { UInt8(truncatingIfNeeded: aux >> 8) }
+}
+
+/// Result of decoding one message on the hot path.
+@frozen public enum ITCHDecodeResult: Sendable, Equatable {
+    /// `event` was filled with a market event for the book stage.
+    case event
+    /// A valid message with no book effect (directory, system event, imbalance, ...).
+    case noEvent
+    case error(ITCHDecodeError)
+}
+
+/// Decodes ITCH 5.0 messages into `MarketEvent`s: zero-copy, big-endian, no allocation.
+///
+/// Owns the stock directory (locate → symbol, filled from 'R' messages), per-type message
+/// counts and error counts, in memory allocated at start. Instrument ids are the feed's stock
+/// locate codes (dense, assigned daily). Used by one thread (the decode stage).
+public final class ITCHDecoder: @unchecked Sendable {
+    /// Added to ITCH timestamps (ns since midnight) to give `tsEvent`: the session date's
+    /// midnight in ns since the Unix epoch (0 keeps ns since midnight).
+    public let dayOffset: Int64
+    @usableFromInline let counts: UnsafeMutablePointer<UInt64>
+    @usableFromInline let errorCounts: UnsafeMutablePointer<UInt64>
+    @usableFromInline let symbols: UnsafeMutablePointer<Symbol8>
+    @usableFromInline let lengths: UnsafeMutablePointer<Int32>
+    /// [0] last system event code.
+    @usableFromInline let state: UnsafeMutablePointer<UInt8>
+
+    /// Last system event code ('O' start of messages, 'S' start of system hours, 'Q' market
+    /// open, 'M' market close, 'E' end of system hours, 'C' end of messages).
+    public var lastSystemEvent: UInt8 { state[0] }
+
+    public init(dayOffset: Int64 = 0) {
+        self.dayOffset = dayOffset
+        counts = .allocate(capacity: 256)
+        counts.initialize(repeating: 0, count: 256)
+        errorCounts = .allocate(capacity: 3)
+        errorCounts.initialize(repeating: 0, count: 3)
+        symbols = .allocate(capacity: 65_536)
+        symbols.initialize(repeating: Symbol8(raw: 0), count: 65_536)
+        state = .allocate(capacity: 8)
+        state.initialize(repeating: 0, count: 8)
+        lengths = .allocate(capacity: 256)
+        for i in 0..<256 { lengths[i] = Int32(ITCH.lengthTable[i]) }
+    }
+
+    deinit {
+        counts.deallocate()
+        errorCounts.deallocate()
+        symbols.deallocate()
+        lengths.deallocate()
+        state.deallocate()
+    }
+
+    /// Messages decoded of a type.
+    public func count(of type: UInt8) -> UInt64 { counts[Int(type)] }
+    public var totalMessages: UInt64 { (0..<256).reduce(0) { $0 + counts[$1] } }
+    public var truncatedErrors: UInt64 { errorCounts[0] }
+    public var unknownTypeErrors: UInt64 { errorCounts[1] }
+    public var lengthMismatchErrors: UInt64 { errorCounts[2] }
+    public var totalErrors: UInt64 { errorCounts[0] + errorCounts[1] + errorCounts[2] }
+
+    /// The symbol a locate code was given by the stock directory (empty if none yet).
+    public func symbol(locate: UInt16) -> Symbol8 { symbols[Int(locate)] }
+
+    /// Locate codes with a directory entry, ascending.
+    public func knownLocates() -> [UInt16] { (0..<65_536).filter { symbols[$0].raw != 0 }.map { UInt16($0) } }
+
+    /// Counts a framing-level error against this decoder's statistics.
+    @inlinable public func record(_ error: ITCHDecodeError) {
+        switch error {
+        case .truncated: errorCounts[0] &+= 1
+        case .unknownType: errorCounts[1] &+= 1
+        case .lengthMismatch: errorCounts[2] &+= 1
+        }
+    }
+
+    /// Decodes the message at `p` of `length` bytes (its length prefix's value, or the type
+    /// table's in type-table mode). Fills `event` for book-relevant messages.
+    @inlinable
+    public func decode(_ p: UnsafeRawPointer, length: Int, into event: inout MarketEvent) -> ITCHDecodeResult {
+        if length < 11 {
+            let error = ITCHDecodeError.truncated(type: length > 0 ? p.loadByte(at: 0) : 0, needed: 11, available: length)
+            record(error)
+            return .error(error)
+        }
+        let type = p.loadByte(at: 0)
+        let needed = Int(lengths[Int(type)])
+        if needed == 0 {
+            record(.unknownType(type))
+            return .error(.unknownType(type))
+        }
+        if length != needed {
+            let error: ITCHDecodeError = length < needed
+                ? .truncated(type: type, needed: needed, available: length)
+                : .lengthMismatch(type: type, declared: length, expected: needed)
+            record(error)
+            return .error(error)
+        }
+        counts[Int(type)] &+= 1
+        let locate = p.loadBE16(at: 1)
+        event.instrument = InstrumentID(UInt32(locate))
+        event.tsEvent = Nanos(dayOffset &+ Int64(p.loadBE48(at: 5)))
+        event.flags = []
+        event.aux = 0
+        event.side = .none
+        switch type {
+        case UInt8(ascii: "A"), UInt8(ascii: "F"):
+            event.kind = .add
+            event.orderID = OrderID(p.loadBE64(at: 11))
+            event.side = p.loadByte(at: 19) == UInt8(ascii: "B") ? .buy : .sell
+            event.quantity = ITCH.shares(p.loadBE32(at: 20))
+            event.price = ITCH.price4(p.loadBE32(at: 32))
+        case UInt8(ascii: "E"):
+            event.kind = .execute
+            event.orderID = OrderID(p.loadBE64(at: 11))
+            event.quantity = ITCH.shares(p.loadBE32(at: 19))
+            event.aux = p.loadBE64(at: 23)
+            event.price = .zero
+            event.flags = .printable
+        case UInt8(ascii: "C"):
+            event.kind = .execute
+            event.orderID = OrderID(p.loadBE64(at: 11))
+            event.quantity = ITCH.shares(p.loadBE32(at: 19))
+            event.aux = p.loadBE64(at: 23)
+            event.price = ITCH.price4(p.loadBE32(at: 32))
+            event.flags = p.loadByte(at: 31) == UInt8(ascii: "Y") ? .printable : []
+        case UInt8(ascii: "X"):
+            event.kind = .cancel
+            event.orderID = OrderID(p.loadBE64(at: 11))
+            event.quantity = ITCH.shares(p.loadBE32(at: 19))
+        case UInt8(ascii: "D"):
+            event.kind = .delete
+            event.orderID = OrderID(p.loadBE64(at: 11))
+        case UInt8(ascii: "U"):
+            event.kind = .replace
+            event.orderID = OrderID(p.loadBE64(at: 11))
+            event.aux = p.loadBE64(at: 19)
+            event.quantity = ITCH.shares(p.loadBE32(at: 27))
+            event.price = ITCH.price4(p.loadBE32(at: 31))
+        case UInt8(ascii: "P"):
+            event.kind = .trade
+            event.orderID = OrderID(p.loadBE64(at: 11))
+            event.side = p.loadByte(at: 19) == UInt8(ascii: "B") ? .buy : .sell
+            event.quantity = ITCH.shares(p.loadBE32(at: 20))
+            event.price = ITCH.price4(p.loadBE32(at: 32))
+            event.aux = p.loadBE64(at: 36)
+            event.flags = .printable
+        case UInt8(ascii: "Q"):
+            event.kind = .trade
+            event.orderID = OrderID(0)
+            event.quantity = ITCH.shares64(p.loadBE64(at: 11))
+            event.price = ITCH.price4(p.loadBE32(at: 27))
+            event.aux = p.loadBE64(at: 31)
+            event.flags = .printable
+        case UInt8(ascii: "H"):
+            event.kind = .status
+            let state: TradingState
+            switch p.loadByte(at: 19) {
+            case UInt8(ascii: "H"): state = .halted
+            case UInt8(ascii: "P"): state = .paused
+            case UInt8(ascii: "Q"): state = .quotationOnly
+            case UInt8(ascii: "T"): state = .trading
+            default: state = .unknown
+            }
+            event.aux = ITCHStatusSource.pack(state: state.rawValue, source: type)
+        case UInt8(ascii: "h"):
+            event.kind = .status
+            let state: TradingState = p.loadByte(at: 20) == UInt8(ascii: "H") ? .halted : .trading
+            event.aux = ITCHStatusSource.pack(state: state.rawValue, source: type)
+        case UInt8(ascii: "Y"):
+            event.kind = .status
+            event.aux = ITCHStatusSource.pack(state: p.loadByte(at: 19), source: type)
+        case UInt8(ascii: "W"):
+            event.kind = .status
+            event.instrument = InstrumentID(0)
+            event.aux = ITCHStatusSource.pack(state: p.loadByte(at: 11), source: type)
+        case UInt8(ascii: "J"):
+            event.kind = .status
+            event.aux = ITCHStatusSource.pack(state: 0, source: type)
+            event.price = ITCH.price4(p.loadBE32(at: 23))
+            event.quantity = Quantity(raw: ITCH.price4(p.loadBE32(at: 27)).raw)
+        case UInt8(ascii: "R"):
+            symbols[Int(locate)] = Symbol8(p, at: 11)
+            return .noEvent
+        case UInt8(ascii: "S"):
+            state[0] = p.loadByte(at: 11)
+            return .noEvent
+        default:
+            return .noEvent
+        }
+        return .event
+    }
+}

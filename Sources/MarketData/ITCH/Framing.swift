@@ -1,0 +1,217 @@
+import CZlib
+import TicklineCore
+
+/// How messages are delimited in an ITCH byte stream.
+@frozen public enum ITCHFraming: Sendable, Equatable {
+    /// Each message is preceded by its 2-byte big-endian length (files, MoldUDP64 blocks).
+    case lengthPrefixed
+    /// The 2-byte prefix is present but not trusted: the length comes from the type table.
+    /// For files whose prefixes are zero or wrong (the RITCH sample has all zeros).
+    case typeTable
+}
+
+/// Result of scanning a buffer of framed messages.
+@frozen public struct ITCHScan: Sendable, Equatable {
+    /// Bytes consumed: complete messages (and skipped bad ones); the rest is an incomplete tail.
+    public var consumed: Int
+    /// True when scanning stopped at a position it cannot get past (an unknown type in
+    /// type-table mode, or a zero prefix before an unknown type): the stream is unreadable there.
+    public var stopped: Bool
+    @inlinable public init(consumed: Int, stopped: Bool) {
+        self.consumed = consumed
+        self.stopped = stopped
+    }
+}
+
+public enum ITCHFrames {
+    /// Chooses the framing from the first messages of a stream: length-prefixed when the
+    /// prefixes agree with the type table, type-table mode otherwise (the caller warns).
+    public static func detect(_ buffer: UnsafeRawBufferPointer, probe: Int = 16) -> ITCHFraming {
+        guard let base = buffer.baseAddress else { return .lengthPrefixed }
+        var offset = 0
+        for _ in 0..<probe {
+            guard offset + 3 <= buffer.count else { break }
+            let declared = Int(base.loadBE16(at: offset))
+            let expected = ITCH.lengthTable[Int(base.loadByte(at: offset + 2))]
+            if expected == 0 { return .lengthPrefixed }  // unknown type: leave it to the scan to report
+            if declared != expected { return .typeTable }
+            offset += 2 + expected
+        }
+        return .lengthPrefixed
+    }
+
+    /// Hands every complete message in `buffer` to `body(message, length, offset)`, reporting
+    /// malformed framing to `onError(offset, error)` (offsets relative to `buffer` plus
+    /// `baseOffset`). A message whose prefix contradicts its type is reported and skipped by
+    /// its declared length (never decoded as something it is not).
+    @inlinable
+    public static func scan(
+        _ buffer: UnsafeRawBufferPointer, framing: ITCHFraming, baseOffset: Int = 0,
+        _ body: (UnsafeRawPointer, Int, Int) -> Void,
+        onError: (Int, ITCHDecodeError) -> Void
+    ) -> ITCHScan {
+        guard let base = buffer.baseAddress else { return ITCHScan(consumed: 0, stopped: false) }
+        let count = buffer.count
+        var offset = 0
+        while offset + 3 <= count {
+            let type = base.loadByte(at: offset + 2)
+            let expected = ITCH.lengthTable[Int(type)]
+            switch framing {
+            case .typeTable:
+                if expected == 0 {
+                    onError(baseOffset + offset, .unknownType(type))
+                    return ITCHScan(consumed: offset, stopped: true)
+                }
+                if offset + 2 + expected > count { return ITCHScan(consumed: offset, stopped: false) }
+                body(base + offset + 2, expected, baseOffset + offset)
+                offset += 2 + expected
+            case .lengthPrefixed:
+                let declared = Int(base.loadBE16(at: offset))
+                if declared == 0 {
+                    // A zero prefix cannot be skipped by itself; recover through the type table.
+                    onError(baseOffset + offset, .lengthMismatch(type: type, declared: 0, expected: expected))
+                    if expected == 0 { return ITCHScan(consumed: offset, stopped: true) }
+                    if offset + 2 + expected > count { return ITCHScan(consumed: offset, stopped: false) }
+                    offset += 2 + expected
+                    continue
+                }
+                if offset + 2 + declared > count { return ITCHScan(consumed: offset, stopped: false) }
+                if expected == 0 {
+                    onError(baseOffset + offset, .unknownType(type))
+                } else if declared != expected {
+                    onError(baseOffset + offset, .lengthMismatch(type: type, declared: declared, expected: expected))
+                } else {
+                    body(base + offset + 2, declared, baseOffset + offset)
+                }
+                offset += 2 + declared
+            }
+        }
+        return ITCHScan(consumed: offset, stopped: false)
+    }
+}
+
+/// A decode error located in a stream.
+public struct ITCHStreamError: Error, Equatable, Sendable, CustomStringConvertible {
+    public let offset: Int
+    public let error: ITCHDecodeError
+    public init(offset: Int, error: ITCHDecodeError) {
+        self.offset = offset
+        self.error = error
+    }
+    public var description: String { "offset \(offset): \(error)" }
+}
+
+/// Why an ITCH file could not be read.
+public enum ITCHFileError: Error, Equatable, Sendable, CustomStringConvertible {
+    case cannotOpen(String)
+    case readFailed(String, String)
+    public var description: String {
+        switch self {
+        case .cannotOpen(let path): "cannot open \(path)"
+        case .readFailed(let path, let why): "reading \(path) failed: \(why)"
+        }
+    }
+}
+
+/// Streams a raw ITCH file (2-byte length-prefixed messages, plain or gzip — zlib reads both)
+/// through a fixed buffer, in constant memory whatever the file's size.
+public final class ITCHFileReader {
+    public let path: String
+    public private(set) var framing: ITCHFraming = .lengthPrefixed
+    /// Set when the file's prefixes disagree with the type table and type-table mode is used.
+    public private(set) var warning: String?
+    /// Malformed framing met so far (bounded: the first 1,000 kept; all counted).
+    public private(set) var errors: [ITCHStreamError] = []
+    public private(set) var errorCount = 0
+    /// Bytes at the end of the file that do not form a whole message.
+    public private(set) var trailingBytes = 0
+    /// True when the stream became unreadable before its end (see `ITCHScan.stopped`).
+    public private(set) var stoppedEarly = false
+    let file: gzFile
+    let buffer: UnsafeMutableRawBufferPointer
+
+    public init(path: String, bufferSize: Int = 1 << 20, framing forced: ITCHFraming? = nil) throws(ITCHFileError) {
+        self.path = path
+        guard let handle = gzopen(path, "rb") else { throw .cannotOpen(path) }
+        file = handle
+        gzbuffer(file, 1 << 17)
+        buffer = .allocate(byteCount: max(bufferSize, 1 << 16), alignment: 64)
+        if let forced { framing = forced; detectPending = false }
+    }
+
+    deinit {
+        gzclose(file)
+        buffer.deallocate()
+    }
+
+    var detectPending = true
+
+    /// Calls `body(message, length, fileOffset)` for every message in the file, in order.
+    public func forEachMessage(_ body: (UnsafeRawPointer, Int, Int) -> Void) throws(ITCHFileError) {
+        var filled = 0
+        var fileOffset = 0
+        var eof = false
+        while !eof || filled > 0 {
+            if !eof {
+                let n = gzread(file, buffer.baseAddress! + filled, UInt32(buffer.count - filled))
+                if n < 0 {
+                    var code: Int32 = 0
+                    throw .readFailed(path, String(cString: gzerror(file, &code)))
+                }
+                if n == 0 { eof = true }
+                filled += Int(n)
+            }
+            let view = UnsafeRawBufferPointer(start: buffer.baseAddress, count: filled)
+            if detectPending && (filled >= 4096 || eof) {
+                framing = ITCHFrames.detect(view)
+                if framing == .typeTable {
+                    warning = "warning: \(path): length prefixes disagree with the ITCH 5.0 type table (zero or wrong); reading in type-table mode, which trusts each message type's specified length"
+                }
+                detectPending = false
+            }
+            if detectPending { continue }
+            let scan = ITCHFrames.scan(view, framing: framing, baseOffset: fileOffset, body) { offset, error in
+                errorCount += 1
+                if errors.count < 1_000 { errors.append(ITCHStreamError(offset: offset, error: error)) }
+            }
+            if scan.stopped {
+                stoppedEarly = true
+                return
+            }
+            let rest = filled - scan.consumed
+            if eof {
+                trailingBytes = rest
+                if rest > 0 {
+                    errorCount += 1
+                    let type = rest >= 3 ? view[scan.consumed + 2] : 0
+                    errors.append(ITCHStreamError(offset: fileOffset + scan.consumed,
+                                                  error: .truncated(type: type, needed: rest >= 3 ? ITCH.lengthTable[Int(type)] + 2 : 3, available: rest)))
+                }
+                return
+            }
+            if scan.consumed == 0 && filled == buffer.count {
+                // One message larger than the buffer cannot happen with a 16-bit prefix and a
+                // 64 KiB minimum buffer; guard anyway.
+                throw .readFailed(path, "message larger than the read buffer")
+            }
+            if rest > 0 { (buffer.baseAddress! + 0).copyMemory(from: buffer.baseAddress! + scan.consumed, byteCount: rest) }
+            fileOffset += scan.consumed
+            filled = rest
+        }
+    }
+
+    /// The whole decompressed file in memory (benchmarks, small tools).
+    public static func readAll(path: String) throws(ITCHFileError) -> [UInt8] {
+        guard let handle = gzopen(path, "rb") else { throw .cannotOpen(path) }
+        defer { gzclose(handle) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { gzread(handle, $0.baseAddress, UInt32($0.count)) }
+            if n < 0 { throw .readFailed(path, "gzread failed") }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<Int(n)])
+        }
+        return bytes
+    }
+}

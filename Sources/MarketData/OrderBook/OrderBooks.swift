@@ -1,0 +1,503 @@
+import TicklineCore
+
+/// Capacities of the order books, fixed at start.
+public struct BookCapacity: Sendable, Equatable {
+    /// Live orders across all instruments.
+    public var orders: Int
+    /// Instrument ids are `0..<instruments` (ITCH stock locates, DBN instrument ids mapped dense).
+    public var instruments: Int
+    /// Price levels per side of one instrument.
+    public var levelsPerSide: Int
+    /// Levels each side starts with (grown by doubling up to `levelsPerSide` during warm-up).
+    public var initialLevels: Int
+
+    public init(orders: Int = 1 << 20, instruments: Int = 65_536, levelsPerSide: Int = 1 << 16, initialLevels: Int = 16) {
+        self.orders = orders
+        self.instruments = instruments
+        self.levelsPerSide = levelsPerSide
+        self.initialLevels = initialLevels
+    }
+}
+
+/// What applying one event did.
+@frozen public enum BookUpdate: UInt8, Sendable, Equatable {
+    /// The book changed.
+    case changed
+    /// A valid event with no book effect (trades, status, ticks).
+    case unchanged
+    /// The event references an order the book does not have (counted).
+    case unknownOrder
+    /// An add for an order id already live (counted, ignored).
+    case duplicateOrder
+    /// A configured capacity is exhausted: the event was not applied (counted).
+    case capacityExceeded
+    /// The instrument id is outside the configured range (counted).
+    case badInstrument
+}
+
+/// One price level: aggregate size, order count and its FIFO queue of orders.
+@frozen public struct BookLevel: Sendable, BitwiseCopyable, Equatable {
+    public var price: Price
+    public var quantity: Quantity
+    public var orderCount: Int32
+    @usableFromInline var head: Int32
+    @usableFromInline var tail: Int32
+    @usableFromInline var padding: Int32 = 0
+
+    @inlinable init(price: Price) {
+        self.price = price
+        quantity = .zero
+        orderCount = 0
+        head = -1
+        tail = -1
+    }
+}
+
+/// One live order.
+@frozen public struct BookOrder: Sendable, BitwiseCopyable {
+    public var id: OrderID
+    public var price: Price
+    public var quantity: Quantity
+    public var instrument: InstrumentID
+    @usableFromInline var prev: Int32
+    @usableFromInline var next: Int32
+    public var side: Side
+
+    @inlinable init(id: OrderID, price: Price, quantity: Quantity, instrument: InstrumentID, prev: Int32, next: Int32, side: Side) {
+        self.id = id
+        self.price = price
+        self.quantity = quantity
+        self.instrument = instrument
+        self.prev = prev
+        self.next = next
+        self.side = side
+    }
+}
+
+/// A side's levels: a sorted array with the best level at the end ("inside"), searched from
+/// the inside because nearly all activity is near the touch. Bids ascend, asks descend.
+@usableFromInline struct LevelArray {
+    @usableFromInline var base: UnsafeMutablePointer<BookLevel>?
+    @usableFromInline var count: Int32
+    @usableFromInline var capacity: Int32
+}
+
+/// Integrity counters, cumulative.
+public struct BookIntegrity: Sendable, Equatable {
+    /// Adds that left their book crossed (bid ≥ ask).
+    public var crossingAdds: UInt64 = 0
+    public var unknownOrders: UInt64 = 0
+    public var duplicateOrders: UInt64 = 0
+    public var negativeSizes: UInt64 = 0
+    public var capacityRejects: UInt64 = 0
+    public var badInstruments: UInt64 = 0
+}
+
+/// Full-depth order-by-order (L3) books for every instrument of a feed, in flat storage
+/// allocated at start: an order slab with a free list, an open-addressing table from order id
+/// to slot (linear probing, backward-shift deletion), and per instrument and side a sorted
+/// level array with each level's FIFO queue of orders (so queue position is exact).
+/// After warm-up (level arrays grown to their working size) applying an event allocates
+/// nothing. Also keeps each instrument's trading state from status events.
+///
+/// Used by one thread (the book stage). Derived L2 depth and BBO are read from the same
+/// storage.
+public final class OrderBooks: @unchecked Sendable {
+    public let capacity: BookCapacity
+    @usableFromInline let orders: UnsafeMutablePointer<BookOrder>
+    @usableFromInline let freeSlots: UnsafeMutablePointer<Int32>
+    @usableFromInline let tableKeys: UnsafeMutablePointer<UInt64>
+    @usableFromInline let tableSlots: UnsafeMutablePointer<Int32>
+    @usableFromInline let tableMask: Int
+    @usableFromInline let tableShift: UInt64
+    /// [0] free slot count, [1] live orders.
+    @usableFromInline let counts: UnsafeMutablePointer<Int>
+    @usableFromInline let sides: UnsafeMutablePointer<LevelArray>
+    @usableFromInline let states: UnsafeMutablePointer<TradingState>
+    @usableFromInline let integrityCounters: UnsafeMutablePointer<UInt64>
+
+    public init(capacity: BookCapacity = BookCapacity()) {
+        precondition(capacity.orders > 0 && capacity.orders < Int(Int32.max) / 2)
+        precondition(capacity.instruments > 0 && capacity.levelsPerSide > 0)
+        self.capacity = capacity
+        orders = .allocate(capacity: capacity.orders)
+        freeSlots = .allocate(capacity: capacity.orders)
+        for i in 0..<capacity.orders { freeSlots[i] = Int32(capacity.orders - 1 - i) }
+        var tableSize = 16
+        while tableSize < capacity.orders * 2 { tableSize <<= 1 }
+        tableMask = tableSize - 1
+        tableShift = UInt64(64 - tableSize.trailingZeroBitCount)
+        tableKeys = .allocate(capacity: tableSize)
+        tableKeys.initialize(repeating: 0, count: tableSize)
+        tableSlots = .allocate(capacity: tableSize)
+        tableSlots.initialize(repeating: -1, count: tableSize)
+        counts = .allocate(capacity: 2)
+        counts[0] = capacity.orders
+        counts[1] = 0
+        sides = .allocate(capacity: capacity.instruments * 2)
+        sides.initialize(repeating: LevelArray(base: nil, count: 0, capacity: 0), count: capacity.instruments * 2)
+        states = .allocate(capacity: capacity.instruments)
+        states.initialize(repeating: .unknown, count: capacity.instruments)
+        integrityCounters = .allocate(capacity: 6)
+        integrityCounters.initialize(repeating: 0, count: 6)
+    }
+
+    deinit {
+        for i in 0..<capacity.instruments * 2 { sides[i].base?.deallocate() }
+        orders.deallocate()
+        freeSlots.deallocate()
+        tableKeys.deallocate()
+        tableSlots.deallocate()
+        counts.deallocate()
+        sides.deallocate()
+        states.deallocate()
+        integrityCounters.deallocate()
+    }
+
+    // MARK: Reading
+
+    public var liveOrders: Int { counts[1] }
+
+    public var integrity: BookIntegrity {
+        BookIntegrity(crossingAdds: integrityCounters[0], unknownOrders: integrityCounters[1],
+                      duplicateOrders: integrityCounters[2], negativeSizes: integrityCounters[3],
+                      capacityRejects: integrityCounters[4], badInstruments: integrityCounters[5])
+    }
+
+    @inlinable func sideIndex(_ instrument: InstrumentID, _ side: Side) -> Int {
+        instrument.index &* 2 &+ (side == .sell ? 1 : 0)
+    }
+
+    /// Number of price levels on a side.
+    @inlinable public func levelCount(_ instrument: InstrumentID, _ side: Side) -> Int {
+        guard instrument.index < capacity.instruments else { return 0 }
+        return Int(sides[sideIndex(instrument, side)].count)
+    }
+
+    /// The `level`-th best level (0 = best) of a side, or nil.
+    @inlinable public func level(_ instrument: InstrumentID, _ side: Side, _ level: Int) -> BookLevel? {
+        guard instrument.index < capacity.instruments else { return nil }
+        let array = sides[sideIndex(instrument, side)]
+        guard level >= 0, level < Int(array.count), let base = array.base else { return nil }
+        return base[Int(array.count) - 1 - level]
+    }
+
+    @inlinable public func bestBid(_ instrument: InstrumentID) -> BookLevel? { level(instrument, .buy, 0) }
+    @inlinable public func bestAsk(_ instrument: InstrumentID) -> BookLevel? { level(instrument, .sell, 0) }
+
+    /// True when the best bid is at or above the best ask.
+    @inlinable public func isCrossed(_ instrument: InstrumentID) -> Bool {
+        guard let bid = bestBid(instrument), let ask = bestAsk(instrument) else { return false }
+        return bid.price >= ask.price
+    }
+
+    /// Instruments whose book is crossed now.
+    public func crossedInstruments() -> Int {
+        (0..<capacity.instruments).reduce(0) { $0 + (isCrossed(InstrumentID(UInt32($1))) ? 1 : 0) }
+    }
+
+    /// The instrument's trading state from the feed.
+    @inlinable public func tradingState(_ instrument: InstrumentID) -> TradingState {
+        instrument.index < capacity.instruments ? states[instrument.index] : .unknown
+    }
+
+    /// A live order by id.
+    @inlinable public func order(_ id: OrderID) -> BookOrder? {
+        let slot = find(id.raw)
+        return slot < 0 ? nil : orders[Int(slot)]
+    }
+
+    /// Quantity resting ahead of an order at its level (exact FIFO position), or nil.
+    public func quantityAhead(of id: OrderID) -> Quantity? {
+        let slot = find(id.raw)
+        guard slot >= 0 else { return nil }
+        var total = Quantity.zero
+        var cursor = orders[Int(slot)].prev
+        while cursor >= 0 {
+            total += orders[Int(cursor)].quantity
+            cursor = orders[Int(cursor)].prev
+        }
+        return total
+    }
+
+    /// Orders of the level at `price` in queue order (cold path: tools and tests).
+    public func queue(_ instrument: InstrumentID, _ side: Side, price: Price) -> [BookOrder] {
+        guard instrument.index < capacity.instruments else { return [] }
+        let array = sides[sideIndex(instrument, side)]
+        guard let base = array.base else { return [] }
+        for i in 0..<Int(array.count) where base[i].price == price {
+            var result: [BookOrder] = []
+            var cursor = base[i].head
+            while cursor >= 0 {
+                result.append(orders[Int(cursor)])
+                cursor = orders[Int(cursor)].next
+            }
+            return result
+        }
+        return []
+    }
+
+    // MARK: Applying events
+
+    /// Applies one market event. Never traps on bad input: inconsistencies are counted and
+    /// reported through the result.
+    @inlinable
+    public func apply(_ event: MarketEvent) -> BookUpdate {
+        switch event.kind {
+        case .add:
+            guard event.instrument.index < capacity.instruments else { return reject(.badInstrument) }
+            return add(event.orderID.raw, instrument: event.instrument, side: event.side, price: event.price, quantity: event.quantity)
+        case .cancel, .execute:
+            let slot = find(event.orderID.raw)
+            if slot < 0 { return reject(.unknownOrder) }
+            reduce(slot: slot, by: event.quantity)
+            return .changed
+        case .delete:
+            let slot = find(event.orderID.raw)
+            if slot < 0 { return reject(.unknownOrder) }
+            remove(slot: slot)
+            return .changed
+        case .replace:
+            return replace(event)
+        case .clear:
+            guard event.instrument.index < capacity.instruments else { return reject(.badInstrument) }
+            clear(event.instrument)
+            return .changed
+        case .status:
+            if event.instrument.index < capacity.instruments,
+               ITCHStatusSource.source(event.aux) == UInt8(ascii: "H") || ITCHStatusSource.source(event.aux) == UInt8(ascii: "h") || ITCHStatusSource.source(event.aux) == 0,
+               let state = TradingState(rawValue: ITCHStatusSource.state(event.aux)) {
+                states[event.instrument.index] = state
+            }
+            return .unchanged
+        case .trade, .bbo, .tick, .gap:
+            return .unchanged
+        }
+    }
+
+    @inlinable func reject(_ update: BookUpdate) -> BookUpdate {
+        switch update {
+        case .unknownOrder: integrityCounters[1] &+= 1
+        case .duplicateOrder: integrityCounters[2] &+= 1
+        case .capacityExceeded: integrityCounters[4] &+= 1
+        case .badInstrument: integrityCounters[5] &+= 1
+        default: break
+        }
+        return update
+    }
+
+    @inlinable
+    func add(_ id: UInt64, instrument: InstrumentID, side: Side, price: Price, quantity: Quantity) -> BookUpdate {
+        guard side != .none else { return reject(.unknownOrder) }
+        if find(id) >= 0 { return reject(.duplicateOrder) }
+        if counts[0] == 0 { return reject(.capacityExceeded) }
+        let sideIdx = sideIndex(instrument, side)
+        let levelIndex = findOrInsertLevel(sideIdx, price: price, bids: side == .buy)
+        if levelIndex < 0 { return reject(.capacityExceeded) }
+        counts[0] &-= 1
+        let slot = freeSlots[counts[0]]
+        counts[1] &+= 1
+        insert(id, slot: slot)
+        let level = sides[sideIdx].base! + levelIndex
+        orders[Int(slot)] = BookOrder(id: OrderID(id), price: price, quantity: quantity, instrument: instrument,
+                                      prev: level.pointee.tail, next: -1, side: side)
+        if level.pointee.tail >= 0 { orders[Int(level.pointee.tail)].next = slot } else { level.pointee.head = slot }
+        level.pointee.tail = slot
+        level.pointee.orderCount &+= 1
+        level.pointee.quantity.raw &+= quantity.raw
+        // Crossed book check against the opposite side's best.
+        let opposite = sides[sideIdx ^ 1]
+        if opposite.count > 0 {
+            let best = opposite.base![Int(opposite.count) - 1].price
+            if side == .buy ? price >= best : price <= best { integrityCounters[0] &+= 1 }
+        }
+        return .changed
+    }
+
+    @inlinable
+    func replace(_ event: MarketEvent) -> BookUpdate {
+        let slot = find(event.orderID.raw)
+        if slot < 0 {
+            // Databento modifies of an unseen order carry the side: treat as an add.
+            if event.aux == event.orderID.raw, event.side != .none, event.instrument.index < capacity.instruments {
+                integrityCounters[1] &+= 1
+                return add(event.aux, instrument: event.instrument, side: event.side, price: event.price, quantity: event.quantity)
+            }
+            return reject(.unknownOrder)
+        }
+        let old = orders[Int(slot)]
+        if event.aux == event.orderID.raw {
+            // In-place modify (same id): a smaller size at the same price keeps queue priority;
+            // a new price or a larger size goes to the back of the queue.
+            if event.price == old.price && event.quantity <= old.quantity {
+                reduce(slot: slot, by: old.quantity - event.quantity)
+                return .changed
+            }
+        }
+        remove(slot: slot)
+        let side = event.side == .none ? old.side : event.side
+        return add(event.aux, instrument: old.instrument, side: side, price: event.price, quantity: event.quantity)
+    }
+
+    @inlinable
+    func reduce(slot: Int32, by amount: Quantity) {
+        let order = orders + Int(slot)
+        var taken = amount.raw
+        if taken >= order.pointee.quantity.raw {
+            if taken > order.pointee.quantity.raw { integrityCounters[3] &+= 1 }
+            remove(slot: slot)
+            return
+        }
+        if taken < 0 { taken = 0 }
+        order.pointee.quantity.raw &-= taken
+        let sideIdx = sideIndex(order.pointee.instrument, order.pointee.side)
+        let index = locateLevel(sideIdx, price: order.pointee.price, bids: order.pointee.side == .buy)
+        if index >= 0 { sides[sideIdx].base![index].quantity.raw &-= taken }
+    }
+
+    @inlinable
+    func remove(slot: Int32) {
+        let order = orders[Int(slot)]
+        let sideIdx = sideIndex(order.instrument, order.side)
+        let index = locateLevel(sideIdx, price: order.price, bids: order.side == .buy)
+        if index >= 0 {
+            let level = sides[sideIdx].base! + index
+            if order.prev >= 0 { orders[Int(order.prev)].next = order.next } else { level.pointee.head = order.next }
+            if order.next >= 0 { orders[Int(order.next)].prev = order.prev } else { level.pointee.tail = order.prev }
+            level.pointee.orderCount &-= 1
+            level.pointee.quantity.raw &-= order.quantity.raw
+            if level.pointee.orderCount == 0 { removeLevel(sideIdx, at: index) }
+        }
+        erase(order.id.raw)
+        freeSlots[counts[0]] = slot
+        counts[0] &+= 1
+        counts[1] &-= 1
+    }
+
+    @usableFromInline func clear(_ instrument: InstrumentID) {
+        for side in [Side.buy, .sell] {
+            let sideIdx = sideIndex(instrument, side)
+            while sides[sideIdx].count > 0 {
+                let head = sides[sideIdx].base![Int(sides[sideIdx].count) - 1].head
+                if head < 0 { sides[sideIdx].count -= 1; continue }
+                remove(slot: head)
+            }
+        }
+    }
+
+    // MARK: Levels
+
+    /// Index of the level at `price`, searching from the inside; -1 if absent.
+    @inlinable
+    func locateLevel(_ sideIdx: Int, price: Price, bids: Bool) -> Int {
+        let array = sides[sideIdx]
+        guard let base = array.base else { return -1 }
+        var i = Int(array.count) - 1
+        if bids {
+            while i >= 0 && base[i].price.raw > price.raw { i -= 1 }
+        } else {
+            while i >= 0 && base[i].price.raw < price.raw { i -= 1 }
+        }
+        return i >= 0 && base[i].price.raw == price.raw ? i : -1
+    }
+
+    @inlinable
+    func findOrInsertLevel(_ sideIdx: Int, price: Price, bids: Bool) -> Int {
+        let side = sides + sideIdx
+        var i = Int(side.pointee.count) - 1
+        if let base = side.pointee.base {
+            if bids {
+                while i >= 0 && base[i].price.raw > price.raw { i -= 1 }
+            } else {
+                while i >= 0 && base[i].price.raw < price.raw { i -= 1 }
+            }
+            if i >= 0 && base[i].price.raw == price.raw { return i }
+        }
+        // Insert at i + 1.
+        if side.pointee.count == side.pointee.capacity {
+            if !grow(side) { return -1 }
+        }
+        let base = side.pointee.base!
+        let at = i + 1
+        let tail = Int(side.pointee.count) - at
+        if tail > 0 { (base + at + 1).update(from: base + at, count: tail) }
+        (base + at).initialize(to: BookLevel(price: price))
+        side.pointee.count &+= 1
+        return at
+    }
+
+    @usableFromInline
+    func grow(_ side: UnsafeMutablePointer<LevelArray>) -> Bool {
+        let current = Int(side.pointee.capacity)
+        if current >= capacity.levelsPerSide { return false }
+        let next = min(max(current * 2, capacity.initialLevels), capacity.levelsPerSide)
+        let fresh = UnsafeMutablePointer<BookLevel>.allocate(capacity: next)
+        if let old = side.pointee.base {
+            fresh.moveInitialize(from: old, count: Int(side.pointee.count))
+            old.deallocate()
+        }
+        side.pointee.base = fresh
+        side.pointee.capacity = Int32(next)
+        return true
+    }
+
+    @inlinable
+    func removeLevel(_ sideIdx: Int, at index: Int) {
+        let side = sides + sideIdx
+        let base = side.pointee.base!
+        let tail = Int(side.pointee.count) - index - 1
+        if tail > 0 { (base + index).update(from: base + index + 1, count: tail) }
+        side.pointee.count &-= 1
+    }
+
+    // MARK: Order-id table
+
+    @inlinable func home(_ id: UInt64) -> Int {
+        Int(truncatingIfNeeded: (id &* 0x9E37_79B9_7F4A_7C15) >> tableShift)
+    }
+
+    @inlinable
+    func find(_ id: UInt64) -> Int32 {
+        var i = home(id)
+        while true {
+            let slot = tableSlots[i]
+            if slot < 0 { return -1 }
+            if tableKeys[i] == id { return slot }
+            i = (i &+ 1) & tableMask
+        }
+    }
+
+    @inlinable
+    func insert(_ id: UInt64, slot: Int32) {
+        var i = home(id)
+        while tableSlots[i] >= 0 { i = (i &+ 1) & tableMask }
+        tableKeys[i] = id
+        tableSlots[i] = slot
+    }
+
+    /// Backward-shift deletion keeps probe chains intact without tombstones.
+    @inlinable
+    func erase(_ id: UInt64) {
+        var i = home(id)
+        while true {
+            if tableSlots[i] < 0 { return }
+            if tableKeys[i] == id { break }
+            i = (i &+ 1) & tableMask
+        }
+        var hole = i
+        var j = (i &+ 1) & tableMask
+        while tableSlots[j] >= 0 {
+            let desired = home(tableKeys[j])
+            // Move j into the hole if its home is not in (hole, j] cyclically.
+            let distanceToHole = (j &- desired) & tableMask
+            let distanceHoleToJ = (j &- hole) & tableMask
+            if distanceToHole >= distanceHoleToJ {
+                tableKeys[hole] = tableKeys[j]
+                tableSlots[hole] = tableSlots[j]
+                hole = j
+            }
+            j = (j &+ 1) & tableMask
+        }
+        tableSlots[hole] = -1
+    }
+}

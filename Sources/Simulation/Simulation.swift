@@ -1,2 +1,0 @@
-/// Simulation: replay sources, the synthetic feed generator and the simulated venue.
-public enum Simulation {}
