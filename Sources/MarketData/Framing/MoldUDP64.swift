@@ -270,7 +270,10 @@ public struct MoldUDP64SessionConfiguration: Sendable {
     public var maxRequestCount: Int
     /// A packet or heartbeat further than this ahead of the highest known sequence is not
     /// believed (counted as `implausibleJumps`, dropped): one corrupt sequence number must not
-    /// make the session wait for, and then give up, billions of messages.
+    /// make the session wait for, and then give up, billions of messages. A session told to
+    /// start at 1 (`firstSequence`) that joins a feed already further along than this drops
+    /// every packet: join late with `firstSequence` 0, or raise the limit (`UInt64.max`
+    /// turns the check off).
     public var maxGap: UInt64
 
     public init(
