@@ -1,8 +1,16 @@
 // System-library shim for CLiburing: the header Swift imports from the Debian package.
 #pragma once
-// Every C module is compiled with the same feature macros; otherwise glibc types such as
-// fd_set differ between modules (liburing.h turns on _GNU_SOURCE) and they cannot be mixed.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+// liburing.h defines _XOPEN_SOURCE and _GNU_SOURCE before its own includes. Had those reached
+// glibc's features.h first, fd_set & co. would be declared differently here than in Swift's
+// Glibc module (fds_bits vs __fds_bits) and modules importing both would not build. Including
+// glibc's headers first fixes the feature set to Glibc's; liburing needs nothing beyond it
+// (sigset_t and cpu_set_t are declared under the default feature set).
+#include <sys/types.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <signal.h>
+#include <sched.h>
+#include <time.h>
 #include <liburing.h>

@@ -2,6 +2,7 @@
 #include "CTickline.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
@@ -88,6 +89,13 @@ int tickline_set_thread_name(const char *name) {
 int32_t tickline_gettid(void) { return (int32_t)syscall(SYS_gettid); }
 
 int32_t tickline_current_cpu(void) { return sched_getcpu(); }
+
+_Static_assert(sizeof(tickline_mmsghdr) == sizeof(struct mmsghdr), "mmsghdr layout");
+_Static_assert(offsetof(tickline_mmsghdr, msg_len) == offsetof(struct mmsghdr, msg_len), "mmsghdr layout");
+
+int tickline_sendmmsg(int fd, tickline_mmsghdr *messages, unsigned int count, int flags) {
+    return sendmmsg(fd, (struct mmsghdr *)messages, count, flags);
+}
 
 int tickline_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns) {
     struct timespec ts;

@@ -1,8 +1,5 @@
 // System-library shim for CZstd: the header Swift imports from the Debian package.
 #pragma once
-// Every C module is compiled with the same feature macros; otherwise glibc types such as
-// fd_set differ between modules (liburing.h turns on _GNU_SOURCE) and they cannot be mixed.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+// No feature macros here: every C module must see glibc exactly as Swift's Glibc module does,
+// or types such as fd_set differ between modules and cannot be mixed (see CLiburing).
 #include <zstd.h>

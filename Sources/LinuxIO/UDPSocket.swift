@@ -1,4 +1,5 @@
 import CLiburing
+import CTickline
 import Plumbing
 #if canImport(Glibc)
 import Glibc
@@ -134,7 +135,7 @@ enum UDPSocketSetup {
 public final class UDPSender {
     public let socket: UDPSocketHandle
     public let maxBatch: Int
-    let messages: UnsafeMutablePointer<mmsghdr>
+    let messages: UnsafeMutablePointer<tickline_mmsghdr>
     let vectors: UnsafeMutablePointer<iovec>
     let destination: UnsafeMutablePointer<sockaddr_in>
     var closed = false
@@ -168,7 +169,7 @@ public final class UDPSender {
         socket = UDPSocketHandle(descriptor: fd)
         self.maxBatch = maxBatch
         messages = .allocate(capacity: maxBatch)
-        messages.initialize(repeating: mmsghdr(), count: maxBatch)
+        messages.initialize(repeating: tickline_mmsghdr(), count: maxBatch)
         vectors = .allocate(capacity: maxBatch)
         vectors.initialize(repeating: iovec(), count: maxBatch)
         destination = .allocate(capacity: 1)
@@ -228,9 +229,9 @@ public final class UDPSender {
                 header.msg_namelen = socklen_t(MemoryLayout<sockaddr_in>.size)
                 header.msg_iov = vectors + index
                 header.msg_iovlen = 1
-                messages[index] = mmsghdr(msg_hdr: header, msg_len: 0)
+                messages[index] = tickline_mmsghdr(msg_hdr: header, msg_len: 0)
             }
-            let sent = try syscall("sendmmsg \(endpoint)") { sendmmsg(fd, messages, UInt32(count), 0) }
+            let sent = try syscall("sendmmsg \(endpoint)") { tickline_sendmmsg(fd, messages, UInt32(count), 0) }
             next += Int(sent)
         }
     }

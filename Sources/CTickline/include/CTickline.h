@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -82,6 +83,16 @@ int tickline_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns);
 
 /// futex(FUTEX_WAKE_PRIVATE): wakes up to `count` waiters; returns how many were woken, or -errno.
 int32_t tickline_futex_wake(uint32_t *addr, int32_t count);
+
+/// The kernel's `struct mmsghdr`, which glibc declares only under _GNU_SOURCE (and no module
+/// Swift imports may define that: see CLiburing's shim). Layout asserted in CTickline.c.
+typedef struct tickline_mmsghdr {
+    struct msghdr msg_hdr;
+    unsigned int msg_len;
+} tickline_mmsghdr;
+
+/// sendmmsg(2). Returns the number of messages sent, or -1 with errno set.
+int tickline_sendmmsg(int fd, tickline_mmsghdr *messages, unsigned int count, int flags);
 
 #ifdef __cplusplus
 }

@@ -2,17 +2,6 @@ import MarketData
 import TicklineCore
 
 /// Deterministic PRNG for seeded fuzz and chunking tests (SplitMix64).
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// The synthetic message with sequence number `sequence`: its own sequence number, then
 /// filler, 8 to 60 bytes, so every byte and the order can be checked.
