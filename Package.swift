@@ -28,6 +28,8 @@ let package = Package(
         .library(name: "MarketData", targets: ["MarketData"]),
         .library(name: "LinuxIO", targets: ["LinuxIO"]),
         .library(name: "Simulation", targets: ["Simulation"]),
+        .library(name: "Features", targets: ["Features"]),
+        .library(name: "Models", targets: ["Models"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -53,6 +55,10 @@ let package = Package(
         .target(name: "LinuxIO", dependencies: ["TicklineCore", "Plumbing", "CTickline", "CLiburing"], swiftSettings: hotSettings),
         // Replay sources, the synthetic feed generator and (later) the simulated venue.
         .target(name: "Simulation", dependencies: ["TicklineCore", "MarketData"], swiftSettings: hotSettings),
+        // Incremental indicators and the compiled feature registry.
+        .target(name: "Features", dependencies: ["TicklineCore", "TicklineConfig"], swiftSettings: hotSettings),
+        // LightGBM text models flattened for evaluation.
+        .target(name: "Models", dependencies: ["TicklineCore"], swiftSettings: hotSettings),
         .target(
             name: "TicklineConfig",
             dependencies: ["TicklineCore", "Plumbing", .product(name: "Yams", package: "Yams")],
@@ -62,7 +68,7 @@ let package = Package(
         .executableTarget(
             name: "tickline",
             dependencies: [
-                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation",
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -77,6 +83,8 @@ let package = Package(
         .testTarget(name: "TicklineCoreTests", dependencies: ["TicklineCore"]),
         .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TicklineCore", "TicklineConfig", "CTickline"]),
         .testTarget(name: "ConfigTests", dependencies: ["TicklineConfig", "Plumbing"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["Features", "TicklineCore", "TicklineConfig"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "TicklineCore"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "TicklineCore"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "MarketData", "Plumbing", "TicklineCore", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "MarketData", "TicklineCore"]),

@@ -1,0 +1,2 @@
+/// Models: LightGBM text-model loader and flattened evaluator. Knows no threads or rings.
+public enum ModelsModule {}
