@@ -88,6 +88,8 @@ let package = Package(
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "TicklineCore"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "MarketData", "Plumbing", "TicklineCore", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "MarketData", "TicklineCore"]),
+        // Runs the built `tickline` binary end to end (built by `swift build --build-tests`).
+        .testTarget(name: "CLITests", dependencies: []),
         .testTarget(
             name: "InteropTests",
             dependencies: ["CLiburing", "CNuma", "CHiredis", "CLibpq", "CZstd", "CTickline"]

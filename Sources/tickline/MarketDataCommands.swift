@@ -1,5 +1,6 @@
 import ArgumentParser
 import MarketData
+import Plumbing
 import Simulation
 import TicklineCore
 #if canImport(Glibc)
@@ -74,16 +75,27 @@ struct Book: ParsableCommand {
     @Option(help: "Minimum fractional digits for prices (default: 4 for ITCH, 2 for DBN).")
     var precision: Int?
 
+    @Flag(help: "Print the replay rate (events decoded and applied per second) to stderr.")
+    var timing = false
+
+    @Option(help: "reduce: cancels and fills reduce the order by their size (exchange semantics). nautilus: replay as nautilus_trader's L3 book does (a cancel removes the order, a fill sets it to the fill's side/price/size) and stamp rows with ts_recv, as its output does.")
+    var semantics: String = "reduce"
+
     func run() throws {
         guard final || every != nil else { throw ValidationError("give --final and/or --every N") }
         if let every, every <= 0 { throw ValidationError("--every must be positive") }
         guard depth > 0 else { throw ValidationError("--depth must be positive") }
         var source: BookSource
         do { source = try BookSource.open(file) } catch { throw ValidationError("\(error)") }
-        let books = OrderBooks(capacity: BookCapacity(orders: 1 << 22, instruments: source.instrumentCapacity, levelsPerSide: 1 << 16))
+        guard semantics == "reduce" || semantics == "nautilus" else { throw ValidationError("--semantics must be reduce or nautilus") }
+        let nautilus = semantics == "nautilus"
+        let books = OrderBooks(capacity: BookCapacity(orders: 1 << 22, instruments: source.instrumentCapacity, levelsPerSide: 1 << 16),
+                               semantics: nautilus ? .nautilus : .reduce)
         let digits = precision ?? source.defaultPrecision
         var selected: InstrumentID?
         var bookEvents = 0
+        var allEvents = 0
+        let started = MonotonicClock().now()
         var lastRow: (Int, MarketEvent)?
         let wantedSymbol = symbol
         var output = OutputBuffer()
@@ -91,7 +103,7 @@ struct Book: ParsableCommand {
         func row(_ index: Int, _ event: MarketEvent) {
             let id = event.instrument
             let bid = books.bestBid(id), ask = books.bestAsk(id)
-            output.line("\(index),\(event.tsEvent.raw),\(event.sequence),\(bid.map { $0.price.formatted(minimumFractionDigits: digits) } ?? ""),\(bid.map { $0.quantity.formatted(minimumFractionDigits: 1) } ?? ""),\(ask.map { $0.price.formatted(minimumFractionDigits: digits) } ?? ""),\(ask.map { $0.quantity.formatted(minimumFractionDigits: 1) } ?? ""),\(books.levelCount(id, .buy)),\(books.levelCount(id, .sell))")
+            output.line("\(index),\(nautilus ? event.tsReceive.raw : event.tsEvent.raw),\(event.sequence),\(bid.map { $0.price.formatted(minimumFractionDigits: digits) } ?? ""),\(bid.map { $0.quantity.formatted(minimumFractionDigits: 1) } ?? ""),\(ask.map { $0.price.formatted(minimumFractionDigits: digits) } ?? ""),\(ask.map { $0.quantity.formatted(minimumFractionDigits: 1) } ?? ""),\(books.levelCount(id, .buy)),\(books.levelCount(id, .sell))")
         }
         do {
             try source.replay { event, symbolOf in
@@ -99,6 +111,7 @@ struct Book: ParsableCommand {
                     if selected == nil, symbolOf(event.instrument) == wantedSymbol { selected = event.instrument }
                     if event.instrument != selected && event.kind != .status { return }
                 }
+                allEvents += 1
                 let update = books.apply(event)
                 guard event.kind.changesBook, update != .unchanged else { return }
                 if selected == nil && wantedSymbol == nil { selected = event.instrument }
@@ -108,6 +121,11 @@ struct Book: ParsableCommand {
             }
         } catch {
             throw ValidationError("\(error)")
+        }
+        let elapsed = MonotonicClock().now() - started
+        if timing {
+            let seconds = Double(elapsed.raw) / 1e9
+            printError("replayed \(allEvents) events (\(bookEvents) book events) in \((seconds * 1e4).rounded() / 1e4) s = \((Double(allEvents) / seconds / 1e4).rounded() / 100) M events/s, file read and decompression included")
         }
         if let every, let (index, event) = lastRow, index % every != 0 { row(index, event) }
         if final {

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+
+/// The `tickline` command line, run as a user runs it, against the real data in ../shared/data
+/// and the oracle files written outside this project.
+@Suite struct CLITests {
+    static func binary() throws -> String {
+        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        var directory = exe.deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("tickline").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            directory = directory.deletingLastPathComponent()
+        }
+        throw CLIError.missingBinary
+    }
+
+    enum CLIError: Error { case missingBinary }
+
+    /// Runs tickline; returns (status, stdout, stderr).
+    static func run(_ arguments: [String]) throws -> (Int32, String, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binary())
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let errors = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    }
+
+    static func lines(_ text: String) -> [String] { text.split(whereSeparator: \.isNewline).map(String.init) }
+
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.missing)))
+    func itchStatsGiveTheStatedCountsForBothFramings() throws {
+        let expected = ["S 6", "R 3", "H 3", "A 4997", "F 3", "E 198", "X 45", "D 1745", "U 12", "P 5000", "total 12012", "errors 0"]
+        let (status, out, err) = try Self.run(["itch", "stats", SharedData.path("itch/ex20101224.TEST_ITCH_50.reframed")])
+        #expect(status == 0)
+        #expect(Self.lines(out) == expected)
+        #expect(err.isEmpty)
+        let (status2, out2, err2) = try Self.run(["itch", "stats", SharedData.path("itch/ex20101224.TEST_ITCH_50")])
+        #expect(status2 == 0)
+        #expect(Self.lines(out2) == expected)
+        #expect(err2.contains("type-table mode"), "the zero-prefixed original is read with a warning")
+    }
+
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.missing)))
+    func dbnBookReproducesTheNautilusOracleExactly() throws {
+        let file = SharedData.path("dbn/nautilus-glbx/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
+        let oracle = { (name: String) in
+            Self.lines(try String(contentsOfFile: SharedData.path("dbn/book-expected/" + name), encoding: .utf8))
+        }
+        let expectedFinal = try oracle("esh4-glbx-mdp3-20231225.final-depth10.csv")
+        let (s1, final, _) = try Self.run(["book", file, "--final", "--depth", "10", "--semantics", "nautilus"])
+        #expect(s1 == 0)
+        #expect(Self.lines(final) == expectedFinal)
+        let (s2, every, _) = try Self.run(["book", file, "--every", "500", "--semantics", "nautilus"])
+        #expect(s2 == 0)
+        let expected = try oracle("esh4-glbx-mdp3-20231225.bbo-every-500-deltas.csv")
+        let got = Self.lines(every)
+        #expect(got.count == expected.count)
+        // The header names the first column event_index where the oracle says delta_index.
+        #expect(Array(got.dropFirst()) == Array(expected.dropFirst()))
+        // Exchange semantics reach the same final book.
+        let (s3, reduce, _) = try Self.run(["book", file, "--final", "--depth", "10"])
+        #expect(s3 == 0 && Self.lines(reduce) == expectedFinal)
+    }
+
+    @Test func generatedSessionIsDeterministicAndBooksCleanly() throws {
+        let dir = NSTemporaryDirectory() + "tickline-cli-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let a = dir + "/a.itch", b = dir + "/b.itch"
+        #expect(try Self.run(["gen", "itch", "--symbols", "5", "--messages", "20000", "--seed", "3", "--out", a]).0 == 0)
+        #expect(try Self.run(["gen", "itch", "--symbols", "5", "--messages", "20000", "--seed", "3", "--out", b]).0 == 0)
+        #expect(FileManager.default.contentsEqual(atPath: a, andPath: b), "same seed, byte-identical output")
+        let (status, out, _) = try Self.run(["itch", "stats", a])
+        #expect(status == 0 && Self.lines(out).contains("total 20000") && Self.lines(out).last == "errors 0")
+        let (bookStatus, depth, bookErrors) = try Self.run(["book", a, "--symbol", "C", "--final", "--depth", "3"])
+        #expect(bookStatus == 0)
+        let rows = Self.lines(depth)
+        #expect(rows.first == "side,level,price,size,order_count")
+        #expect(rows.count == 7)
+        #expect(!bookErrors.contains("integrity"), "a generated session has no unknown orders or overfills")
+        let (bad, _, message) = try Self.run(["book", a, "--final"])
+        #expect(bad != 0 && message.contains("--symbol"), "several books need a symbol")
+    }
+
+    @Test func brokenInputIsAClearErrorNotACrash() throws {
+        let path = NSTemporaryDirectory() + "tickline-junk-\(getpid())"
+        defer { unlink(path) }
+        try Data([0x00, 0x05, 0x5A, 1, 2, 3, 4, 0x00]).write(to: URL(fileURLWithPath: path))
+        let (status, out, _) = try Self.run(["itch", "stats", path])
+        #expect(status == 0)
+        #expect(out.contains("errors ") && !out.contains("errors 0"))
+        let (missing, _, message) = try Self.run(["itch", "stats", "/nonexistent/file"])
+        #expect(missing != 0 && message.contains("cannot open"))
+    }
+}
