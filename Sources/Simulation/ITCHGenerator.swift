@@ -106,7 +106,7 @@ public struct ITCHGenerator {
 
         func apply(_ bytes: UnsafeRawPointer, _ length: Int) {
             // Keep our own book in step through the same decoder path a consumer uses.
-            if decoder.decode(bytes, length: length, into: &event) == .event { _ = books.apply(event) }
+            if case .event = decoder.decode(bytes, length: length, into: &event) { _ = books.apply(event) }
         }
 
         while written < total - closing {

@@ -196,7 +196,7 @@ struct BookSource {
             var sequence: UInt32 = 0
             try reader.forEachMessage { p, length, _ in
                 sequence &+= 1
-                if decoder.decode(p, length: length, into: &event) == .event {
+                if case .event = decoder.decode(p, length: length, into: &event) {
                     event.sequence = sequence
                     body(event, { decoder.symbol(locate: UInt16(truncatingIfNeeded: $0.raw)).description })
                 }

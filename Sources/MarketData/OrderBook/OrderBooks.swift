@@ -446,7 +446,7 @@ public final class OrderBooks: @unchecked Sendable {
     // MARK: Levels
 
     /// Index of the level at `price`, searching from the inside; -1 if absent.
-    @inlinable
+    @inlinable @inline(__always)
     func locateLevel(_ sideIdx: Int, price: Price, bids: Bool) -> Int {
         let array = sides[sideIdx]
         guard let base = array.base else { return -1 }
@@ -524,7 +524,7 @@ public final class OrderBooks: @unchecked Sendable {
 
     // MARK: Order-id table
 
-    @inlinable func find(_ id: UInt64) -> Int32 { table.pointee.find(id) }
+    @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 { table.pointee.find(id) }
 
     @inlinable func insert(_ id: UInt64, slot: Int32) {
         if (table.pointee.count &+ 1) &* 2 > table.pointee.mask &+ 1 { table.pointee.grow() }
@@ -575,46 +575,67 @@ public final class OrderBooks: @unchecked Sendable {
     /// the order capacity): on a 50M-message session, identity into a live-set-sized table took
     /// 1,364 ns/message (sequential ids wrap into long probe clusters) and Fibonacci hashing
     /// into it 442 ns, against about 165 ns here.
-    @inlinable func home(_ id: UInt64) -> Int {
+    @inlinable @inline(__always) func home(_ id: UInt64) -> Int {
         Int(truncatingIfNeeded: id ^ (id >> 32)) & mask
     }
 
-    @inlinable func find(_ id: UInt64) -> Int32 {
+    /// How far the entry at `i` sits from its home slot.
+    @inlinable @inline(__always) func displacement(_ i: Int) -> Int { (i &- home(entries[i].key)) & mask }
+
+    /// Robin Hood probing: entries within a cluster stay ordered by home, so a lookup stops as
+    /// soon as it has travelled further than the entry it meets, and deletion shifts back only
+    /// until an entry already at home. With plain linear probing every deletion walked the whole
+    /// run of occupied entries after it, and sequential ids make such runs long.
+    @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 {
         var i = home(id)
+        var distance = 0
         while true {
             let entry = entries[i]
             if entry.slot < 0 { return -1 }
             if entry.key == id { return entry.slot }
+            if displacement(i) < distance { return -1 }
             i = (i &+ 1) & mask
+            distance &+= 1
         }
     }
 
     @inlinable mutating func insert(_ id: UInt64, slot: Int32) {
+        var carried = Entry(key: id, slot: slot, padding: 0)
         var i = home(id)
-        while entries[i].slot >= 0 { i = (i &+ 1) & mask }
-        entries[i] = Entry(key: id, slot: slot, padding: 0)
-        count &+= 1
+        var distance = 0
+        while true {
+            if entries[i].slot < 0 {
+                entries[i] = carried
+                count &+= 1
+                return
+            }
+            let existing = displacement(i)
+            if existing < distance {
+                swap(&carried, &entries[i])
+                distance = existing
+            }
+            i = (i &+ 1) & mask
+            distance &+= 1
+        }
     }
 
     @inlinable mutating func erase(_ id: UInt64) {
         var i = home(id)
+        var distance = 0
         while true {
             if entries[i].slot < 0 { return }
             if entries[i].key == id { break }
+            if displacement(i) < distance { return }
             i = (i &+ 1) & mask
+            distance &+= 1
         }
-        var hole = i
-        var j = (i &+ 1) & mask
-        while entries[j].slot >= 0 {
-            let desired = home(entries[j].key)
-            // Move j into the hole unless its home lies cyclically in (hole, j].
-            if (j &- desired) & mask >= (j &- hole) & mask {
-                entries[hole] = entries[j]
-                hole = j
-            }
-            j = (j &+ 1) & mask
+        var next = (i &+ 1) & mask
+        while entries[next].slot >= 0 && displacement(next) > 0 {
+            entries[i] = entries[next]
+            i = next
+            next = (next &+ 1) & mask
         }
-        entries[hole].slot = -1
+        entries[i].slot = -1
         count &-= 1
     }
 
