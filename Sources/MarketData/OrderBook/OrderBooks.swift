@@ -95,6 +95,23 @@ public enum BookSemantics: Sendable, Equatable {
     @usableFromInline var capacity: Int32
 }
 
+/// What the feed says about an instrument, kept for the risk stage.
+@frozen public struct InstrumentStatus: Sendable, BitwiseCopyable, Equatable {
+    public var state: TradingState
+    /// ITCH Reg SHO action ('0' none, '1' intraday drop, '2' restriction in effect), 0 = unknown.
+    public var regSHO: UInt8
+    /// Limit-up/limit-down collar (ITCH 'J'); `Price.undefined` until known.
+    public var luldUpper: Price
+    public var luldLower: Price
+
+    @inlinable public init() {
+        state = .unknown
+        regSHO = 0
+        luldUpper = .undefined
+        luldLower = .undefined
+    }
+}
+
 /// Integrity counters, cumulative.
 public struct BookIntegrity: Sendable, Equatable {
     /// Adds that left their book crossed (bid ≥ ask).
@@ -126,7 +143,9 @@ public final class OrderBooks: @unchecked Sendable {
     /// [0] free slot count, [1] live orders.
     @usableFromInline let counts: UnsafeMutablePointer<Int>
     @usableFromInline let sides: UnsafeMutablePointer<LevelArray>
-    @usableFromInline let states: UnsafeMutablePointer<TradingState>
+    @usableFromInline let states: UnsafeMutablePointer<InstrumentStatus>
+    /// [0] market-wide circuit breaker level breached (ITCH 'W': '1', '2', '3'; 0 = none).
+    @usableFromInline let marketWide: UnsafeMutablePointer<UInt8>
     @usableFromInline let integrityCounters: UnsafeMutablePointer<UInt64>
 
     public init(capacity: BookCapacity = BookCapacity(), semantics: BookSemantics = .reduce) {
@@ -148,7 +167,9 @@ public final class OrderBooks: @unchecked Sendable {
         sides = .allocate(capacity: capacity.instruments * 2)
         sides.initialize(repeating: LevelArray(base: nil, count: 0, capacity: 0), count: capacity.instruments * 2)
         states = .allocate(capacity: capacity.instruments)
-        states.initialize(repeating: .unknown, count: capacity.instruments)
+        states.initialize(repeating: InstrumentStatus(), count: capacity.instruments)
+        marketWide = .allocate(capacity: 1)
+        marketWide.initialize(to: 0)
         integrityCounters = .allocate(capacity: 6)
         integrityCounters.initialize(repeating: 0, count: 6)
     }
@@ -162,6 +183,7 @@ public final class OrderBooks: @unchecked Sendable {
         counts.deallocate()
         sides.deallocate()
         states.deallocate()
+        marketWide.deallocate()
         integrityCounters.deallocate()
     }
 
@@ -215,9 +237,17 @@ public final class OrderBooks: @unchecked Sendable {
         (0..<capacity.instruments).reduce(0) { $0 + (isCrossed(InstrumentID(UInt32($1))) ? 1 : 0) }
     }
 
+    /// Everything the feed said about the instrument's status (state, Reg SHO, LULD collar).
+    @inlinable public func status(_ instrument: InstrumentID) -> InstrumentStatus {
+        instrument.index < capacity.instruments ? states[instrument.index] : InstrumentStatus()
+    }
+
+    /// The market-wide circuit breaker level breached today (0 = none).
+    public var marketWideCircuitBreakerLevel: UInt8 { marketWide.pointee }
+
     /// The instrument's trading state from the feed.
     @inlinable public func tradingState(_ instrument: InstrumentID) -> TradingState {
-        instrument.index < capacity.instruments ? states[instrument.index] : .unknown
+        instrument.index < capacity.instruments ? states[instrument.index].state : .unknown
     }
 
     /// A live order by id.
@@ -293,11 +323,7 @@ public final class OrderBooks: @unchecked Sendable {
             clear(event.instrument)
             return .changed
         case .status:
-            if event.instrument.index < capacity.instruments,
-               ITCHStatusSource.source(event.aux) == UInt8(ascii: "H") || ITCHStatusSource.source(event.aux) == UInt8(ascii: "h") || ITCHStatusSource.source(event.aux) == 0,
-               let state = TradingState(rawValue: ITCHStatusSource.state(event.aux)) {
-                states[event.instrument.index] = state
-            }
+            applyStatus(event)
             return .unchanged
         case .trade, .bbo, .tick, .gap:
             return .unchanged
@@ -318,6 +344,39 @@ public final class OrderBooks: @unchecked Sendable {
             }
         }
         return apply(event)
+    }
+
+    /// Status events: ITCH H/h (state), Y (Reg SHO), J (LULD collar), W (MWCB, market-wide),
+    /// and Databento status records (source 0: `aux` bits 0–15 hold the status action).
+    @usableFromInline
+    func applyStatus(_ event: MarketEvent) {
+        let source = ITCHStatusSource.source(event.aux)
+        if source == UInt8(ascii: "W") {
+            marketWide.pointee = ITCHStatusSource.state(event.aux) &- UInt8(ascii: "0")
+            return
+        }
+        guard event.instrument.index < capacity.instruments else { return }
+        let status = states + event.instrument.index
+        switch source {
+        case UInt8(ascii: "H"), UInt8(ascii: "h"):
+            if let state = TradingState(rawValue: ITCHStatusSource.state(event.aux)) { status.pointee.state = state }
+        case UInt8(ascii: "Y"):
+            status.pointee.regSHO = ITCHStatusSource.state(event.aux)
+        case UInt8(ascii: "J"):
+            status.pointee.luldUpper = event.price
+            status.pointee.luldLower = Price(raw: event.quantity.raw)
+        case 0:
+            // Databento StatusAction.
+            switch event.aux & 0xFFFF {
+            case 7: status.pointee.state = .trading
+            case 8, 10, 12, 13, 15: status.pointee.state = .halted
+            case 9: status.pointee.state = .paused
+            case 1, 2, 3, 4, 5, 6, 11: status.pointee.state = .quotationOnly
+            default: break  // 0 none, 14 short-sale restriction change
+            }
+        default:
+            break
+        }
     }
 
     @inlinable func reject(_ update: BookUpdate) -> BookUpdate {

@@ -125,6 +125,28 @@ private func event(_ kind: MarketEventKind, _ id: UInt64, qty: Int64 = 0, price:
         halt.aux = ITCHStatusSource.pack(state: TradingState.trading.rawValue, source: UInt8(ascii: "H"))
         _ = books.apply(halt)
         #expect(books.tradingState(one).acceptsOrders)
+        var collar = event(.status, 0, price: 105)
+        collar.quantity = Quantity(raw: Price(units: 95).raw)
+        collar.aux = ITCHStatusSource.pack(state: 0, source: UInt8(ascii: "J"))
+        _ = books.apply(collar)
+        #expect(books.status(one).luldUpper == Price(units: 105) && books.status(one).luldLower == Price(units: 95))
+        var sho = event(.status, 0)
+        sho.aux = ITCHStatusSource.pack(state: UInt8(ascii: "1"), source: UInt8(ascii: "Y"))
+        _ = books.apply(sho)
+        #expect(books.status(one).regSHO == UInt8(ascii: "1"))
+        var mwcb = event(.status, 0, instrument: 0)
+        mwcb.aux = ITCHStatusSource.pack(state: UInt8(ascii: "2"), source: UInt8(ascii: "W"))
+        _ = books.apply(mwcb)
+        #expect(books.marketWideCircuitBreakerLevel == 2)
+        // Databento status actions: 8 halt, 7 trading, 9 pause.
+        var dbn = event(.status, 0)
+        dbn.aux = 8
+        _ = books.apply(dbn)
+        #expect(books.tradingState(one) == .halted)
+        dbn.aux = 9
+        _ = books.apply(dbn)
+        #expect(books.tradingState(one) == .paused)
+        #expect(books.status(one).luldUpper == Price(units: 105), "a state change keeps the collar")
     }
 
     /// Differential test against a plain dictionary-and-sort reference over random events,
