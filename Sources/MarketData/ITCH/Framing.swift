@@ -53,11 +53,12 @@ public enum ITCHFrames {
     ) -> ITCHScan {
         guard let base = buffer.baseAddress else { return ITCHScan(consumed: 0, stopped: false) }
         let count = buffer.count
+        let lengths = ITCH.lengthPointer
         var offset = 0
         var delivered = 0
         while offset + 3 <= count && delivered < limit {
             let type = base.loadByte(at: offset + 2)
-            let expected = ITCH.lengthTable[Int(type)]
+            let expected = Int(lengths[Int(type)])
             switch framing {
             case .typeTable:
                 if expected == 0 {

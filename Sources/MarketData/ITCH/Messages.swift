@@ -21,6 +21,14 @@ public enum ITCH {
         return table
     }()
 
+    /// The length table as raw memory, for hot loops: no lazy-global check or bounds check per
+    /// message (allocated once, never freed).
+    nonisolated(unsafe) public static let lengthPointer: UnsafePointer<Int32> = {
+        let table = UnsafeMutablePointer<Int32>.allocate(capacity: 256)
+        for i in 0..<256 { table[i] = Int32(lengthTable[i]) }
+        return UnsafePointer(table)
+    }()
+
     /// Every type in the order the specification lists them.
     public static let typesInSpecOrder: [UInt8] = Array("SRHYLVWKJhAFECXDUPQBINO".utf8)
 
