@@ -1,5 +1,8 @@
 import CTickline
 import TicklineCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Capacities of the order books, fixed at start.
 public struct BookCapacity: Sendable, Equatable {
@@ -11,12 +14,18 @@ public struct BookCapacity: Sendable, Equatable {
     public var levelsPerSide: Int
     /// Levels each side starts with (grown by doubling up to `levelsPerSide` during warm-up).
     public var initialLevels: Int
+    /// Order ids below 2^32 (ITCH references, numbered sequentially each day) are indexed
+    /// directly in pages of 4,096 ids; at most this many pages are live at once (16 KiB each),
+    /// recycled when their orders are gone. Other ids, and any overflow, use the hash table.
+    public var densePages: Int
 
-    public init(orders: Int = 1 << 20, instruments: Int = 65_536, levelsPerSide: Int = 1 << 16, initialLevels: Int = 16) {
+    public init(orders: Int = 1 << 20, instruments: Int = 65_536, levelsPerSide: Int = 1 << 16, initialLevels: Int = 16,
+                densePages: Int = 2_048) {
         self.orders = orders
         self.instruments = instruments
         self.levelsPerSide = levelsPerSide
         self.initialLevels = initialLevels
+        self.densePages = densePages
     }
 }
 
@@ -140,6 +149,8 @@ public final class OrderBooks: @unchecked Sendable {
     /// The order-id table: interleaved (id, slot) entries, one cache line per probe, sized to
     /// the live working set (load ≤ ½, doubled during warm-up up to 2 × `capacity.orders`).
     @usableFromInline let table: UnsafeMutablePointer<IDTable>
+    /// Direct index for dense ids (see `BookCapacity.densePages`).
+    @usableFromInline let dense: UnsafeMutablePointer<DenseIndex>
     /// [0] free slot count, [1] live orders.
     @usableFromInline let counts: UnsafeMutablePointer<Int>
     @usableFromInline let sides: UnsafeMutablePointer<LevelArray>
@@ -161,6 +172,8 @@ public final class OrderBooks: @unchecked Sendable {
         let initialTable = maxTable
         table = .allocate(capacity: 1)
         table.initialize(to: IDTable(entries: IDTable.makeEntries(initialTable), mask: initialTable - 1, count: 0, maxSize: maxTable))
+        dense = .allocate(capacity: 1)
+        dense.initialize(to: DenseIndex(pageLimit: capacity.densePages))
         counts = .allocate(capacity: 2)
         counts[0] = capacity.orders
         counts[1] = 0
@@ -180,6 +193,8 @@ public final class OrderBooks: @unchecked Sendable {
         freeSlots.deallocate()
         table.pointee.entries.deallocate()
         table.deallocate()
+        dense.pointee.release()
+        dense.deallocate()
         counts.deallocate()
         sides.deallocate()
         states.deallocate()
@@ -571,7 +586,11 @@ public final class OrderBooks: @unchecked Sendable {
 
     /// Starts loading the id-table entry of an order that an upcoming event will reference.
     @inlinable public func prefetchEntry(_ id: UInt64) {
-        tickline_prefetch(table.pointee.entries + table.pointee.home(id))
+        if let entry = dense.pointee.entryAddress(id) {
+            tickline_prefetch(entry)
+        } else {
+            tickline_prefetch(table.pointee.entries + table.pointee.home(id))
+        }
     }
 
     /// Starts loading an upcoming event's order record (its table entry should already be
@@ -583,14 +602,26 @@ public final class OrderBooks: @unchecked Sendable {
 
     // MARK: Order-id table
 
-    @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 { table.pointee.find(id) }
+    @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 {
+        let direct = dense.pointee.find(id)
+        if direct >= 0 { return direct }
+        if direct == DenseIndex.absent && dense.pointee.overflow == 0 { return -1 }
+        return table.pointee.find(id)
+    }
 
     @inlinable func insert(_ id: UInt64, slot: Int32) {
+        if dense.pointee.insert(id, slot: slot) { return }
+        if id < DenseIndex.limit { dense.pointee.overflow &+= 1 }
         if (table.pointee.count &+ 1) &* 2 > table.pointee.mask &+ 1 { table.pointee.grow() }
         table.pointee.insert(id, slot: slot)
     }
 
-    @inlinable func erase(_ id: UInt64) { table.pointee.erase(id) }
+    @inlinable func erase(_ id: UInt64) {
+        if dense.pointee.erase(id) { return }
+        let before = table.pointee.count
+        table.pointee.erase(id)
+        if id < DenseIndex.limit && table.pointee.count < before { dense.pointee.overflow &-= 1 }
+    }
 }
 
 /// Open-addressing map from order id to order slot: linear probing over 16-byte entries
@@ -709,5 +740,105 @@ public final class OrderBooks: @unchecked Sendable {
         count = 0
         for i in 0..<size where old[i].slot >= 0 { insert(old[i].key, slot: old[i].slot) }
         old.deallocate()
+    }
+}
+
+/// Direct index for ids below 2^32: a directory of pages, each mapping 4,096 consecutive ids to
+/// order slots (-1 = none). Sequential ids (ITCH references) pack 16 live entries per cache line
+/// where a hash table holds 4, and a lookup is two dependent loads with no probing. Pages come
+/// from a bounded pool and are recycled when their last order goes (the newest page is kept);
+/// when the pool is exhausted, ids fall back to the hash table (`overflow` counts them).
+@usableFromInline struct DenseIndex {
+    @usableFromInline static let pageBits: UInt64 = 12
+    @usableFromInline static let pageSize = 4_096
+    /// Ids at or above this are never dense.
+    @usableFromInline static let limit: UInt64 = 1 << 32
+    @usableFromInline static let absent: Int32 = -1
+    @usableFromInline static let notDense: Int32 = -2
+
+    @usableFromInline let directory: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
+    @usableFromInline let live: UnsafeMutablePointer<Int32>
+    @usableFromInline let spare: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
+    @usableFromInline var spareCount = 0
+    @usableFromInline var allocatedPages = 0
+    @usableFromInline let pageLimit: Int
+    @usableFromInline var newestPage = -1
+    /// Dense-range ids that went to the hash table (pool exhausted).
+    @usableFromInline var overflow = 0
+
+    @usableFromInline init(pageLimit: Int) {
+        let pages = Int(DenseIndex.limit >> DenseIndex.pageBits)
+        // calloc: the kernel hands out zero pages lazily, so the 8 MiB directory costs only what
+        // is touched.
+        directory = calloc(pages, MemoryLayout<UnsafeMutablePointer<Int32>?>.stride)!
+            .bindMemory(to: UnsafeMutablePointer<Int32>?.self, capacity: pages)
+        live = calloc(pages, MemoryLayout<Int32>.stride)!.bindMemory(to: Int32.self, capacity: pages)
+        spare = .allocate(capacity: max(pageLimit, 1))
+        self.pageLimit = pageLimit
+    }
+
+    @usableFromInline func release() {
+        let pages = Int(DenseIndex.limit >> DenseIndex.pageBits)
+        for i in 0..<pages where directory[i] != nil { directory[i]!.deallocate() }
+        for i in 0..<spareCount { spare[i]!.deallocate() }
+        free(directory)
+        free(live)
+        spare.deallocate()
+    }
+
+    @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 {
+        if id >= DenseIndex.limit { return DenseIndex.notDense }
+        guard let page = directory[Int(id >> DenseIndex.pageBits)] else { return DenseIndex.absent }
+        return page[Int(id & 4_095)]
+    }
+
+    @inlinable func entryAddress(_ id: UInt64) -> UnsafeMutablePointer<Int32>? {
+        if id >= DenseIndex.limit { return nil }
+        return directory[Int(id >> DenseIndex.pageBits)].map { $0 + Int(id & 4_095) }
+    }
+
+    /// False when the id is not dense or no page is available (use the hash table).
+    @inlinable mutating func insert(_ id: UInt64, slot: Int32) -> Bool {
+        if id >= DenseIndex.limit { return false }
+        let index = Int(id >> DenseIndex.pageBits)
+        var page = directory[index]
+        if page == nil {
+            guard let fresh = takePage() else { return false }
+            directory[index] = fresh
+            page = fresh
+        }
+        page.unsafelyUnwrapped[Int(id & 4_095)] = slot
+        live[index] &+= 1
+        if index > newestPage { newestPage = index }
+        return true
+    }
+
+    /// True when the id was held here (and is now removed).
+    @inlinable mutating func erase(_ id: UInt64) -> Bool {
+        if id >= DenseIndex.limit { return false }
+        let index = Int(id >> DenseIndex.pageBits)
+        guard let page = directory[index], page[Int(id & 4_095)] >= 0 else { return false }
+        page[Int(id & 4_095)] = -1
+        live[index] &-= 1
+        if live[index] == 0 && index != newestPage {
+            directory[index] = nil
+            spare[spareCount] = page
+            spareCount &+= 1
+        }
+        return true
+    }
+
+    @usableFromInline mutating func takePage() -> UnsafeMutablePointer<Int32>? {
+        let page: UnsafeMutablePointer<Int32>
+        if spareCount > 0 {
+            spareCount &-= 1
+            page = spare[spareCount]!
+        } else {
+            guard allocatedPages < pageLimit else { return nil }
+            page = .allocate(capacity: DenseIndex.pageSize)
+            allocatedPages &+= 1
+        }
+        page.initialize(repeating: -1, count: DenseIndex.pageSize)
+        return page
     }
 }
