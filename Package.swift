@@ -30,6 +30,7 @@ let package = Package(
         .library(name: "Simulation", targets: ["Simulation"]),
         .library(name: "Features", targets: ["Features"]),
         .library(name: "Models", targets: ["Models"]),
+        .library(name: "Strategy", targets: ["Strategy"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -59,6 +60,8 @@ let package = Package(
         .target(name: "Features", dependencies: ["TicklineCore", "TicklineConfig"], swiftSettings: hotSettings),
         // LightGBM text models flattened for evaluation.
         .target(name: "Models", dependencies: ["TicklineCore"], swiftSettings: hotSettings),
+        // The model stage: feature frame → model → signal → target (never orders).
+        .target(name: "Strategy", dependencies: ["TicklineCore", "Features", "Models"], swiftSettings: hotSettings),
         .target(
             name: "TicklineConfig",
             dependencies: ["TicklineCore", "Plumbing", .product(name: "Yams", package: "Yams")],
@@ -68,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "tickline",
             dependencies: [
-                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models",
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -85,6 +88,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["TicklineConfig", "Plumbing"]),
         .testTarget(name: "FeaturesTests", dependencies: ["Features", "TicklineCore", "TicklineConfig"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "TicklineCore"]),
+        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Features", "Models", "TicklineCore"]),
         .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "TicklineCore"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "MarketData", "Plumbing", "TicklineCore", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "MarketData", "TicklineCore"]),
