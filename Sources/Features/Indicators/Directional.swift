@@ -53,8 +53,10 @@ struct DirectionalMovement {
 
     /// TA-Lib 0.8 tests the smoothed true range exactly (a sum of non-negative ranges is 0 only
     /// for a window of zero ranges); the old fixed band zeroed tiny-unit instruments.
-    @inlinable var plusDI: Double { trueRange > 0 ? 100.0 * (plusDM / trueRange) : 0 }
-    @inlinable var minusDI: Double { trueRange > 0 ? 100.0 * (minusDM / trueRange) : 0 }
+    @inlinable var plusRatio: Double { trueRange > 0 ? plusDM / trueRange : 0 }
+    @inlinable var minusRatio: Double { trueRange > 0 ? minusDM / trueRange : 0 }
+    @inlinable var plusDI: Double { 100.0 * plusRatio }
+    @inlinable var minusDI: Double { 100.0 * minusRatio }
 
     @inlinable
     mutating func reset() {
@@ -70,6 +72,9 @@ struct DirectionalMovement {
 
 /// Plus directional indicator (TA-Lib PLUS_DI): 100 · smoothed +DM / smoothed TR, 0 when the
 /// smoothed TR is 0. Lookback `period`.
+///
+/// TA-Lib quirk kept for parity: at period 1 the output is the bar's +DM / TR as a fraction
+/// (no × 100).
 public struct PlusDI: StreamingIndicator {
     @usableFromInline var movement: DirectionalMovement
 
@@ -84,13 +89,15 @@ public struct PlusDI: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ bar: PriceBar) -> Double? {
-        movement.update(bar) ? movement.plusDI : nil
+        guard movement.update(bar) else { return nil }
+        return movement.period == 1 ? movement.plusRatio : movement.plusDI
     }
 
     @inlinable public mutating func reset() { movement.reset() }
 }
 
-/// Minus directional indicator (TA-Lib MINUS_DI). Lookback `period`.
+/// Minus directional indicator (TA-Lib MINUS_DI). Lookback `period`. Period 1 gives −DM / TR
+/// as a fraction (no × 100), as TA-Lib does.
 public struct MinusDI: StreamingIndicator {
     @usableFromInline var movement: DirectionalMovement
 
@@ -105,7 +112,8 @@ public struct MinusDI: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ bar: PriceBar) -> Double? {
-        movement.update(bar) ? movement.minusDI : nil
+        guard movement.update(bar) else { return nil }
+        return movement.period == 1 ? movement.minusRatio : movement.minusDI
     }
 
     @inlinable public mutating func reset() { movement.reset() }

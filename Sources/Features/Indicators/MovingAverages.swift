@@ -40,7 +40,8 @@ public struct SMA: StreamingIndicator {
 /// the first `period` values, then `ema = ema + (x − ema) · k` with k = 2 / (period + 1) as one
 /// fused multiply-add, as TA-Lib 0.8 computes it (its EMA family — EMA, DEMA, TEMA, MACD —
 /// is generated with `fma`; unfused, TEMA and the MACD signal drift by an ulp).
-/// Lookback `period - 1`. No window is kept.
+/// Lookback `period - 1`. Period 1 is an exact copy of the input, as TA-Lib defines it (the
+/// fused step would not always return x exactly). No window is kept.
 public struct EMA: StreamingIndicator {
     public let period: Int
     public let k: Double
@@ -62,6 +63,10 @@ public struct EMA: StreamingIndicator {
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
         seen += 1
+        if period == 1 {
+            average = value
+            return value
+        }
         if seen > period {
             average = average.addingProduct(value - average, k)
             return average
@@ -85,7 +90,8 @@ public struct EMA: StreamingIndicator {
 ///
 /// TA-Lib's running weighted sum and plain sum, updated in its order, and — as TA-Lib 0.8
 /// does (its fix #255) — rebuilt from the window, oldest first, every `8 · period` outputs,
-/// so rounding residue cannot accumulate over an unbounded stream. Amortized O(1).
+/// so rounding residue cannot accumulate over an unbounded stream. Amortized O(1). Period 1
+/// is an exact copy of the input, as in TA-Lib.
 public struct WMA: StreamingIndicator {
     public let period: Int
     @usableFromInline let divider: Double
@@ -110,6 +116,7 @@ public struct WMA: StreamingIndicator {
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
         seen += 1
+        if period == 1 { return value }
         window.push(value)
         if seen < period {
             plainSum += value
@@ -151,6 +158,7 @@ public struct WMA: StreamingIndicator {
 
 /// Double exponential moving average (TA-Lib DEMA): 2·EMA − EMA(EMA), both TA-Lib EMAs, the
 /// second seeded by the first `period` outputs of the first. Lookback `2·(period − 1)`.
+/// Period 1 is an exact copy of the input, as in TA-Lib.
 public struct DEMA: StreamingIndicator {
     public let period: Int
     @usableFromInline var first: EMA
@@ -169,6 +177,7 @@ public struct DEMA: StreamingIndicator {
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
         guard let e1 = first.update(value), let e2 = second.update(e1) else { return nil }
+        if period == 1 { return value }
         return (2.0 * e1) - e2
     }
 
@@ -180,7 +189,8 @@ public struct DEMA: StreamingIndicator {
 }
 
 /// Triple exponential moving average (TA-Lib TEMA): 3·EMA − 3·EMA² + EMA³, summed as
-/// TA-Lib does (EMA³ + (3·EMA − 3·EMA²)). Lookback `3·(period − 1)`.
+/// TA-Lib does (EMA³ + (3·EMA − 3·EMA²)). Lookback `3·(period − 1)`. Period 1 is an exact
+/// copy of the input, as in TA-Lib.
 public struct TEMA: StreamingIndicator {
     public let period: Int
     @usableFromInline var first: EMA
@@ -203,6 +213,7 @@ public struct TEMA: StreamingIndicator {
         guard let e1 = first.update(value), let e2 = second.update(e1), let e3 = third.update(e2) else {
             return nil
         }
+        if period == 1 { return value }
         return e3 + ((3.0 * e1) - (3.0 * e2))
     }
 
@@ -220,10 +231,12 @@ public struct TEMA: StreamingIndicator {
 /// TA-Lib's start-up: the efficiency ratio's volatility is the sum of the `period` absolute
 /// one-step changes over inputs 0…period; the first KAMA (at input `period`) starts from
 /// input `period − 1` as the previous value. The volatility sum then slides (subtract the
-/// change leaving, add the new one), and the ratio is forced to 1 when the volatility is not
-/// above the signed net change or is exactly 0 (TA-Lib 0.8 dropped the fixed 1e-8/1e-14 band,
-/// which flattened instruments quoted in tiny units). The smoothing constant and the step are
-/// fused multiply-adds, as in TA-Lib 0.8.
+/// change leaving, add the new one), and the efficiency ratio is 1 whenever the volatility is
+/// not above the absolute net change — so it never exceeds 1 even when the running sum's
+/// rounding residue (left by an outlier passing through) puts it a hair below |change|, and
+/// it is 1, not a fixed-band test, at zero volatility: TA-Lib 0.8.1's behaviour, measured (the
+/// classic code compared with the signed change and a 1e-8 band). The smoothing constant and
+/// the step are fused multiply-adds, as in TA-Lib 0.8.
 public struct KAMA: StreamingIndicator {
     public let period: Int
     @usableFromInline static let slowest = 2.0 / (30.0 + 1.0)
@@ -271,7 +284,7 @@ public struct KAMA: StreamingIndicator {
 
     @inlinable
     func smoothing(change: Double) -> Double {
-        let ratio = (volatility <= change || volatility == 0) ? 1.0 : abs(change / volatility)
+        let ratio = volatility <= abs(change) ? 1.0 : abs(change / volatility)
         let constant = KAMA.slowest.addingProduct(ratio, KAMA.fastestMinusSlowest)
         return constant * constant
     }

@@ -73,6 +73,9 @@ public struct ATR: StreamingIndicator {
 
 /// Normalized ATR in percent of the close (TA-Lib NATR): (ATR / close) · 100, 0 for a zero
 /// close (tested exactly, as TA-Lib 0.8 does). Lookback `period`.
+///
+/// TA-Lib quirk kept for parity: at period 1 TA-Lib's NATR returns the true range itself,
+/// not normalized (its ATR's period-1 shortcut is shared).
 public struct NATR: StreamingIndicator {
     @usableFromInline var atr: ATR
 
@@ -85,6 +88,7 @@ public struct NATR: StreamingIndicator {
     @inlinable
     public mutating func update(_ bar: PriceBar) -> Double? {
         guard let value = atr.update(bar) else { return nil }
+        if atr.period == 1 { return value }
         return bar.close == 0 ? 0 : (value / bar.close) * 100.0
     }
 
