@@ -1,6 +1,6 @@
 import Foundation
 import TicklineCore
-@testable import Features
+import Features
 
 /// The TA-Lib 0.8.2 oracle: ORCL daily bars 1995–2014 and 31 TA-Lib outputs per row
 /// (../shared/data/talib-expected, see its README). Empty cell = inside TA-Lib's lookback.
@@ -129,4 +129,38 @@ func randomBars(count: Int, seed: UInt64, start: Double = 50) -> [PriceBar] {
 func near(_ a: Double, _ b: Double, relative: Double = 1e-9, absolute: Double = 1e-12) -> Bool {
     let d = abs(a - b)
     return d <= absolute || d <= relative * max(abs(a), abs(b))
+}
+
+/// Seeded top-of-book updates on a 0.01 tick: the bid and ask step by whole ticks (never
+/// crossing), sizes are whole lots, and many updates change only a size.
+func randomQuotes(count: Int, seed: UInt64) -> [Quote] {
+    var rng = SplitMix64(seed: seed)
+    var bidTicks = 10_000, spread = 1
+    var bidSize = 500.0, askSize = 500.0
+    var quotes: [Quote] = []
+    for _ in 0..<count {
+        switch rng.next() % 4 {
+        case 0: bidTicks += Int(rng.next() % 3) - 1
+        case 1: spread = 1 + Int(rng.next() % 3)
+        case 2: bidSize = Double(1 + rng.next() % 1_000)
+        default: askSize = Double(1 + rng.next() % 1_000)
+        }
+        quotes.append(Quote(bidPrice: Double(bidTicks) / 100, bidSize: bidSize,
+                            askPrice: Double(bidTicks + spread) / 100, askSize: askSize))
+    }
+    return quotes
+}
+
+/// Seeded trades: whole-tick prices with repeats, whole-lot sizes, the aggressor known for
+/// about half of them.
+func randomTrades(count: Int, seed: UInt64) -> [TradePrint] {
+    var rng = SplitMix64(seed: seed)
+    var ticks = 5_000
+    var trades: [TradePrint] = []
+    for _ in 0..<count {
+        ticks += Int(rng.next() % 5) - 2
+        let side: Side = switch rng.next() % 4 { case 0: .buy; case 1: .sell; default: .none }
+        trades.append(TradePrint(price: Double(ticks) / 100, size: Double(1 + rng.next() % 500), aggressor: side))
+    }
+    return trades
 }

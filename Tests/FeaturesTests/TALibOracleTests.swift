@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Features
+import Features
 
 /// Every TA-Lib column of the ORCL oracle, reproduced by streaming the bars one at a time.
 /// Each value after TA-Lib's lookback must agree within 1e-9 relative (or 1e-12 absolute),

@@ -80,74 +80,36 @@ public struct LinearRegression: StreamingIndicator {
 }
 
 /// Rolling z-score: (x − mean) / σ over the last `period` values including x, σ the
-/// population standard deviation; 0 when σ is 0. Lookback `period − 1`. No TA-Lib
-/// counterpart.
+/// population standard deviation; 0 when σ is 0 (a flat window). Lookback `period − 1`.
+/// No TA-Lib counterpart.
 ///
-/// Mean and M2 slide with Welford's update for a replaced value and are recomputed by two
-/// passes over the window every `period` updates (amortized O(1), bounded drift).
+/// Mean and variance come from the cancellation-free shifted sums with re-anchoring that
+/// `StandardDeviation` uses (`ShiftedVariance`, TA-Lib 0.8's VAR), re-anchored sooner (when
+/// the variance falls below 1e-3 of the mean squared deviation from the anchor, not 1e-6),
+/// and the numerator is (x − anchor) − (mean − anchor), so a window at 96 723 ± 0.006 keeps
+/// its digits. A Welford-style sliding update was tried first and failed the reference test
+/// by 5e-3 when a flat stretch followed prices 10⁶× larger (the residue of the large values
+/// outlived them). Amortized O(1).
 public struct RollingZScore: StreamingIndicator {
-    public let period: Int
-    @usableFromInline var window: RingWindow
-    @usableFromInline var mean: Double = 0
-    @usableFromInline var m2: Double = 0
-    @usableFromInline var sinceRecompute = 0
-    @usableFromInline var seen = 0
+    @usableFromInline var variance: ShiftedVariance
 
     public init(period: Int) {
         precondition(period >= 2, "z-score period must be at least 2")
-        self.period = period
-        window = RingWindow(capacity: period)
+        variance = ShiftedVariance(period: period, staleness: 0.001)
     }
 
-    @inlinable public var lookback: Int { period - 1 }
-    @inlinable public var isReady: Bool { seen >= period }
+    @inlinable public var period: Int { variance.period }
+    @inlinable public var lookback: Int { variance.period - 1 }
+    @inlinable public var isReady: Bool { variance.seen >= variance.period }
 
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
-        seen += 1
-        if seen <= period {
-            let delta = value - mean
-            mean += delta / Double(seen)
-            m2 += delta * (value - mean)
-            window.push(value)
-            guard seen == period else { return nil }
-        } else {
-            let leaving = window.oldest
-            let oldMean = mean
-            mean += (value - leaving) / Double(period)
-            m2 += (value - leaving) * ((value - mean) + (leaving - oldMean))
-            window.push(value)
-            sinceRecompute += 1
-            if sinceRecompute >= period { recompute() }
-        }
-        let variance = m2 / Double(period)
-        guard variance > 0 else { return 0 }
-        return (value - mean) / variance.squareRoot()
+        guard let v = variance.update(value) else { return nil }
+        guard v > 0 else { return 0 }
+        return ((value - variance.shift) - variance.shiftedMean) / v.squareRoot()
     }
 
-    @inlinable
-    mutating func recompute() {
-        var total = 0.0
-        for age in 0..<period { total += window.value(ago: age) }
-        let average = total / Double(period)
-        var squares = 0.0
-        for age in 0..<period {
-            let d = window.value(ago: age) - average
-            squares += d * d
-        }
-        mean = average
-        m2 = squares
-        sinceRecompute = 0
-    }
-
-    @inlinable
-    public mutating func reset() {
-        window.removeAll()
-        mean = 0
-        m2 = 0
-        sinceRecompute = 0
-        seen = 0
-    }
+    @inlinable public mutating func reset() { variance.reset() }
 }
 
 /// Returns over `lag` steps: simple x / x[t−lag] − 1 and log ln(x / x[t−lag]).

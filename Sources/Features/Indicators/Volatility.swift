@@ -101,24 +101,30 @@ public struct NATR: StreamingIndicator {
 /// Sums of d = x − K and d² are kept against a shift K near the window (at first the first
 /// value), so both terms stay at variance scale. K is re-anchored to the window mean with a
 /// fresh two-pass sum, oldest first, whenever the result has lost too many digits (variance
-/// < 1e-6 · E[d²]), when the value leaving was an outlier whose square dwarfs the remaining
+/// < `staleness` · E[d²], TA-Lib's 1e-6 by default), when the value leaving was an outlier whose square dwarfs the remaining
 /// sum (d² > 1e6 · Σd²), or every `32 · period` outputs; a re-anchored variance below 1e-12 ·
 /// E[d²] is exactly 0. Amortized O(1). Each output is the variance of the window including
-/// the value just pushed; the sums then drop the oldest value, ready for the next one.
+/// the value just pushed (and `mean` that window's mean); the sums then drop the oldest
+/// value, ready for the next one.
 @usableFromInline
 struct ShiftedVariance {
     @usableFromInline let period: Int
     @usableFromInline let inversePeriod: Double
+    @usableFromInline let staleness: Double
     @usableFromInline var window: RingWindow
     @usableFromInline var shift: Double = 0
     @usableFromInline var sum: Double = 0
     @usableFromInline var sumOfSquares: Double = 0
     @usableFromInline var untilReseed = 0
     @usableFromInline var seen = 0
+    /// Mean of the window of the latest output, relative to `shift`: the window mean is
+    /// `shift + shiftedMean`, and x − mean is best computed as (x − shift) − shiftedMean.
+    @usableFromInline var shiftedMean: Double = 0
 
     @usableFromInline
-    init(period: Int) {
+    init(period: Int, staleness: Double = 0.000001) {
         self.period = period
+        self.staleness = staleness
         inversePeriod = 1.0 / Double(period)
         window = RingWindow(capacity: period)
         untilReseed = 32 * period
@@ -133,14 +139,14 @@ struct ShiftedVariance {
         sum += d
         sumOfSquares += d * d
         guard seen >= period else { return nil }
-        let mean = sum * inversePeriod
-        var variance = sumOfSquares * inversePeriod - mean * mean
+        shiftedMean = sum * inversePeriod
+        var variance = sumOfSquares * inversePeriod - shiftedMean * shiftedMean
         d = window.oldest - shift
         sum -= d
         let leavingSquare = d * d
         sumOfSquares -= leavingSquare
         untilReseed -= 1
-        if variance < 0.000001 * (sumOfSquares * inversePeriod)
+        if variance < staleness * (sumOfSquares * inversePeriod)
             || leavingSquare > 1000000.0 * sumOfSquares
             || untilReseed <= 0 {
             variance = reseed()
@@ -162,8 +168,8 @@ struct ShiftedVariance {
             sum += d
             sumOfSquares += d * d
         }
-        let mean = sum * inversePeriod
-        var variance = sumOfSquares * inversePeriod - mean * mean
+        shiftedMean = sum * inversePeriod
+        var variance = sumOfSquares * inversePeriod - shiftedMean * shiftedMean
         if variance < 0.000000000001 * (sumOfSquares * inversePeriod) { variance = 0 }
         let d = window.oldest - shift
         sum -= d
@@ -179,6 +185,7 @@ struct ShiftedVariance {
         sumOfSquares = 0
         untilReseed = 32 * period
         seen = 0
+        shiftedMean = 0
     }
 }
 
