@@ -34,8 +34,9 @@ import TicklineCore
                 let v = Double(rng.next() % 50)  // many ties
                 values.append(v)
                 let tail = values.suffix(window)
-                #expect(maximum.push(v) == tail.max()!)
-                #expect(minimum.push(v) == tail.min()!)
+                let high = maximum.push(v), low = minimum.push(v)
+                #expect(high == tail.max()!)
+                #expect(low == tail.min()!)
             }
         }
     }
@@ -112,13 +113,17 @@ import TicklineCore
     @Test func sessionVWAPByHand() {
         var vwap = SessionVWAP()
         #expect(vwap.value == nil && !vwap.isReady)
-        #expect(vwap.update(price: 100, volume: 0) == nil)
-        #expect(vwap.update(price: 100, volume: 10) == 100)
-        #expect(near(vwap.update(price: 101, volume: 20)!, (1000 + 2020) / 30.0))
-        // A new session key starts over.
-        #expect(vwap.update(price: 50, volume: 5, session: 2) == 50)
-        #expect(vwap.update(price: 52, volume: 5, session: 2) == 51)
-        #expect(vwap.update(price: 60, volume: 1, session: 3) == 60)
+        let values = [
+            vwap.update(price: 100, volume: 0),
+            vwap.update(price: 100, volume: 10),
+            vwap.update(price: 101, volume: 20),
+            vwap.update(price: 50, volume: 5, session: 2),  // a new session key starts over
+            vwap.update(price: 52, volume: 5, session: 2),
+            vwap.update(price: 60, volume: 1, session: 3),
+        ]
+        #expect(values[0] == nil && values[1] == 100)
+        #expect(near(values[2]!, (1000 + 2020) / 30.0))
+        #expect(values[3] == 50 && values[4] == 51 && values[5] == 60)
         vwap.beginSession()
         #expect(vwap.value == nil && vwap.sessionVolume == 0)
     }
@@ -143,7 +148,8 @@ import TicklineCore
         // The bar form uses the typical price.
         var barVWAP = SessionVWAP()
         let b = PriceBar(open: 1, high: 12, low: 6, close: 9, volume: 100)
-        #expect(barVWAP.update(b) == 9)
+        let atTypical = barVWAP.update(b)
+        #expect(atTypical == 9)
     }
 
     // MARK: rolling z-score
