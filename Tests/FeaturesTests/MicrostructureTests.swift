@@ -58,6 +58,7 @@ import Features
                 asks.withUnsafeBufferPointer { ap in BookImbalance(depth: depth, decay: decay)(bidSizes: bp, askSizes: ap) }
             }
             #expect(near(got, expected))
+            #expect(BookImbalance(depth: depth, decay: decay)(bidSizes: bids, askSizes: asks) == got)
         }
     }
 

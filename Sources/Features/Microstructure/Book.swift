@@ -60,7 +60,10 @@ import TicklineCore
 
 /// Depth imbalance over the top `depth` levels: (Σ w·bid − Σ w·ask) / (Σ w·bid + Σ w·ask),
 /// with weight `decay`^level (level 0 = best; decay 1 weighs all levels equally). Missing
-/// levels count as empty; 0 when the considered book is empty. Stateless, no allocation.
+/// levels count as empty; 0 when the considered book is empty. Stateless.
+///
+/// The buffer form is the hot one: an indexed loop over caller-owned level sizes, no
+/// allocation in any build. The array form is a convenience that borrows the arrays' storage.
 public struct BookImbalance: Sendable {
     public let depth: Int
     public let decay: Double
@@ -72,11 +75,9 @@ public struct BookImbalance: Sendable {
         self.decay = decay
     }
 
-    /// Level sizes best first, e.g. an `UnsafeBufferPointer<Double>` over a book snapshot.
+    /// Level sizes best first, e.g. views of a book snapshot's size arrays.
     @inlinable
-    public func callAsFunction<Bids: Sequence<Double>, Asks: Sequence<Double>>(
-        bidSizes: Bids, askSizes: Asks
-    ) -> Double {
+    public func callAsFunction(bidSizes: UnsafeBufferPointer<Double>, askSizes: UnsafeBufferPointer<Double>) -> Double {
         let bid = weightedSum(bidSizes)
         let ask = weightedSum(askSizes)
         let total = bid + ask
@@ -85,13 +86,20 @@ public struct BookImbalance: Sendable {
     }
 
     @inlinable
-    func weightedSum<Levels: Sequence<Double>>(_ sizes: Levels) -> Double {
+    public func callAsFunction(bidSizes: [Double], askSizes: [Double]) -> Double {
+        bidSizes.withUnsafeBufferPointer { bids in
+            askSizes.withUnsafeBufferPointer { asks in self(bidSizes: bids, askSizes: asks) }
+        }
+    }
+
+    @inlinable
+    func weightedSum(_ sizes: UnsafeBufferPointer<Double>) -> Double {
+        let levels = min(depth, sizes.count)
         var sum = 0.0
         var weight = 1.0
         var level = 0
-        for size in sizes {
-            if level == depth { break }
-            sum += weight * size
+        while level < levels {
+            sum += weight * sizes[level]
             weight *= decay
             level += 1
         }
