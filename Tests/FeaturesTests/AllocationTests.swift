@@ -42,6 +42,8 @@ enum MallocCounter {
 final class AllocationProbe {}
 /// Keeps the positive control's object alive so that no optimizer removes its allocation.
 nonisolated(unsafe) var kept: AnyObject?
+/// Where timing loops publish their checksum (see `SteadyStateCase`).
+nonisolated(unsafe) var published: UInt64 = 0
 
 /// One indicator, warmed past its lookback, then updated `n` times under the counters.
 struct SteadyStateCase: CustomTestStringConvertible, Sendable {
@@ -51,12 +53,12 @@ struct SteadyStateCase: CustomTestStringConvertible, Sendable {
     var testDescription: String { name }
 
     init<I: StreamingIndicator & SendableMetatype>(_ name: String, _ make: @escaping @Sendable () -> I,
-                                                   inputs: @escaping @Sendable () -> [I.Input]) {
+                                                   inputs: @escaping @Sendable () -> [I.Input]) where I.Output: FlatOutput {
         self.name = name
         run = { updates, timed in
             let inputs = inputs()
             var indicator = make()
-            var sink = 0
+            var sink: UInt64 = 0
             for input in inputs.prefix(1_000) where indicator.update(input) != nil { sink &+= 1 }
             var index = 0
             let count = inputs.count
@@ -65,13 +67,15 @@ struct SteadyStateCase: CustomTestStringConvertible, Sendable {
             let allocations = MallocCounter.measure {
                 let start = clock.now
                 for _ in 0..<updates {
-                    if indicator.update(inputs[index]) != nil { sink &+= 1 }
+                    if let output = indicator.update(inputs[index]) { sink &+= output.checksum }
                     index += 1
                     if index == count { index = 0 }
                 }
+                // Publishing the checksum before reading the clock keeps the loop before it:
+                // with only locals involved the optimizer may move work past an opaque call.
+                published = sink
                 if timed { elapsed = clock.now - start }
             }
-            withExtendedLifetime(sink) {}
             let (seconds, attoseconds) = elapsed.components
             return (allocations ?? -1, updates, Double(seconds) * 1e9 + Double(attoseconds) / 1e9)
         }

@@ -2,13 +2,32 @@ import Testing
 import Features
 import TicklineCore
 
-/// Outputs as flat lists of doubles, so any indicator's outputs can be compared bit for bit.
-protocol FlatOutput { var flat: [Double] { get } }
-extension Double: FlatOutput { var flat: [Double] { [self] } }
-extension MACD.Output: FlatOutput { var flat: [Double] { [macd, signal, histogram] } }
-extension Bands: FlatOutput { var flat: [Double] { [upper, middle, lower] } }
-extension Stochastic.Output: FlatOutput { var flat: [Double] { [k, d] } }
-extension Returns.Output: FlatOutput { var flat: [Double] { [simple, log] } }
+/// Outputs as flat lists of doubles, so any indicator's outputs can be compared bit for bit,
+/// and as a checksum of their bits (no allocation), so a timing loop consumes every value.
+protocol FlatOutput {
+    var flat: [Double] { get }
+    var checksum: UInt64 { get }
+}
+extension Double: FlatOutput {
+    var flat: [Double] { [self] }
+    var checksum: UInt64 { bitPattern }
+}
+extension MACD.Output: FlatOutput {
+    var flat: [Double] { [macd, signal, histogram] }
+    var checksum: UInt64 { macd.bitPattern &+ signal.bitPattern &+ histogram.bitPattern }
+}
+extension Bands: FlatOutput {
+    var flat: [Double] { [upper, middle, lower] }
+    var checksum: UInt64 { upper.bitPattern &+ middle.bitPattern &+ lower.bitPattern }
+}
+extension Stochastic.Output: FlatOutput {
+    var flat: [Double] { [k, d] }
+    var checksum: UInt64 { k.bitPattern &+ d.bitPattern }
+}
+extension Returns.Output: FlatOutput {
+    var flat: [Double] { [simple, log] }
+    var checksum: UInt64 { simple.bitPattern &+ log.bitPattern }
+}
 
 func bits<O: FlatOutput>(_ outputs: [O?]) -> [[UInt64]?] {
     outputs.map { $0.map { $0.flat.map(\.bitPattern) } }

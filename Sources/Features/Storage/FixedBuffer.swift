@@ -99,10 +99,12 @@ public struct RingWindow {
 }
 
 /// The maximum (or minimum) of the last `window` values in amortized O(1) per push: a
-/// monotonic deque of (sequence, value) entries in a ring of `window` slots. Each value is
-/// pushed and popped at most once, so a push costs O(1) amortized and O(window) at worst.
-///
-/// Ties keep the newest entry, which changes nothing about the reported extreme.
+/// monotonic deque of (sequence, value) entries in a power-of-two ring of at least `window`
+/// slots, indexed by ever-increasing head/tail counters under a mask. A push expires at most
+/// one entry (one value leaves the window per push), drops the entries the new value
+/// dominates, and appends it; each value is appended and dropped once, so a push costs O(1)
+/// amortized and O(window) at worst. Ties keep the newest entry, which changes nothing about
+/// the reported extreme. Single-threaded; see `FixedBuffer` for ownership.
 public struct RollingExtreme {
     @usableFromInline struct Entry: BitwiseCopyable {
         @usableFromInline var sequence: Int
@@ -114,9 +116,12 @@ public struct RollingExtreme {
     }
 
     @usableFromInline var entries: FixedBuffer<Entry>
-    @usableFromInline var head: Int
-    @usableFromInline var size: Int
-    @usableFromInline var sequence: Int
+    @usableFromInline let mask: Int
+    /// Counters, not slots: the deque is entries head..<tail (slot = counter & mask).
+    @usableFromInline var head = 0
+    @usableFromInline var tail = 0
+    /// Sequence number of the next value pushed.
+    @usableFromInline var sequence = 0
     public let window: Int
     /// True: tracks the maximum; false: the minimum.
     public let tracksMaximum: Bool
@@ -125,10 +130,10 @@ public struct RollingExtreme {
         precondition(window >= 1, "window must be at least 1")
         self.window = window
         tracksMaximum = maximum
-        entries = FixedBuffer(capacity: window, repeating: Entry(sequence: 0, value: 0))
-        head = 0
-        size = 0
-        sequence = 0
+        var slots = 1
+        while slots < window { slots <<= 1 }
+        mask = slots - 1
+        entries = FixedBuffer(capacity: slots, repeating: Entry(sequence: 0, value: 0))
     }
 
     /// Pushes `value` and returns the extreme of the last `window` values pushed
@@ -137,37 +142,26 @@ public struct RollingExtreme {
     public mutating func push(_ value: Double) -> Double {
         if !isKnownUniquelyReferenced(&entries) { entries = FixedBuffer(copying: entries) }
         let base = entries.base
-        let capacity = window
-        // Expire the front first so that the push below always has a free slot.
-        let oldestKept = sequence - window + 1
-        while size > 0, base[head].sequence < oldestKept {
-            head = head == capacity - 1 ? 0 : head + 1
-            size -= 1
+        if tail != head, base[head & mask].sequence <= sequence - window { head += 1 }
+        if tracksMaximum {
+            while tail != head, base[(tail - 1) & mask].value <= value { tail -= 1 }
+        } else {
+            while tail != head, base[(tail - 1) & mask].value >= value { tail -= 1 }
         }
-        // Drop entries the new value dominates.
-        while size > 0 {
-            var back = head + size - 1
-            if back >= capacity { back -= capacity }
-            let dominated = tracksMaximum ? base[back].value <= value : base[back].value >= value
-            if !dominated { break }
-            size -= 1
-        }
-        var slot = head + size
-        if slot >= capacity { slot -= capacity }
-        base[slot] = Entry(sequence: sequence, value: value)
-        size += 1
+        base[tail & mask] = Entry(sequence: sequence, value: value)
+        tail += 1
         sequence += 1
-        return base[head].value
+        return base[head & mask].value
     }
 
     /// The current extreme (the last value `push` returned); `nil` before the first push.
     @inlinable
-    public var current: Double? { size == 0 ? nil : entries.base[head].value }
+    public var current: Double? { tail == head ? nil : entries.base[head & mask].value }
 
     @inlinable
     public mutating func removeAll() {
         head = 0
-        size = 0
+        tail = 0
         sequence = 0
     }
 }
