@@ -65,18 +65,23 @@ public protocol StreamingIndicator {
 }
 
 /// TA-Lib's floating-point conventions, reproduced where its outputs depend on them.
+///
+/// Parity target: TA-Lib 0.8.1 (C library bundled with the Python binding 0.8.2, which wrote
+/// the ORCL oracle). Its arithmetic differs from the classic 0.4 code in ways that show up in
+/// the last bits: `fma` where its code generator fuses a multiply-add (EMA family, KAMA, ATR,
+/// SAR, LINEARREG's output), a hoisted 1/period in RSI, grouping changes (STOCH, WILLR),
+/// cancellation-free variance, re-anchored running sums (WMA, LINEARREG) and scale-relative
+/// zero guards. Each indicator's doc comment says which apply; all were confirmed value by
+/// value against that library.
 @usableFromInline
 enum TALib {
     /// `TA_EPSILON` of TA-Lib 0.7+ (0.4 used 1e-8).
     @usableFromInline static let epsilon = 0.00000000000001
 
-    /// `TA_IS_ZERO`: strictly inside (-ε, ε).
+    /// `TA_IS_ZERO`: strictly inside (-ε, ε). TA-Lib 0.8 keeps this fixed band only for
+    /// dimensionless quantities (ADX's DI sum); quantities in price units use the scaled form.
     @inlinable
     static func isZero(_ v: Double) -> Bool { -epsilon < v && v < epsilon }
-
-    /// `TA_IS_ZERO_OR_NEG`: below ε.
-    @inlinable
-    static func isZeroOrNegative(_ v: Double) -> Bool { v < epsilon }
 
     /// `TA_IS_ZERO_SCALED`: |v| ≤ ε · scale, for a difference of two comparable magnitudes.
     @inlinable

@@ -60,8 +60,10 @@ public struct RSI: StreamingIndicator {
 /// TA-Lib aligns the fast EMA with the slow one: the fast EMA's SMA seed is taken over the
 /// `fast` inputs that end where the slow seed ends (inputs slow−fast … slow−1), not over the
 /// first `fast` inputs, so here the fast EMA only starts consuming at input `slow − fast`.
-/// Periods are swapped if `fast > slow`, as TA-Lib does.
+/// Periods are swapped if `fast > slow`, as TA-Lib does. All three EMAs are `EMA`s (fused
+/// steps), which is what TA-Lib 0.8's lockstep MACD computes.
 public struct MACD: StreamingIndicator {
+    /// The MACD line (fast − slow), its signal EMA, and line − signal.
     @frozen public struct Output: Sendable, BitwiseCopyable, Equatable {
         public var macd: Double
         public var signal: Double
@@ -186,6 +188,7 @@ public struct Momentum: StreamingIndicator {
 /// (|range| ≤ 1e-14 · (|high| + |low|), TA-Lib's scaled dead-zone); slow %K = SMA(fast %K,
 /// slowK); %D = SMA(slow %K, slowD). Extremes come from monotonic deques (amortized O(1)).
 public struct Stochastic: StreamingIndicator {
+    /// Slow %K and %D.
     @frozen public struct Output: Sendable, BitwiseCopyable, Equatable {
         public var k: Double
         public var d: Double

@@ -116,6 +116,7 @@ public struct RollingZScore: StreamingIndicator {
 /// Lookback `lag`. No TA-Lib counterpart. A zero or negative earlier value gives IEEE
 /// infinities/NaN, as the arithmetic does (prices are positive).
 public struct Returns: StreamingIndicator {
+    /// x / x[t−lag] − 1 and ln(x / x[t−lag]).
     @frozen public struct Output: Sendable, BitwiseCopyable, Equatable {
         public var simple: Double
         public var log: Double
