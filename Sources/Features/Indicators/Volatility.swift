@@ -1,0 +1,257 @@
+/// True range (TA-Lib TRANGE): max(high − low, |prev close − high|, |low − prev close|).
+/// Lookback 1 (the first bar has no previous close).
+public struct TrueRange: StreamingIndicator {
+    @usableFromInline var previousClose: Double = 0
+    @usableFromInline var seen = 0
+
+    public init() {}
+
+    @inlinable public var lookback: Int { 1 }
+    @inlinable public var isReady: Bool { seen > 1 }
+
+    @inlinable
+    public mutating func update(_ bar: PriceBar) -> Double? {
+        seen += 1
+        defer { previousClose = bar.close }
+        guard seen > 1 else { return nil }
+        return TALib.trueRange(high: bar.high, low: bar.low, previousClose: previousClose)
+    }
+
+    @inlinable
+    public mutating func reset() {
+        previousClose = 0
+        seen = 0
+    }
+}
+
+/// Average true range (TA-Lib ATR). Lookback `period`.
+///
+/// TA-Lib's start-up: the first ATR (at bar `period`) is the plain mean of the true ranges of
+/// bars 1…period. Then TA-Lib 0.8's two-coefficient Wilder step, β = (period − 1) / period,
+/// α = 1 − β, `atr = fma(β, atr, α · tr)` (one rounding for the multiply-add). Period 1 is
+/// the true range itself (α = 1, β = 0).
+public struct ATR: StreamingIndicator {
+    public let period: Int
+    @usableFromInline let alpha: Double
+    @usableFromInline let beta: Double
+    @usableFromInline var range: TrueRange
+    @usableFromInline var average: Double = 0
+    @usableFromInline var seen = 0
+
+    public init(period: Int = 14) {
+        precondition(period >= 1, "ATR period must be at least 1")
+        self.period = period
+        beta = Double(period - 1) / Double(period)
+        alpha = 1.0 - beta
+        range = TrueRange()
+    }
+
+    @inlinable public var lookback: Int { period }
+    @inlinable public var isReady: Bool { seen > period }
+
+    @inlinable
+    public mutating func update(_ bar: PriceBar) -> Double? {
+        seen += 1
+        guard let tr = range.update(bar) else { return nil }
+        if seen <= period + 1 {
+            average += tr
+            guard seen == period + 1 else { return nil }
+            average = average / Double(period)
+            return average
+        }
+        average = (alpha * tr).addingProduct(beta, average)
+        return average
+    }
+
+    @inlinable
+    public mutating func reset() {
+        range.reset()
+        average = 0
+        seen = 0
+    }
+}
+
+/// Normalized ATR in percent of the close (TA-Lib NATR): (ATR / close) · 100, 0 for a zero
+/// close (tested exactly, as TA-Lib 0.8 does). Lookback `period`.
+///
+/// TA-Lib quirk kept for parity: at period 1 TA-Lib's NATR returns the true range itself,
+/// not normalized (its ATR's period-1 shortcut is shared).
+public struct NATR: StreamingIndicator {
+    @usableFromInline var atr: ATR
+
+    public init(period: Int = 14) { atr = ATR(period: period) }
+
+    @inlinable public var period: Int { atr.period }
+    @inlinable public var lookback: Int { atr.lookback }
+    @inlinable public var isReady: Bool { atr.isReady }
+
+    @inlinable
+    public mutating func update(_ bar: PriceBar) -> Double? {
+        guard let value = atr.update(bar) else { return nil }
+        if atr.period == 1 { return value }
+        return bar.close == 0 ? 0 : (value / bar.close) * 100.0
+    }
+
+    @inlinable public mutating func reset() { atr.reset() }
+}
+
+/// Population variance of the last `period` values without the E[x²] − E[x]² cancellation:
+/// TA-Lib 0.8's VAR (its issue #118), shared by `StandardDeviation` and `BollingerBands`.
+///
+/// Sums of d = x − K and d² are kept against a shift K near the window (at first the first
+/// value), so both terms stay at variance scale. K is re-anchored to the window mean with a
+/// fresh two-pass sum, oldest first, whenever the result has lost too many digits (variance
+/// < `staleness` · E[d²], TA-Lib's 1e-6 by default), when the value leaving was an outlier whose square dwarfs the remaining
+/// sum (d² > 1e6 · Σd²), or every `32 · period` outputs; a re-anchored variance below 1e-12 ·
+/// E[d²] is exactly 0. Amortized O(1). Each output is the variance of the window including
+/// the value just pushed (and `mean` that window's mean); the sums then drop the oldest
+/// value, ready for the next one.
+@usableFromInline
+struct ShiftedVariance {
+    @usableFromInline let period: Int
+    @usableFromInline let inversePeriod: Double
+    @usableFromInline let staleness: Double
+    @usableFromInline var window: RingWindow
+    @usableFromInline var shift: Double = 0
+    @usableFromInline var sum: Double = 0
+    @usableFromInline var sumOfSquares: Double = 0
+    @usableFromInline var untilReseed = 0
+    @usableFromInline var seen = 0
+    /// Mean of the window of the latest output, relative to `shift`: the window mean is
+    /// `shift + shiftedMean`, and x − mean is best computed as (x − shift) − shiftedMean.
+    @usableFromInline var shiftedMean: Double = 0
+
+    @usableFromInline
+    init(period: Int, staleness: Double = 0.000001) {
+        self.period = period
+        self.staleness = staleness
+        inversePeriod = 1.0 / Double(period)
+        window = RingWindow(capacity: period)
+        untilReseed = 32 * period
+    }
+
+    @inlinable
+    mutating func update(_ value: Double) -> Double? {
+        seen += 1
+        if seen == 1 { shift = value }
+        window.push(value)
+        var d = value - shift
+        sum += d
+        sumOfSquares += d * d
+        guard seen >= period else { return nil }
+        shiftedMean = sum * inversePeriod
+        var variance = sumOfSquares * inversePeriod - shiftedMean * shiftedMean
+        d = window.oldest - shift
+        sum -= d
+        let leavingSquare = d * d
+        sumOfSquares -= leavingSquare
+        untilReseed -= 1
+        if variance < staleness * (sumOfSquares * inversePeriod)
+            || leavingSquare > 1000000.0 * sumOfSquares
+            || untilReseed <= 0 {
+            variance = reseed()
+        }
+        return variance
+    }
+
+    /// Re-anchors the shift on the window mean; the window's variance, floored at 0.
+    @inlinable
+    mutating func reseed() -> Double {
+        untilReseed = 32 * period
+        var total = 0.0
+        for age in stride(from: period - 1, through: 0, by: -1) { total += window.value(ago: age) }
+        shift = total * inversePeriod
+        sum = 0
+        sumOfSquares = 0
+        for age in stride(from: period - 1, through: 0, by: -1) {
+            let d = window.value(ago: age) - shift
+            sum += d
+            sumOfSquares += d * d
+        }
+        shiftedMean = sum * inversePeriod
+        var variance = sumOfSquares * inversePeriod - shiftedMean * shiftedMean
+        if variance < 0.000000000001 * (sumOfSquares * inversePeriod) { variance = 0 }
+        let d = window.oldest - shift
+        sum -= d
+        sumOfSquares -= d * d
+        return variance
+    }
+
+    @inlinable
+    mutating func reset() {
+        window.removeAll()
+        shift = 0
+        sum = 0
+        sumOfSquares = 0
+        untilReseed = 32 * period
+        seen = 0
+        shiftedMean = 0
+    }
+}
+
+/// Population standard deviation over `period` values times `deviations` (TA-Lib STDDEV):
+/// √variance · deviations with TA-Lib 0.8's cancellation-free variance (`ShiftedVariance`),
+/// so a series at 10 000 ± 0.001 gets its real deviation rather than rounding noise.
+/// Lookback `period − 1`.
+public struct StandardDeviation: StreamingIndicator {
+    public let deviations: Double
+    @usableFromInline var variance: ShiftedVariance
+
+    public init(period: Int = 5, deviations: Double = 1) {
+        precondition(period >= 2, "standard deviation period must be at least 2")
+        self.deviations = deviations
+        variance = ShiftedVariance(period: period)
+    }
+
+    @inlinable public var period: Int { variance.period }
+    @inlinable public var lookback: Int { variance.period - 1 }
+    @inlinable public var isReady: Bool { variance.seen >= variance.period }
+
+    @inlinable
+    public mutating func update(_ value: Double) -> Double? {
+        guard let v = variance.update(value) else { return nil }
+        return v.squareRoot() * deviations
+    }
+
+    @inlinable public mutating func reset() { variance.reset() }
+}
+
+/// Bollinger bands over an SMA (TA-Lib BBANDS with MA type SMA). Lookback `period − 1`.
+///
+/// Middle = TA-Lib's SMA; deviation = √ of TA-Lib 0.8's cancellation-free variance; bands =
+/// middle ± deviation · multiplier (not fused, as TA-Lib).
+public struct BollingerBands: StreamingIndicator {
+    public typealias Output = Bands
+
+    public let deviationsUp: Double
+    public let deviationsDown: Double
+    @usableFromInline var middle: SMA
+    @usableFromInline var variance: ShiftedVariance
+
+    public init(period: Int = 20, deviationsUp: Double = 2, deviationsDown: Double = 2) {
+        precondition(period >= 2, "Bollinger period must be at least 2")
+        self.deviationsUp = deviationsUp
+        self.deviationsDown = deviationsDown
+        middle = SMA(period: period)
+        variance = ShiftedVariance(period: period)
+    }
+
+    @inlinable public var period: Int { middle.period }
+    @inlinable public var lookback: Int { middle.period - 1 }
+    @inlinable public var isReady: Bool { middle.isReady }
+
+    @inlinable
+    public mutating func update(_ value: Double) -> Bands? {
+        let v = variance.update(value)
+        guard let average = middle.update(value), let v else { return nil }
+        let deviation = v.squareRoot()
+        return Bands(upper: average + deviation * deviationsUp, middle: average,
+                     lower: average - deviation * deviationsDown)
+    }
+
+    @inlinable
+    public mutating func reset() {
+        middle.reset()
+        variance.reset()
+    }
+}

@@ -1,0 +1,167 @@
+/// Raw memory for `capacity` elements, allocated once in `init` and freed in `deinit`.
+///
+/// Ownership: exactly one indicator value owns a buffer. The indicator structs hold it in a
+/// `var` and call `ensureUnique` before every write, so a copied indicator shares the buffer
+/// only until one of the copies is updated; that copy then clones it (the one allocation an
+/// indicator can make after `init`, and only when a caller copies a live indicator and keeps
+/// updating both). A single owner updating in place never allocates, retains or releases.
+/// Not thread-safe: the owner's thread is the only one that may touch it.
+@usableFromInline
+final class FixedBuffer<Element: BitwiseCopyable> {
+    @usableFromInline let base: UnsafeMutablePointer<Element>
+    @usableFromInline let capacity: Int
+
+    @usableFromInline
+    init(capacity: Int, repeating value: Element) {
+        precondition(capacity > 0, "a fixed buffer needs at least one element")
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+        base.initialize(repeating: value, count: capacity)
+    }
+
+    @usableFromInline
+    init(copying other: FixedBuffer) {
+        capacity = other.capacity
+        base = .allocate(capacity: capacity)
+        base.initialize(from: other.base, count: capacity)
+    }
+
+    deinit { base.deallocate() }
+}
+
+/// The last `capacity` values of a series, oldest overwritten first: a ring over a
+/// `FixedBuffer`, written at slot `next` which wraps from `capacity - 1` to 0.
+///
+/// Slot order matters to one TA-Lib function (CCI sums its circular buffer in slot order,
+/// not in time order), so the first value ever pushed lands in slot 0 and `reset` returns
+/// there. Single-threaded; see `FixedBuffer` for ownership.
+public struct RingWindow {
+    @usableFromInline var buffer: FixedBuffer<Double>
+    /// The slot the next push writes.
+    @usableFromInline var next: Int
+    /// Values held, at most `capacity`.
+    @usableFromInline var held: Int
+
+    public init(capacity: Int) {
+        buffer = FixedBuffer(capacity: capacity, repeating: 0)
+        next = 0
+        held = 0
+    }
+
+    /// Values held, at most `capacity`.
+    @inlinable public var count: Int { held }
+    @inlinable public var capacity: Int { buffer.capacity }
+    @inlinable public var isFull: Bool { held == buffer.capacity }
+
+    /// Appends `value`, overwriting the oldest value when full.
+    @inlinable
+    public mutating func push(_ value: Double) {
+        if !isKnownUniquelyReferenced(&buffer) { buffer = FixedBuffer(copying: buffer) }
+        buffer.base[next] = value
+        next = next == buffer.capacity - 1 ? 0 : next + 1
+        if held < buffer.capacity { held += 1 }
+    }
+
+    /// The value pushed `age` pushes ago (0 = the newest); `age < count`.
+    @inlinable
+    public func value(ago age: Int) -> Double {
+        assert(age >= 0 && age < count, "age out of the window")
+        var slot = next - 1 - age
+        if slot < 0 { slot += buffer.capacity }
+        return buffer.base[slot]
+    }
+
+    /// The oldest value held: the one the next push overwrites when full.
+    @inlinable
+    public var oldest: Double {
+        assert(count > 0)
+        return isFull ? buffer.base[next] : buffer.base[0]
+    }
+
+    /// The newest value held.
+    @inlinable public var newest: Double { value(ago: 0) }
+
+    /// The value in physical slot `slot` (0..<capacity), whatever its age.
+    @inlinable
+    public func slot(_ slot: Int) -> Double {
+        assert(slot >= 0 && slot < buffer.capacity)
+        return buffer.base[slot]
+    }
+
+    /// Forgets every value; keeps the memory.
+    @inlinable
+    public mutating func removeAll() {
+        if !isKnownUniquelyReferenced(&buffer) { buffer = FixedBuffer(copying: buffer) }
+        buffer.base.update(repeating: 0, count: buffer.capacity)
+        next = 0
+        held = 0
+    }
+}
+
+/// The maximum (or minimum) of the last `window` values in amortized O(1) per push: a
+/// monotonic deque of (sequence, value) entries in a power-of-two ring of at least `window`
+/// slots, indexed by ever-increasing head/tail counters under a mask. A push expires at most
+/// one entry (one value leaves the window per push), drops the entries the new value
+/// dominates, and appends it; each value is appended and dropped once, so a push costs O(1)
+/// amortized and O(window) at worst. Ties keep the newest entry, which changes nothing about
+/// the reported extreme. Single-threaded; see `FixedBuffer` for ownership.
+public struct RollingExtreme {
+    @usableFromInline struct Entry: BitwiseCopyable {
+        @usableFromInline var sequence: Int
+        @usableFromInline var value: Double
+        @usableFromInline init(sequence: Int, value: Double) {
+            self.sequence = sequence
+            self.value = value
+        }
+    }
+
+    @usableFromInline var entries: FixedBuffer<Entry>
+    @usableFromInline let mask: Int
+    /// Counters, not slots: the deque is entries head..<tail (slot = counter & mask).
+    @usableFromInline var head = 0
+    @usableFromInline var tail = 0
+    /// Sequence number of the next value pushed.
+    @usableFromInline var sequence = 0
+    public let window: Int
+    /// True: tracks the maximum; false: the minimum.
+    public let tracksMaximum: Bool
+
+    public init(window: Int, maximum: Bool) {
+        precondition(window >= 1, "window must be at least 1")
+        self.window = window
+        tracksMaximum = maximum
+        var slots = 1
+        while slots < window { slots <<= 1 }
+        mask = slots - 1
+        entries = FixedBuffer(capacity: slots, repeating: Entry(sequence: 0, value: 0))
+    }
+
+    /// Pushes `value` and returns the extreme of the last `window` values pushed
+    /// (fewer while filling).
+    @inlinable
+    public mutating func push(_ value: Double) -> Double {
+        if !isKnownUniquelyReferenced(&entries) { entries = FixedBuffer(copying: entries) }
+        let base = entries.base
+        if tail != head, base[head & mask].sequence <= sequence - window { head += 1 }
+        if tracksMaximum {
+            while tail != head, base[(tail - 1) & mask].value <= value { tail -= 1 }
+        } else {
+            while tail != head, base[(tail - 1) & mask].value >= value { tail -= 1 }
+        }
+        base[tail & mask] = Entry(sequence: sequence, value: value)
+        tail += 1
+        sequence += 1
+        return base[head & mask].value
+    }
+
+    /// The current extreme (the last value `push` returned); `nil` before the first push.
+    @inlinable
+    public var current: Double? { tail == head ? nil : entries.base[head & mask].value }
+
+    @inlinable
+    public mutating func removeAll() {
+        head = 0
+        tail = 0
+        sequence = 0
+    }
+}
