@@ -71,7 +71,7 @@ let package = Package(
         .executableTarget(
             name: "tickline",
             dependencies: [
-                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy",
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -100,3 +100,33 @@ import Testing
         #expect(missing != 0 && message.contains("cannot open"))
     }
 }
+
+extension CLITests {
+    /// `features compute` with the shipped registry reproduces every TA-Lib column bit for bit.
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.missing)))
+    func featuresComputeReproducesTALib() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let spec = repo.appendingPathComponent("config/features/talib-reference.yaml").path
+        let oraclePath = SharedData.path("talib-expected/orcl-1995-2014.talib.csv")
+        let out = NSTemporaryDirectory() + "tickline-features-\(getpid()).csv"
+        defer { unlink(out) }
+        let (status, _, err) = try Self.run(["features", "compute", "--bars", oraclePath, "--spec", spec, "--out", out])
+        #expect(status == 0, "\(err)")
+        let oracle = Self.lines(try String(contentsOfFile: oraclePath, encoding: .utf8)).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        let ours = Self.lines(try String(contentsOfFile: out, encoding: .utf8)).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(ours.count == oracle.count)
+        let features = Array(oracle[0].dropFirst(6))
+        #expect(features.count == 31)
+        #expect(Array(ours[0].suffix(31)) == features, "columns named as the oracle names them")
+        var compared = 0, mismatched = 0
+        for (want, got) in zip(oracle.dropFirst(), ours.dropFirst()) {
+            for (i, expected) in want.dropFirst(6).enumerated() {
+                let value = got[got.count - 31 + i]
+                compared += 1
+                if expected.isEmpty != value.isEmpty || (!expected.isEmpty && Double(expected) != Double(value)) { mismatched += 1 }
+            }
+        }
+        #expect(compared == 31 * 5_036)
+        #expect(mismatched == 0)
+    }
+}
