@@ -56,6 +56,16 @@ let package = Package(
             path: "Benchmarks/MarketDataBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "FeaturesBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Features", package: rootPackage),
+                .product(name: "TicklineConfig", package: rootPackage),
+            ],
+            path: "Benchmarks/FeaturesBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,60 @@
+import Benchmark
+import Features
+import Foundation
+import TicklineConfig
+
+/// A deterministic random-walk bar series (1,048,576 bars), built once.
+nonisolated(unsafe) let series: [PriceBar] = {
+    var state: UInt64 = 42
+    var price = 100.0
+    return (0..<(1 << 20)).map { _ in
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        let step = Double(Int64(bitPattern: state) >> 40) / Double(1 << 23) * 0.5
+        let open = price
+        price = max(1, price + step)
+        let spread = abs(step) + 0.05
+        return PriceBar(open: open, high: max(open, price) + spread, low: min(open, price) - spread, close: price,
+                        volume: Double(1_000 + (state >> 54)))
+    }
+}()
+
+nonisolated(unsafe) let zeroAllocations: [BenchmarkMetric: BenchmarkThresholds] = [
+    .mallocCountTotal: .init(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0]),
+]
+
+/// One streaming update per bar over the whole series; scaled .mega → figures per update.
+func measure<I: StreamingIndicator>(_ benchmark: Benchmark, _ make: () -> I, _ input: (PriceBar) -> I.Input) {
+    var indicator = make()
+    var ready = 0
+    benchmark.startMeasurement()
+    for bar in series { if indicator.update(input(bar)) != nil { ready &+= 1 } }
+    benchmark.stopMeasurement()
+    blackHole(ready)
+}
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .throughput, .mallocCountTotal],
+        warmupIterations: 1, scalingFactor: .mega, maxDuration: .seconds(2), maxIterations: 15,
+        thresholds: zeroAllocations)
+
+    Benchmark("Indicator.EMA10") { measure($0, { EMA(period: 10) }, { $0.close }) }
+    Benchmark("Indicator.RSI14") { measure($0, { RSI(period: 14) }, { $0.close }) }
+    Benchmark("Indicator.ATR14") { measure($0, { ATR(period: 14) }, { $0 }) }
+    Benchmark("Indicator.BBANDS20") { measure($0, { BollingerBands(period: 20, deviationsUp: 2, deviationsDown: 2) }, { $0.close }) }
+    Benchmark("Indicator.MACD12_26_9") { measure($0, { MACD(fast: 12, slow: 26, signal: 9) }, { $0.close }) }
+    Benchmark("Indicator.SAR") { measure($0, { ParabolicSAR(acceleration: 0.02, maximum: 0.2) }, { $0 }) }
+
+    // The whole TA-Lib reference registry (31 features) per bar.
+    Benchmark("Registry.talibReference31") { benchmark in
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("config/features/talib-reference.yaml").path
+        let plan = try FeaturePlan(FeatureRegistry.load(path: path))
+        let values = UnsafeMutablePointer<Double>.allocate(capacity: plan.count)
+        defer { values.deallocate() }
+        benchmark.startMeasurement()
+        for bar in series { plan.update(instrument: 0, bar: bar, into: values) }
+        benchmark.stopMeasurement()
+        blackHole(values[0])
+    }
+}
