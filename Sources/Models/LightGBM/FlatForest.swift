@@ -1,8 +1,8 @@
 /// A LightGBM model's trees flattened for evaluation: every selected tree's nodes in one
-/// contiguous, cache-line-aligned array of 16-byte `FlatNode`s (depth-first, left child
-/// adjacent, leaves self-looping), leaf values in a parallel array, category bitsets in a third.
-/// Built once at start (allocates); predictions allocate nothing: rows and outputs are caller
-/// buffers.
+/// contiguous, cache-line-aligned array of 16-byte `FlatNode`s (root first, then sibling pairs
+/// in depth-first order, leaves self-looping), with parallel arrays of node flags and leaf values and one
+/// of category bitset words. Built once at start (allocates); predictions allocate nothing:
+/// rows and outputs are caller buffers.
 ///
 /// Semantics are LightGBM 4's `predict` on a dense float64 matrix, bit for bit:
 /// * numerical splits follow `NumericalDecision` (NaN read as 0.0 unless the missing type is
@@ -19,9 +19,16 @@
 /// * `predict` divides by the iteration count in random-forest mode (`average_output`) and then
 ///   applies the objective's transform; `predictRaw` does neither, as LightGBM's raw score.
 ///
+/// Evaluation: eight traversals (eight trees of one row, or eight rows of one tree in the
+/// batch path) advance in lockstep, branch-free, until all eight stand on a leaf, so their
+/// load chains overlap and only the group's exit can mispredict. One of three specialisations
+/// runs: plain comparisons (no NaN in the row, only numerical splits in the forest), NaN-aware,
+/// or every split kind (categorical forests: the row's categories are computed once per row
+/// into a stack temporary of `featureCount` 32-bit words).
+///
 /// Immutable after `init`: any number of threads may call the prediction methods at once.
 public final class FlatForest: @unchecked Sendable {
-    /// Values each row must hold (`max_feature_idx + 1`); rows may be longer.
+    /// Values each row must hold (`max_feature_idx + 1`); a single row may be longer.
     public let featureCount: Int
     /// Scores per row: trees per iteration (classes for multiclass, else 1).
     public let outputCount: Int
@@ -33,27 +40,24 @@ public final class FlatForest: @unchecked Sendable {
     public let averageOutput: Bool
     /// Trees used: `iterationCount × outputCount`.
     public let treeCount: Int
-    /// Whether any node needs the slow decision (categorical or zero-as-missing splits).
+    /// Nodes in the flat array (splits and leaves).
+    public let nodeCount: Int
+    /// Whether any node is a categorical or zero-as-missing split.
     public let hasSlowNodes: Bool
 
     /// All nodes, tree after tree.
     @usableFromInline let nodes: UnsafeMutablePointer<FlatNode>
-    @usableFromInline let nodeCount: Int
+    /// `flags[i]`: what node `i`'s comparison alone does not decide.
+    @usableFromInline let flags: UnsafeMutablePointer<FlatNodeFlags>
     /// `leafValues[i]`: the output of node `i` when it is a leaf (0 for split nodes).
     @usableFromInline let leafValues: UnsafeMutablePointer<Double>
-    /// Root node index of each tree.
+    /// Root node index of each tree, then parking entries (0) up to a multiple of eight.
     @usableFromInline let roots: UnsafeMutablePointer<Int>
-    /// Splits on the longest root-to-leaf path of each tree.
-    @usableFromInline let depths: UnsafeMutablePointer<Int>
-    /// Largest depth of each group of `FlatForest.lanes` consecutive trees (single-row path).
-    @usableFromInline let groupDepths: UnsafeMutablePointer<Int>
     /// Category bitset words of every categorical split.
     @usableFromInline let categoryWords: UnsafeMutablePointer<UInt32>
 
-    /// Trees (single-row path) or rows (batch path) advanced together.
-    @usableFromInline static let lanes = 4
     /// Rows the batch path keeps in flight while it walks every tree.
-    @usableFromInline static let rowChunk = 64
+    @usableFromInline static var rowChunk: Int { 64 }
 
     /// Flattens the trees of `model` for iterations `startIteration ..< startIteration +
     /// iterationCount`, clamped as LightGBM's `start_iteration`/`num_iteration` are (a count
@@ -70,156 +74,244 @@ public final class FlatForest: @unchecked Sendable {
         self.averageOutput = model.averageOutput
         self.treeCount = trees.count
 
-        var nodes: [FlatNode] = []
-        var values: [Double] = []
-        var words: [UInt32] = []
+        var builder = Builder()
         var roots: [Int] = []
-        var depths: [Int] = []
-        var slow = false
         for tree in trees {
-            roots.append(nodes.count)
-            depths.append(tree.depth)
-            Self.flatten(tree, nodes: &nodes, values: &values, words: &words, slow: &slow)
+            roots.append(builder.nodes.count)
+            builder.append(tree)
         }
-        self.hasSlowNodes = slow
-        self.nodeCount = nodes.count
-        var groupDepths: [Int] = []
-        var start = 0
-        while start < depths.count {
-            groupDepths.append(depths[start..<min(start + Self.lanes, depths.count)].max()!)
-            start += Self.lanes
-        }
-
-        func copy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: max(array.count, 1) * MemoryLayout<T>.stride, alignment: 64)
-            let typed = raw.bindMemory(to: T.self, capacity: max(array.count, 1))
-            array.withUnsafeBufferPointer { source in
-                if let base = source.baseAddress { typed.initialize(from: base, count: source.count) }
-            }
-            return typed
-        }
-        self.nodes = copy(nodes)
-        self.leafValues = copy(values)
-        self.roots = copy(roots)
-        self.depths = copy(depths)
-        self.groupDepths = copy(groupDepths)
-        self.categoryWords = copy(words)
+        // Lanes past the last tree park on node 0.
+        while roots.count % 8 != 0 { roots.append(0) }
+        self.hasSlowNodes = builder.flags.contains { !$0.isDisjoint(with: .slow) }
+        self.nodeCount = builder.nodes.count
+        self.nodes = Self.copy(builder.nodes)
+        self.flags = Self.copy(builder.flags)
+        self.leafValues = Self.copy(builder.values)
+        self.roots = Self.copy(roots)
+        self.categoryWords = Self.copy(builder.words)
     }
 
     deinit {
         UnsafeMutableRawPointer(nodes).deallocate()
+        UnsafeMutableRawPointer(flags).deallocate()
         UnsafeMutableRawPointer(leafValues).deallocate()
         UnsafeMutableRawPointer(roots).deallocate()
-        UnsafeMutableRawPointer(depths).deallocate()
-        UnsafeMutableRawPointer(groupDepths).deallocate()
         UnsafeMutableRawPointer(categoryWords).deallocate()
     }
 
-    /// Appends `tree` depth-first (left child first, so it lands right after its parent).
-    static func flatten(_ tree: LightGBMTree, nodes: inout [FlatNode], values: inout [Double], words: inout [UInt32], slow: inout Bool) {
-        // Each stack entry: a LightGBM child reference (≥ 0 split, < 0 leaf) and, when it is a
-        // right child, the flat index of the parent whose `right` it fills.
-        var stack: [(child: Int32, parent: Int)] = [(tree.leafCount > 1 ? 0 : ~0, -1)]
-        let k = LightGBM.zeroThreshold
-        while let (child, parent) = stack.popLast() {
-            let index = nodes.count
-            if parent >= 0 { nodes[parent].right = Int32(index) }
-            if child < 0 {
-                nodes.append(FlatNode(value: .nan, word: FlatNode.leafBit, right: Int32(index)))
-                values.append(tree.leafValue[Int(~child)])
-                continue
-            }
-            let n = Int(child)
-            var word = UInt32(tree.splitFeature[n])
-            var value: Double
-            if tree.isCategorical(n) {
-                let set = Int(tree.threshold[n])
-                let begin = Int(tree.catBoundaries[set]), end = Int(tree.catBoundaries[set + 1])
-                let offset = UInt64(words.count), count = UInt64(end - begin)
-                words.append(contentsOf: tree.categoryBits[begin..<end])
-                value = Double(bitPattern: offset | count << 32)
-                word |= FlatNode.categoricalBit
-                slow = true
-            } else {
-                let t = tree.threshold[n]
-                // The dense-row rounding of |x| ≤ k to 0, folded into the threshold.
-                if t >= -k && t < 0 {
-                    value = (-k).nextDown
-                } else if t >= 0 && t < k {
-                    value = k
+    /// A cache-line-aligned copy of `array` (at least one element's room, so never null).
+    static func copy<T>(_ array: [T]) -> UnsafeMutablePointer<T> {
+        let capacity = max(array.count, 1)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: capacity * MemoryLayout<T>.stride, alignment: 64)
+        let typed = raw.bindMemory(to: T.self, capacity: capacity)
+        array.withUnsafeBufferPointer { source in
+            if let base = source.baseAddress { typed.initialize(from: base, count: source.count) }
+        }
+        return typed
+    }
+
+    /// The node at flat index `index` and its flags (for inspection and tests).
+    public func node(_ index: Int) -> (node: FlatNode, flags: FlatNodeFlags, leafValue: Double) {
+        precondition(index >= 0 && index < nodeCount)
+        return (nodes[index], flags[index], leafValues[index])
+    }
+
+    /// Flat index of the root of selected tree `tree`.
+    public func root(ofTree tree: Int) -> Int {
+        precondition(tree >= 0 && tree < treeCount)
+        return roots[tree]
+    }
+
+    /// Builds the flat arrays tree by tree.
+    struct Builder {
+        /// Node 0 is the parking leaf: idle lanes stand on it.
+        var nodes: [FlatNode] = [FlatNode(value: .nan, feature: 0, right: 0)]
+        var flags: [FlatNodeFlags] = [.leaf]
+        var values: [Double] = [0]
+        /// Category bitsets, each followed by a zero word; word 0 is zero too.
+        var words: [UInt32] = [0]
+
+        /// Appends `tree`: the root, then sibling pairs (left child, right child) in depth-first
+        /// order of their parents, so a node's children sit together, and the pair of a left
+        /// child follows its parent's pair.
+        mutating func append(_ tree: LightGBMTree) {
+            let k = LightGBM.zeroThreshold
+            // LightGBM child references (≥ 0 split, < 0 leaf) with their reserved flat slots.
+            let root = reserve(1)
+            var stack: [(child: Int32, slot: Int)] = [(tree.leafCount > 1 ? 0 : ~0, root)]
+            while let (child, slot) = stack.popLast() {
+                if child < 0 {
+                    nodes[slot] = FlatNode(value: .nan, feature: 0, right: Int32(slot))
+                    flags[slot] = .leaf
+                    values[slot] = tree.leafValue[Int(~child)]
+                    continue
+                }
+                let n = Int(child)
+                var nodeFlags: FlatNodeFlags = []
+                let value: Double
+                if tree.isCategorical(n) {
+                    let set = Int(tree.threshold[n])
+                    let begin = Int(tree.catBoundaries[set]), end = Int(tree.catBoundaries[set + 1])
+                    let offset = UInt64(words.count), count = UInt64(end - begin)
+                    words.append(contentsOf: tree.categoryBits[begin..<end])
+                    words.append(0)
+                    value = Double(bitPattern: offset | count << 32)
+                    nodeFlags.insert(.categorical)
                 } else {
-                    value = t
+                    let t = tree.threshold[n]
+                    // The dense-row rounding of |x| ≤ k to 0, folded into the threshold.
+                    if t >= -k && t < 0 {
+                        value = (-k).nextDown
+                    } else if t >= 0 && t < k {
+                        value = k
+                    } else {
+                        value = t
+                    }
+                    let defaultLeft = tree.decisionType[n] & LightGBM.defaultLeftMask != 0
+                    switch tree.missingType(n) {
+                    case .none: if 0 <= t { nodeFlags.insert(.nanLeft) }  // NaN is read as 0.0
+                    case .nan: if defaultLeft { nodeFlags.insert(.nanLeft) }
+                    case .zero:
+                        nodeFlags.insert(.zeroMissing)
+                        if defaultLeft { nodeFlags.formUnion([.defaultLeft, .nanLeft]) }
+                    }
                 }
-                let defaultLeft = tree.decisionType[n] & LightGBM.defaultLeftMask != 0
-                switch tree.missingType(n) {
-                case .none: if 0 <= t { word |= FlatNode.nanLeftBit }  // NaN is read as 0.0
-                case .nan: if defaultLeft { word |= FlatNode.nanLeftBit }
-                case .zero:
-                    word |= FlatNode.zeroMissingBit
-                    if defaultLeft { word |= FlatNode.defaultLeftBit }
-                    slow = true
+                let pair = reserve(2)
+                nodes[slot] = FlatNode(value: value, feature: UInt32(tree.splitFeature[n]), right: Int32(pair + 1))
+                flags[slot] = nodeFlags
+                // The left child is popped first, so its pair is reserved next.
+                stack.append((tree.rightChild[n], pair + 1))
+                stack.append((tree.leftChild[n], pair))
+            }
+        }
+
+        /// Reserves `count` consecutive slots; returns the first.
+        mutating func reserve(_ count: Int) -> Int {
+            let first = nodes.count
+            nodes.append(contentsOf: repeatElement(FlatNode(value: 0, feature: 0, right: -1), count: count))
+            flags.append(contentsOf: repeatElement([], count: count))
+            values.append(contentsOf: repeatElement(0, count: count))
+            return first
+        }
+    }
+}
+
+// MARK: - The step
+
+/// Which split kinds a specialisation of the traversal decides. Constant per specialisation, so
+/// the checks of the kinds it leaves out compile away.
+@usableFromInline protocol SplitKinds {
+    /// The row may hold NaN: honour `nanLeft`.
+    static var nanAware: Bool { get }
+    /// The forest has categorical or zero-as-missing splits: read the row's categories.
+    static var slowSplits: Bool { get }
+}
+
+/// No NaN in the row, only plain numerical splits: `x <= threshold` decides.
+@usableFromInline enum PlainSplits: SplitKinds {
+    @inlinable static var nanAware: Bool { false }
+    @inlinable static var slowSplits: Bool { false }
+}
+
+/// Numerical splits only; the row may hold NaN.
+@usableFromInline enum NaNAwareSplits: SplitKinds {
+    @inlinable static var nanAware: Bool { true }
+    @inlinable static var slowSplits: Bool { false }
+}
+
+/// Every split kind.
+@usableFromInline enum AllSplits: SplitKinds {
+    @inlinable static var nanAware: Bool { true }
+    @inlinable static var slowSplits: Bool { true }
+}
+
+extension FlatForest {
+    /// The node after `index` for the row at `row` (with its `categories`, read only when the
+    /// forest has categorical splits): `right - 1` (left) or `right`. A leaf maps to itself.
+    /// Branch-free except for zero-as-missing splits.
+    @inlinable @inline(__always)
+    func advance<Kinds: SplitKinds>(
+        _ index: Int, _ row: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _: Kinds.Type
+    ) -> Int {
+        let node = nodes[index]
+        let x = row[Int(node.feature)]
+        // Bit 0 = go left, in integer logic so that LLVM keeps it branch-free.
+        var left: UInt8 = x <= node.value ? 1 : 0
+        if Kinds.nanAware || Kinds.slowSplits {
+            let nodeFlags = flags[index].rawValue
+            // NaN fails the comparison; it goes left where nanLeft (bit 0) is set.
+            left |= (x.isNaN ? 1 : 0) & nodeFlags
+            if Kinds.slowSplits {
+                // Categorical, without a branch: a node's kind varies unpredictably along a
+                // path. A numerical node's value bits are masked to place 0, and word 0 is zero.
+                let isCategorical = (nodeFlags >> 2) & 1
+                let place = node.value.bitPattern & (0 &- UInt64(isCategorical))
+                let category = categories[Int(node.feature)]
+                let word = Swift.min(category >> 5, UInt32(truncatingIfNeeded: place >> 32))
+                let bits = categoryWords[Int(UInt32(truncatingIfNeeded: place)) &+ Int(word)]
+                let inSet = UInt8(truncatingIfNeeded: bits >> (category & 31)) & 1
+                left = (inSet & isCategorical) | (left & (isCategorical ^ 1))
+                // Zero-as-missing splits are rare, and all of a model's numerical splits when
+                // it was trained with zero_as_missing: this branch predicts well.
+                if nodeFlags & FlatNodeFlags.zeroMissing.rawValue != 0 {
+                    left = Self.zeroMissingGoesLeft(node, FlatNodeFlags(rawValue: nodeFlags), x) ? 1 : 0
                 }
             }
-            nodes.append(FlatNode(value: value, word: word, right: -1))
-            values.append(0)
-            // Right is popped after the whole left subtree: the left child comes next.
-            stack.append((tree.rightChild[n], index))
-            stack.append((tree.leftChild[n], -1))
         }
+        // Siblings are adjacent, so the step is arithmetic, not a select (LLVM turns a select
+        // fed by a load into a branch, which would mispredict about half the time).
+        return Int(node.right) &- Int(left)
     }
 
-    // MARK: - The step
-
-    /// The node after `index` for the row at `row`: `index + 1` (left) or the node's `right`.
-    /// Branch-free for plain numerical nodes; `slow` (a constant after inlining) adds the
-    /// categorical and zero-as-missing decisions. A leaf maps to itself.
-    @inlinable @inline(__always)
-    func advance(_ index: Int, _ row: UnsafePointer<Double>, slow: Bool) -> Int {
-        let node = nodes[index]
-        let x = row[Int(node.word & FlatNode.featureMask)]
-        // !(x > t) is x <= t, or true for NaN: NaN goes left exactly when nanLeft is set. A
-        // leaf's NaN value makes both comparisons false, so a leaf goes "right", to itself.
-        var left = (x <= node.value) || (x.isNaN && node.word & FlatNode.nanLeftBit != 0)
-        if slow && node.word & FlatNode.slowMask != 0 {
-            left = Self.slowDecision(node, x, categoryWords)
-        }
-        return left ? index + 1 : Int(node.right)
-    }
-
-    /// Categorical (`CategoricalDecision`) and zero-as-missing (`NumericalDecision` with missing
-    /// type Zero) splits: whether the row goes left.
+    /// `NumericalDecision` with missing type Zero: |x| ≤ kZeroThreshold and NaN (read as 0) take
+    /// the default direction.
     @inlinable
-    static func slowDecision(_ node: FlatNode, _ x: Double, _ words: UnsafePointer<UInt32>) -> Bool {
-        if node.word & FlatNode.categoricalBit != 0 {
-            // NaN fails both comparisons; static_cast<int> truncates, so (-1, 0) is category 0;
-            // at or beyond 2^31 x86 gives INT_MIN, which goes right.
-            guard x > -1, x < 2_147_483_648 else { return false }
-            let category = Int(x)
-            let bits = node.value.bitPattern
-            let word = category >> 5
-            guard word < Int(bits >> 32) else { return false }
-            return (words[Int(bits & 0xFFFF_FFFF) + word] >> UInt32(category & 31)) & 1 != 0
-        }
+    static func zeroMissingGoesLeft(_ node: FlatNode, _ nodeFlags: FlatNodeFlags, _ x: Double) -> Bool {
         if x.isNaN || (x >= -LightGBM.zeroThreshold && x <= LightGBM.zeroThreshold) {
-            return node.word & FlatNode.defaultLeftBit != 0
+            return nodeFlags.contains(.defaultLeft)
         }
         return x <= node.value
     }
 
-    // MARK: - Single row
+    /// The category `CategoricalDecision` reads from `x`, as an index into a bitset: C++'s
+    /// `static_cast<int>` truncates, so (-1, 0) is category 0; NaN and x ≤ -1 (negative after
+    /// truncation) and x ≥ 2^31 (INT_MIN on x86) go right, here as `UInt32.max`, beyond every
+    /// bitset.
+    @inlinable @inline(__always)
+    static func category(_ x: Double) -> UInt32 {
+        guard x > -1, x < 2_147_483_648 else { return .max }
+        return UInt32(x)
+    }
 
-    /// Raw scores of one row into `scores[0 ..< outputCount]`.
+    /// Fills `categories[0 ..< featureCount]` for the row at `x`.
+    @inlinable @inline(__always)
+    func fillCategories(_ x: UnsafePointer<Double>, _ categories: UnsafeMutablePointer<UInt32>) {
+        for feature in 0..<featureCount { categories[feature] = Self.category(x[feature]) }
+    }
+
+    /// Whether any of the first `count` values at `x` is NaN.
+    @inlinable @inline(__always)
+    static func containsNaN(_ x: UnsafePointer<Double>, _ count: Int) -> Bool {
+        var found = false
+        for i in 0..<count { found = found || x[i].isNaN }
+        return found
+    }
+}
+
+// MARK: - Single row
+
+extension FlatForest {
+    /// Raw scores of one row into `scores[0 ..< outputCount]`. `row` holds at least
+    /// `featureCount` values, NaN for missing.
     @inlinable
     public func predictRaw(row: UnsafeBufferPointer<Double>, into scores: UnsafeMutableBufferPointer<Double>) {
         precondition(row.count >= featureCount, "row shorter than the model's feature count")
         precondition(scores.count >= outputCount, "score buffer shorter than the model's output count")
-        guard let x = row.baseAddress, let out = scores.baseAddress else { return }
+        let x = row.baseAddress!, out = scores.baseAddress!
         if outputCount == 1 {
-            out[0] = hasSlowNodes ? rawScore(x, slow: true) : rawScore(x, slow: false)
-        } else if hasSlowNodes {
-            rawScores(x, out, slow: true)
+            out[0] = rawScore(x)
         } else {
-            rawScores(x, out, slow: false)
+            rawScores(x, out)
         }
     }
 
@@ -235,8 +327,7 @@ public final class FlatForest: @unchecked Sendable {
     public func predictRaw(row: UnsafeBufferPointer<Double>) -> Double {
         precondition(outputCount == 1, "predictRaw(row:) -> Double needs a single-output model")
         precondition(row.count >= featureCount, "row shorter than the model's feature count")
-        guard let x = row.baseAddress else { return 0 }
-        return hasSlowNodes ? rawScore(x, slow: true) : rawScore(x, slow: false)
+        return rawScore(row.baseAddress!)
     }
 
     /// The prediction for one row of a single-output model.
@@ -257,74 +348,107 @@ public final class FlatForest: @unchecked Sendable {
         transform.apply(scores, count: outputCount)
     }
 
-    /// Single output: `lanes` consecutive trees advance in lockstep for the group's depth; leaf
-    /// values are added in tree order.
-    @inlinable @inline(__always)
-    func rawScore(_ x: UnsafePointer<Double>, slow: Bool) -> Double {
-        var sum = 0.0
-        var tree = 0
-        var group = 0
-        while tree + 4 <= treeCount {
-            var a = roots[tree], b = roots[tree + 1], c = roots[tree + 2], d = roots[tree + 3]
-            var steps = groupDepths[group]
-            while steps > 0 {
-                a = advance(a, x, slow: slow)
-                b = advance(b, x, slow: slow)
-                c = advance(c, x, slow: slow)
-                d = advance(d, x, slow: slow)
-                steps -= 1
-            }
-            sum += leafValues[a]
-            sum += leafValues[b]
-            sum += leafValues[c]
-            sum += leafValues[d]
-            tree += 4
-            group += 1
-        }
-        while tree < treeCount {
-            var a = roots[tree]
-            for _ in 0..<depths[tree] { a = advance(a, x, slow: slow) }
-            sum += leafValues[a]
-            tree += 1
-        }
-        return sum
+    @inlinable
+    func rawScore(_ x: UnsafePointer<Double>) -> Double {
+        var sum = SingleScore()
+        walkTrees(x, &sum)
+        return sum.value
     }
 
-    /// Several outputs: as `rawScore`, tree `i` adding to output `i % outputCount`.
+    @inlinable
+    func rawScores(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>) {
+        out.update(repeating: 0, count: outputCount)
+        var scores = ScoreVector(out, outputCount)
+        walkTrees(x, &scores)
+    }
+
+    /// Every tree for one row, in the specialisation the forest and the row need.
     @inlinable @inline(__always)
-    func rawScores(_ x: UnsafePointer<Double>, _ out: UnsafeMutablePointer<Double>, slow: Bool) {
-        let k = outputCount
-        for i in 0..<k { out[i] = 0 }
-        var tree = 0
-        var group = 0
-        var output = 0
-        while tree + 4 <= treeCount {
-            var a = roots[tree], b = roots[tree + 1], c = roots[tree + 2], d = roots[tree + 3]
-            var steps = groupDepths[group]
-            while steps > 0 {
-                a = advance(a, x, slow: slow)
-                b = advance(b, x, slow: slow)
-                c = advance(c, x, slow: slow)
-                d = advance(d, x, slow: slow)
-                steps -= 1
+    func walkTrees<Sink: ScoreSink>(_ x: UnsafePointer<Double>, _ sink: inout Sink) {
+        if hasSlowNodes {
+            // The row's categories, once per row, in a stack temporary.
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: featureCount) { categories in
+                fillCategories(x, categories.baseAddress!)
+                walkTrees(x, categories.baseAddress!, AllSplits.self, &sink)
             }
-            out[output] += leafValues[a]
-            output = output + 1 == k ? 0 : output + 1
-            out[output] += leafValues[b]
-            output = output + 1 == k ? 0 : output + 1
-            out[output] += leafValues[c]
-            output = output + 1 == k ? 0 : output + 1
-            out[output] += leafValues[d]
-            output = output + 1 == k ? 0 : output + 1
-            tree += 4
-            group += 1
+        } else if Self.containsNaN(x, featureCount) {
+            walkTrees(x, UnsafePointer(categoryWords), NaNAwareSplits.self, &sink)
+        } else {
+            walkTrees(x, UnsafePointer(categoryWords), PlainSplits.self, &sink)
         }
+    }
+
+    /// Every tree for one row, in groups of eight (`walkGroup`). Leaf values reach `sink` in
+    /// tree order.
+    @inlinable @inline(__always)
+    func walkTrees<Kinds: SplitKinds, Sink: ScoreSink>(
+        _ x: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _ kinds: Kinds.Type, _ sink: inout Sink
+    ) {
+        var tree = 0
         while tree < treeCount {
-            var a = roots[tree]
-            for _ in 0..<depths[tree] { a = advance(a, x, slow: slow) }
-            out[output] += leafValues[a]
-            output = output + 1 == k ? 0 : output + 1
-            tree += 1
+            walkGroup(tree, x, categories, kinds, &sink)
+            tree &+= 8
         }
+    }
+
+    /// Trees `first ..< first + 8` for one row, in lockstep until all eight stand on a leaf (a
+    /// leaf maps to itself, so "nothing moved" is the exit test; no depth bound is needed).
+    /// Lanes past the last tree stand on the parking leaf, node 0. Leaf values reach `sink` in
+    /// tree order.
+    @inlinable @inline(__always)
+    func walkGroup<Kinds: SplitKinds, Sink: ScoreSink>(
+        _ first: Int, _ x: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _ kinds: Kinds.Type,
+        _ sink: inout Sink
+    ) {
+        // `roots` is padded with parking entries to a multiple of eight.
+        var a = roots[first], b = roots[first &+ 1], c = roots[first &+ 2], d = roots[first &+ 3]
+        var e = roots[first &+ 4], f = roots[first &+ 5], g = roots[first &+ 6], h = roots[first &+ 7]
+        var moved = 0
+        repeat {
+            let a1 = advance(a, x, categories, kinds), b1 = advance(b, x, categories, kinds)
+            let c1 = advance(c, x, categories, kinds), d1 = advance(d, x, categories, kinds)
+            let e1 = advance(e, x, categories, kinds), f1 = advance(f, x, categories, kinds)
+            let g1 = advance(g, x, categories, kinds), h1 = advance(h, x, categories, kinds)
+            moved = (a1 ^ a) | (b1 ^ b) | (c1 ^ c) | (d1 ^ d) | (e1 ^ e) | (f1 ^ f) | (g1 ^ g) | (h1 ^ h)
+            (a, b, c, d, e, f, g, h) = (a1, b1, c1, d1, e1, f1, g1, h1)
+        } while moved != 0
+        // Always 8 but in the last group: these branches predict.
+        let lanes = treeCount &- first
+        sink.add(leafValues[a])
+        if lanes > 1 { sink.add(leafValues[b]) }
+        if lanes > 2 { sink.add(leafValues[c]) }
+        if lanes > 3 { sink.add(leafValues[d]) }
+        if lanes > 4 { sink.add(leafValues[e]) }
+        if lanes > 5 { sink.add(leafValues[f]) }
+        if lanes > 6 { sink.add(leafValues[g]) }
+        if lanes > 7 { sink.add(leafValues[h]) }
+    }
+}
+
+/// Where the single-row path adds leaf values, in tree order.
+@usableFromInline protocol ScoreSink {
+    mutating func add(_ value: Double)
+}
+
+/// One output: a register.
+@usableFromInline struct SingleScore: ScoreSink {
+    @usableFromInline var value: Double
+    @inlinable init(_ value: Double = 0) { self.value = value }
+    @inlinable mutating func add(_ leafValue: Double) { value += leafValue }
+}
+
+/// Several outputs: tree i adds to output i % count.
+@usableFromInline struct ScoreVector: ScoreSink {
+    @usableFromInline let scores: UnsafeMutablePointer<Double>
+    @usableFromInline let count: Int
+    @usableFromInline var output = 0
+    @inlinable init(_ scores: UnsafeMutablePointer<Double>, _ count: Int, output: Int = 0) {
+        self.scores = scores
+        self.count = count
+        self.output = output
+    }
+    @inlinable mutating func add(_ leafValue: Double) {
+        scores[output] += leafValue
+        output = output &+ 1 == count ? 0 : output &+ 1
     }
 }

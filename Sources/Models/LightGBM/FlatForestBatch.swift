@@ -1,19 +1,58 @@
 extension FlatForest {
     /// Raw scores of a batch: `rows` holds `rowCount × featureCount` values row-major (NaN for
-    /// missing), `scores` receives `rowCount × outputCount` row-major. Bit-identical to calling
-    /// the single-row path on each row. Rows are taken `rowChunk` at a time; for each tree,
-    /// `lanes` rows advance in lockstep for exactly the tree's depth while its top nodes stay in
-    /// L1.
+    /// missing), `scores` receives `rowCount × outputCount` row-major. Bit-identical to the
+    /// single-row path on each row (same trees, same order of additions).
+    ///
+    /// Rows are taken a chunk at a time (`rowChunk`, fewer for wide categorical rows); each
+    /// group of eight trees walks every row of the chunk before the next group starts, so a
+    /// group's nodes stay in L1 across the chunk (lockstep over eight rows of one tree was
+    /// measured slower: more live registers, and the slowest of eight rows sets the pace).
     @inlinable
     public func predictRaw(rows: UnsafeBufferPointer<Double>, into scores: UnsafeMutableBufferPointer<Double>) {
         let rowCount = rows.count / featureCount
         precondition(rows.count == rowCount * featureCount, "rows must hold a whole number of rows of featureCount values")
         precondition(scores.count >= rowCount * outputCount, "score buffer shorter than rows × outputCount")
-        guard rowCount > 0, let base = rows.baseAddress, let out = scores.baseAddress else { return }
+        guard rowCount > 0 else { return }
+        let base = rows.baseAddress!, out = scores.baseAddress!
+        let f = featureCount
+        out.update(repeating: 0, count: rowCount * outputCount)
         if hasSlowNodes {
-            batchRaw(base, rowCount, out, slow: true)
-        } else {
-            batchRaw(base, rowCount, out, slow: false)
+            // Categories of a chunk's rows in a stack temporary of at most ~64 KiB.
+            let chunkRows = Swift.max(1, Swift.min(Self.rowChunk, 16_384 / f))
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: chunkRows * f) { scratch in
+                let categories = scratch.baseAddress!
+                var chunk = 0
+                while chunk < rowCount {
+                    let end = Swift.min(chunk + chunkRows, rowCount)
+                    for row in chunk..<end { fillCategories(base + row * f, categories + (row - chunk) * f) }
+                    walkRows(base, categories, chunk, end, out, AllSplits.self)
+                    chunk = end
+                }
+            }
+            return
+        }
+        let noCategories = UnsafePointer(categoryWords)
+        // Per chunk, the rows without NaN take the plain specialisation, the others the
+        // NaN-aware one: `order` lists the chunk's clean rows, then its rows with NaN.
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: Self.rowChunk) { order in
+            let order = order.baseAddress!
+            var chunk = 0
+            while chunk < rowCount {
+                let end = Swift.min(chunk + Self.rowChunk, rowCount)
+                var clean = 0, withNaN = end - chunk
+                for row in chunk..<end {
+                    if Self.containsNaN(base + row * f, f) {
+                        withNaN -= 1
+                        order[withNaN] = row
+                    } else {
+                        order[clean] = row
+                        clean += 1
+                    }
+                }
+                walkRows(base, noCategories, order, 0, clean, out, PlainSplits.self)
+                walkRows(base, noCategories, order, clean, end - chunk, out, NaNAwareSplits.self)
+                chunk = end
+            }
         }
     }
 
@@ -22,49 +61,58 @@ extension FlatForest {
     public func predict(rows: UnsafeBufferPointer<Double>, into scores: UnsafeMutableBufferPointer<Double>) {
         predictRaw(rows: rows, into: scores)
         let rowCount = rows.count / featureCount
-        guard let out = scores.baseAddress else { return }
+        guard rowCount > 0 else { return }
+        let out = scores.baseAddress!
         for row in 0..<rowCount { finish(out + row * outputCount) }
     }
 
-    @inlinable @inline(__always)
-    func batchRaw(_ base: UnsafePointer<Double>, _ rowCount: Int, _ out: UnsafeMutablePointer<Double>, slow: Bool) {
-        let f = featureCount, k = outputCount
-        out.update(repeating: 0, count: rowCount * k)
-        var chunk = 0
-        while chunk < rowCount {
-            let chunkEnd = min(chunk + Self.rowChunk, rowCount)
-            var output = 0
-            for tree in 0..<treeCount {
-                let root = roots[tree], depth = depths[tree]
-                var row = chunk
-                while row + 4 <= chunkEnd {
-                    let x0 = base + row * f, x1 = x0 + f, x2 = x1 + f, x3 = x2 + f
-                    var a = root, b = root, c = root, d = root
-                    var steps = depth
-                    while steps > 0 {
-                        a = advance(a, x0, slow: slow)
-                        b = advance(b, x1, slow: slow)
-                        c = advance(c, x2, slow: slow)
-                        d = advance(d, x3, slow: slow)
-                        steps -= 1
-                    }
-                    let o = out + row * k + output
-                    o[0] += leafValues[a]
-                    o[k] += leafValues[b]
-                    o[2 * k] += leafValues[c]
-                    o[3 * k] += leafValues[d]
-                    row += 4
-                }
-                while row < chunkEnd {
-                    let x = base + row * f
-                    var a = root
-                    for _ in 0..<depth { a = advance(a, x, slow: slow) }
-                    out[row * k + output] += leafValues[a]
-                    row += 1
-                }
-                output = output + 1 == k ? 0 : output + 1
+    /// Rows `first ..< end` (scores already zeroed): each group of eight trees over every row.
+    /// With `AllSplits`, `categories` holds the chunk's rows' categories (row `first` at 0).
+    @inlinable
+    func walkRows<Kinds: SplitKinds>(
+        _ base: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _ first: Int, _ end: Int,
+        _ out: UnsafeMutablePointer<Double>, _ kinds: Kinds.Type
+    ) {
+        var tree = 0
+        while tree < treeCount {
+            for row in first..<end {
+                walkGroup(tree, row, base, Kinds.slowSplits ? categories + (row &- first) &* featureCount : categories, out, kinds)
             }
-            chunk = chunkEnd
+            tree &+= 8
+        }
+    }
+
+    /// Rows `order[from ..< to]` (scores already zeroed): each group of eight trees over every
+    /// listed row.
+    @inlinable
+    func walkRows<Kinds: SplitKinds>(
+        _ base: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _ order: UnsafePointer<Int>,
+        _ from: Int, _ to: Int, _ out: UnsafeMutablePointer<Double>, _ kinds: Kinds.Type
+    ) {
+        guard from < to else { return }
+        var tree = 0
+        while tree < treeCount {
+            for position in from..<to { walkGroup(tree, order[position], base, categories, out, kinds) }
+            tree &+= 8
+        }
+    }
+
+    /// Trees `tree ..< tree + 8` for row `row`, added to its scores.
+    @inlinable @inline(__always)
+    func walkGroup<Kinds: SplitKinds>(
+        _ tree: Int, _ row: Int, _ base: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>,
+        _ out: UnsafeMutablePointer<Double>, _ kinds: Kinds.Type
+    ) {
+        let x = base + row &* featureCount
+        if outputCount == 1 {
+            // The row's running sum continues in a register: the same additions in the same
+            // order as the single-row path.
+            var score = SingleScore(out[row])
+            walkGroup(tree, x, categories, kinds, &score)
+            out[row] = score.value
+        } else {
+            var scores = ScoreVector(out + row &* outputCount, outputCount, output: tree % outputCount)
+            walkGroup(tree, x, categories, kinds, &scores)
         }
     }
 }

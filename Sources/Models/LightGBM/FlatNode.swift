@@ -1,43 +1,51 @@
-/// One node of a flattened tree: 16 bytes, four to a cache line, laid out depth-first with the
-/// left child right after its parent.
+/// One node of a flattened tree: 16 bytes, four to a cache line. A split's two children are
+/// adjacent (left at `right - 1`), so a step is `next = right - goesLeft`: arithmetic, with no
+/// branch or select to mispredict. Sibling pairs are laid out in depth-first order.
 ///
 /// ```
-/// byte 0        8            12          16
-///      | value  | word       | right     |
+/// byte 0        8          12         16
+///      | value  | feature  | right    |
 /// ```
 /// * `value`: a numerical split's threshold (kZeroThreshold-adjusted, see `FlatForest`); a
 ///   categorical split's bitset as the bit pattern `offset | wordCount << 32` into the forest's
 ///   category words; NaN for a leaf, so that every comparison with it is false.
-/// * `word`: bits 0–26 the feature index; bit 27 `nanLeft` (a NaN input goes left); bit 28
-///   `zeroMissing` (|x| ≤ kZeroThreshold and NaN take the default direction, bit 30); bit 29
-///   `categorical`; bit 31 marks a leaf (informational: leaves are recognised by their NaN
-///   value and self-loop, never by this bit, on the hot path).
-/// * `right`: absolute index of the right child in the forest's node array; a leaf points at
-///   itself, so once a traversal reaches a leaf, further steps stay there. This lets several
-///   traversals advance in lockstep for a fixed number of steps with no exit branch.
+/// * `feature`: the row index the split reads (0 for a leaf).
+/// * `right`: absolute index of the right child in the forest's node array (the left child is
+///   the slot before it); a leaf points at itself and never goes left (its value is NaN), so a
+///   traversal that has reached a leaf stays there. Several traversals can thus
+///   advance in lockstep for a fixed number of steps with no exit branch.
 ///
-/// A plain value, written once when the forest is built.
+/// What the plain comparison `x <= value` cannot decide (NaN inputs, categorical and
+/// zero-as-missing splits) is described by the node's `FlatNodeFlags` byte, kept in a parallel
+/// array that the common path never reads. A plain value, written once when the forest is built.
 @frozen public struct FlatNode: Sendable, BitwiseCopyable, Equatable {
     public var value: Double
-    public var word: UInt32
+    public var feature: UInt32
     public var right: Int32
 
-    public static let featureMask: UInt32 = (1 << 27) - 1
-    public static let nanLeftBit: UInt32 = 1 << 27
-    public static let zeroMissingBit: UInt32 = 1 << 28
-    public static let categoricalBit: UInt32 = 1 << 29
-    public static let defaultLeftBit: UInt32 = 1 << 30
-    public static let leafBit: UInt32 = 1 << 31
-    /// Nodes the fast comparison cannot decide alone.
-    public static let slowMask: UInt32 = zeroMissingBit | categoricalBit
-
     @inlinable
-    public init(value: Double, word: UInt32, right: Int32) {
+    public init(value: Double, feature: UInt32, right: Int32) {
         self.value = value
-        self.word = word
+        self.feature = feature
         self.right = right
     }
+}
 
-    @inlinable public var feature: Int { Int(word & Self.featureMask) }
-    @inlinable public var isLeaf: Bool { word & Self.leafBit != 0 }
+/// Per-node bits for the decisions `x <= value` alone does not make. A plain value.
+@frozen public struct FlatNodeFlags: OptionSet, Sendable, BitwiseCopyable {
+    public let rawValue: UInt8
+    @inlinable public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+    /// A NaN input goes left (missing type None with 0 ≤ threshold, or NaN with default-left).
+    public static let nanLeft = FlatNodeFlags(rawValue: 1 << 0)
+    /// Zero-as-missing split: |x| ≤ kZeroThreshold and NaN take the default direction.
+    public static let zeroMissing = FlatNodeFlags(rawValue: 1 << 1)
+    /// Categorical split: `value` holds the bitset's place.
+    public static let categorical = FlatNodeFlags(rawValue: 1 << 2)
+    /// The default direction of a zero-as-missing split is left.
+    public static let defaultLeft = FlatNodeFlags(rawValue: 1 << 3)
+    /// A leaf (informational: the hot path knows leaves by their NaN value).
+    public static let leaf = FlatNodeFlags(rawValue: 1 << 7)
+    /// Splits the comparison cannot decide even for a non-NaN input.
+    public static let slow: FlatNodeFlags = [.zeroMissing, .categorical]
 }

@@ -3,7 +3,7 @@ public enum LightGBM {
     /// `kZeroThreshold`: a `double` initialised from the float literal `1e-35f`, so it is
     /// 1.0000000180025095e-35. Values with |x| ≤ it count as zero: the C API drops them from
     /// dense rows (they reach the trees as 0.0) and `IsZero` tests against it.
-    public static let zeroThreshold = Double(Float(1e-35))
+    @inlinable public static var zeroThreshold: Double { 1.0000000180025095e-35 }
     /// `decision_type` bit 0: categorical split.
     public static let categoricalMask: UInt8 = 1
     /// `decision_type` bit 1: missing values go left.
