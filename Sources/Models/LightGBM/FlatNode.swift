@@ -6,14 +6,14 @@
 /// byte 0        8          12         16
 ///      | value  | feature  | right    |
 /// ```
-/// * `value`: a numerical split's threshold (kZeroThreshold-adjusted, see `FlatForest`); a
-///   categorical split's bitset as the bit pattern `offset | wordCount << 32` into the forest's
-///   category words; NaN for a leaf, so that every comparison with it is false.
+/// * `value`: a numerical split's threshold (kZeroThreshold-adjusted, see `FlatForest`); NaN
+///   for a categorical split (its bitset decides alone) and for a leaf, so that every
+///   comparison with it is false.
 /// * `feature`: the row index the split reads (0 for a leaf).
 /// * `right`: absolute index of the right child in the forest's node array (the left child is
-///   the slot before it); a leaf points at itself and never goes left (its value is NaN), so a
-///   traversal that has reached a leaf stays there. Several traversals can thus
-///   advance in lockstep for a fixed number of steps with no exit branch.
+///   the slot before it); a leaf points at itself and never goes left (its value is NaN, its
+///   flags empty), so a traversal that has reached a leaf stays there: several traversals can
+///   advance in lockstep with no per-lane exit branch.
 ///
 /// What the plain comparison `x <= value` cannot decide (NaN inputs, categorical and
 /// zero-as-missing splits) is described by the node's `FlatNodeFlags` byte, kept in a parallel
@@ -40,7 +40,7 @@
     public static let nanLeft = FlatNodeFlags(rawValue: 1 << 0)
     /// Zero-as-missing split: |x| ≤ kZeroThreshold and NaN take the default direction.
     public static let zeroMissing = FlatNodeFlags(rawValue: 1 << 1)
-    /// Categorical split: `value` holds the bitset's place.
+    /// Categorical split: the forest's category offsets locate its bitset.
     public static let categorical = FlatNodeFlags(rawValue: 1 << 2)
     /// The default direction of a zero-as-missing split is left.
     public static let defaultLeft = FlatNodeFlags(rawValue: 1 << 3)

@@ -330,6 +330,10 @@ struct LightGBMTextParser {
                 throw malformed("cat_boundaries must be non-negative and non-decreasing", "cat_boundaries")
             }
             categoryBits = try requiredArray("cat_threshold", count: Int(catBoundaries.last!), { UInt32($0) })
+            // A C++ int category is below 2^31: 2^26 words cover them all.
+            for set in 0..<categoricalSplitCount where catBoundaries[set + 1] - catBoundaries[set] > 1 << 26 {
+                throw malformed("category set \(set) holds more than 2^26 words", "cat_boundaries")
+            }
         }
 
         for node in 0..<internalCount {
