@@ -1,32 +1,30 @@
 import Foundation
 import Models
 
-/// An oracle table: input rows (`f0…`), LightGBM's raw scores (`raw0…`) and predictions
-/// (`pred0…`); `nan` marks a missing value.
+/// An oracle table: input rows (`f0…`) and LightGBM's outputs, grouped by column prefix
+/// (`raw0…`, `pred0…`, `selraw0…`, …); `nan` marks a missing value.
 struct ExpectedTable {
-    var features: [[Double]] = []
-    var raw: [[Double]] = []
-    var pred: [[Double]] = []
+    /// Column groups by prefix, each a list of rows.
+    var groups: [String: [[Double]]] = [:]
+
+    var features: [[Double]] { groups["f"] ?? [] }
+    var raw: [[Double]] { groups["raw"] ?? [] }
+    var pred: [[Double]] { groups["pred"] ?? [] }
 
     init(csv text: String) throws {
         let lines = text.split(whereSeparator: \.isNewline)
         guard let header = lines.first?.split(separator: ",") else { throw TestDataError("empty table") }
-        let kinds = header.map { name -> Int in name.hasPrefix("raw") ? 1 : name.hasPrefix("pred") ? 2 : 0 }
+        let prefixes = header.map { String($0.prefix { !$0.isNumber }) }
+        for prefix in Set(prefixes) { groups[prefix] = [] }
         for line in lines.dropFirst() {
             let cells = line.split(separator: ",", omittingEmptySubsequences: false)
             guard cells.count == header.count else { throw TestDataError("row with \(cells.count) cells") }
-            var row: ([Double], [Double], [Double]) = ([], [], [])
-            for (cell, kind) in zip(cells, kinds) {
+            var row: [String: [Double]] = [:]
+            for (cell, prefix) in zip(cells, prefixes) {
                 guard let value = Double(cell) else { throw TestDataError("bad cell \(cell)") }
-                switch kind {
-                case 1: row.1.append(value)
-                case 2: row.2.append(value)
-                default: row.0.append(value)
-                }
+                row[prefix, default: []].append(value)
             }
-            features.append(row.0)
-            raw.append(row.1)
-            pred.append(row.2)
+            for (prefix, values) in row { groups[prefix]!.append(values) }
         }
     }
 
