@@ -173,13 +173,14 @@ public final class FlatForest: @unchecked Sendable {
         var categoryOffsets: [UInt32] = [0]
         let categoryWordCounts: [Int]
 
+        /// Per tree: the depths of its shallowest and deepest leaves.
+        var leafDepths: [(shallowest: Int, deepest: Int)] = []
+
         init(categoryWordCounts: [Int]) {
             self.categoryWordCounts = categoryWordCounts
             // A row's category for any feature indexes at most its padded word count.
             words = [UInt32](repeating: 0, count: (categoryWordCounts.max() ?? 0) + 1)
         }
-        /// Per tree: the depths of its shallowest and deepest leaves.
-        var leafDepths: [(shallowest: Int, deepest: Int)] = []
 
         /// Appends `tree`: the root, then sibling pairs (left child, right child) in depth-first
         /// order of their parents, so a node's children sit together, and the pair of a left
@@ -287,7 +288,8 @@ public final class FlatForest: @unchecked Sendable {
 extension FlatForest {
     /// The node after `index` for the row at `row` (with its `categories`, read only when the
     /// forest has categorical splits): `right - 1` (left) or `right`. A leaf maps to itself.
-    /// Branch-free except for zero-as-missing splits.
+    /// Branch-free except for zero-as-missing splits. Always inlined: it is the body of the
+    /// lockstep loops, which only work as straight-line code.
     @inlinable @inline(__always)
     func advance<Kinds: SplitKinds>(
         _ index: Int, _ row: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _: Kinds.Type
@@ -333,7 +335,7 @@ extension FlatForest {
     /// `static_cast<int>` truncates, so (-1, 0) is category 0; NaN and x ≤ -1 (negative after
     /// truncation) and x ≥ 2^31 (INT_MIN on x86) go right, here as `UInt32.max`, which the
     /// feature's limit turns into its bitsets' zero pad word.
-    @inlinable @inline(__always)
+    @inlinable
     static func category(_ x: Double) -> UInt32 {
         guard x > -1, x < 2_147_483_648 else { return .max }
         return UInt32(x)
@@ -341,7 +343,7 @@ extension FlatForest {
 
     /// Fills `categories[0 ..< featureCount]` for the row at `x`: each value's category clamped
     /// to its feature's limit (0 for features no categorical split reads).
-    @inlinable @inline(__always)
+    @inlinable
     func fillCategories(_ x: UnsafePointer<Double>, _ categories: UnsafeMutablePointer<UInt32>) {
         for feature in 0..<featureCount {
             categories[feature] = Swift.min(Self.category(x[feature]), categoryLimits[feature])
@@ -349,7 +351,7 @@ extension FlatForest {
     }
 
     /// Whether any of the first `count` values at `x` is NaN.
-    @inlinable @inline(__always)
+    @inlinable
     static func containsNaN(_ x: UnsafePointer<Double>, _ count: Int) -> Bool {
         var found = false
         for i in 0..<count { found = found || x[i].isNaN }
@@ -422,6 +424,10 @@ extension FlatForest {
     }
 
     /// Every tree for one row, in the specialisation the forest and the row need.
+    ///
+    /// `@inline(__always)` here, on `walkTrees` and `walkGroup`: measured 2–7 % faster than
+    /// leaving the choice to the optimiser (NYC_taxi 472 vs 494 ns single-row, 483 vs 520 ns
+    /// batch; depth-8 model 976 vs 1 001 ns).
     @inlinable @inline(__always)
     func walkTrees<Sink: ScoreSink>(_ x: UnsafePointer<Double>, _ sink: inout Sink) {
         if hasSlowNodes {

@@ -97,7 +97,8 @@ extension FlatForest {
         }
     }
 
-    /// Trees `tree ..< tree + 8` for row `row`, added to its scores.
+    /// Trees `tree ..< tree + 8` for row `row`, added to its scores. (`@inline(__always)`: see
+    /// `walkTrees(_:_:)`.)
     @inlinable @inline(__always)
     func walkGroup<Kinds: SplitKinds>(
         _ tree: Int, _ row: Int, _ base: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>,
