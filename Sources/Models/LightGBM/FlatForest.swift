@@ -23,9 +23,9 @@
 /// in lockstep, branch-free (`right - goesLeft`), first for the steps every lane must take, then
 /// until nothing moves, so their load chains overlap and only a group's exit can mispredict.
 /// The batch path runs each group of eight trees over a chunk of rows before the next group.
-/// One of three specialisations runs: plain comparisons (no NaN in the row, only numerical
-/// splits in the forest), NaN-aware, or every split kind (categorical forests: the row's
-/// categories are computed once per row into a stack temporary of `featureCount` words).
+/// Specialisations per forest and row: plain comparisons (no NaN in the row, numerical splits
+/// only), NaN-aware, categorical with or without NaN (the row's categories are computed once
+/// per row into a stack temporary of `featureCount` words), or every kind (zero-as-missing).
 ///
 /// Measured (release, this repository's 2-core Xeon, oracle rows): NYC_taxi (100 trees,
 /// 31 leaves) ≈ 0.5 µs per row, a 100-tree depth-8 model (255 leaves) ≈ 1.0 µs single-row and
@@ -47,8 +47,12 @@ public final class FlatForest: @unchecked Sendable {
     public let treeCount: Int
     /// Nodes in the flat array (splits and leaves).
     public let nodeCount: Int
-    /// Whether any node is a categorical or zero-as-missing split.
-    public let hasSlowNodes: Bool
+    /// Whether any split is categorical.
+    public let hasCategoricalSplits: Bool
+    /// Whether any split treats zero as missing (models trained with `zero_as_missing`).
+    public let hasZeroAsMissingSplits: Bool
+    /// Whether rows need their categories computed (categorical or zero-as-missing splits).
+    @usableFromInline var readsCategories: Bool { hasCategoricalSplits || hasZeroAsMissingSplits }
 
     /// All nodes, tree after tree.
     @usableFromInline let nodes: UnsafeMutablePointer<FlatNode>
@@ -116,7 +120,8 @@ public final class FlatForest: @unchecked Sendable {
             plans.append((most - sure) << 32 | sure)
             group += 8
         }
-        self.hasSlowNodes = builder.flags.contains { !$0.isDisjoint(with: .slow) }
+        self.hasCategoricalSplits = builder.flags.contains { $0.contains(.categorical) }
+        self.hasZeroAsMissingSplits = builder.flags.contains { $0.contains(.zeroMissing) }
         self.nodeCount = builder.nodes.count
         self.nodes = Self.copy(builder.nodes)
         self.flags = Self.copy(builder.flags)
@@ -124,7 +129,7 @@ public final class FlatForest: @unchecked Sendable {
         self.roots = Self.copy(roots)
         self.groupPlans = Self.copy(plans)
         self.categoryWords = Self.copy(builder.words)
-        self.categoryOffsets = Self.copy(hasSlowNodes ? builder.categoryOffsets : [])
+        self.categoryOffsets = Self.copy(hasCategoricalSplits || hasZeroAsMissingSplits ? builder.categoryOffsets : [])
         self.categoryLimits = Self.copy(categoryWordCounts.map { UInt32(truncatingIfNeeded: $0 * 32) })
     }
 
@@ -263,26 +268,45 @@ public final class FlatForest: @unchecked Sendable {
 @usableFromInline protocol SplitKinds {
     /// The row may hold NaN: honour `nanLeft`.
     static var nanAware: Bool { get }
-    /// The forest has categorical or zero-as-missing splits: read the row's categories.
-    static var slowSplits: Bool { get }
+    /// The forest has categorical splits: read the row's categories.
+    static var categorical: Bool { get }
+    /// The forest has zero-as-missing splits.
+    static var zeroMissing: Bool { get }
 }
 
 /// No NaN in the row, only plain numerical splits: `x <= threshold` decides.
 @usableFromInline enum PlainSplits: SplitKinds {
     @inlinable static var nanAware: Bool { false }
-    @inlinable static var slowSplits: Bool { false }
+    @inlinable static var categorical: Bool { false }
+    @inlinable static var zeroMissing: Bool { false }
 }
 
-/// Numerical splits only; the row may hold NaN.
+/// Numerical splits; the row holds NaN.
 @usableFromInline enum NaNAwareSplits: SplitKinds {
     @inlinable static var nanAware: Bool { true }
-    @inlinable static var slowSplits: Bool { false }
+    @inlinable static var categorical: Bool { false }
+    @inlinable static var zeroMissing: Bool { false }
 }
 
-/// Every split kind.
+/// Numerical and categorical splits, no NaN in the row.
+@usableFromInline enum CategoricalSplits: SplitKinds {
+    @inlinable static var nanAware: Bool { false }
+    @inlinable static var categorical: Bool { true }
+    @inlinable static var zeroMissing: Bool { false }
+}
+
+/// Numerical and categorical splits; the row holds NaN.
+@usableFromInline enum CategoricalNaNAwareSplits: SplitKinds {
+    @inlinable static var nanAware: Bool { true }
+    @inlinable static var categorical: Bool { true }
+    @inlinable static var zeroMissing: Bool { false }
+}
+
+/// Every split kind, zero-as-missing included.
 @usableFromInline enum AllSplits: SplitKinds {
     @inlinable static var nanAware: Bool { true }
-    @inlinable static var slowSplits: Bool { true }
+    @inlinable static var categorical: Bool { true }
+    @inlinable static var zeroMissing: Bool { true }
 }
 
 extension FlatForest {
@@ -298,23 +322,23 @@ extension FlatForest {
         let x = row[Int(node.feature)]
         // Bit 0 = go left, in integer logic so that LLVM keeps it branch-free.
         var left: UInt8 = x <= node.value ? 1 : 0
-        if Kinds.nanAware || Kinds.slowSplits {
-            let nodeFlags = flags[index].rawValue
+        if Kinds.nanAware {
             // NaN fails the comparison; it goes left where nanLeft (bit 0) is set.
-            left |= (x.isNaN ? 1 : 0) & nodeFlags
-            if Kinds.slowSplits {
-                // Categorical, without a branch (a node's kind varies unpredictably along a
-                // path): a categorical node's value is NaN, so `left` is still 0 here, and
-                // every other node reads a zero word from the zero region.
-                let category = categories[Int(node.feature)]
-                let bits = categoryWords[Int(categoryOffsets[index]) &+ Int(category >> 5)]
-                left |= UInt8(truncatingIfNeeded: bits >> (category & 31)) & 1
-                // Zero-as-missing splits are rare, and all of a model's numerical splits when
-                // it was trained with zero_as_missing: this branch predicts well.
-                if nodeFlags & FlatNodeFlags.zeroMissing.rawValue != 0 {
-                    left = Self.zeroMissingGoesLeft(node, FlatNodeFlags(rawValue: nodeFlags), x) ? 1 : 0
-                }
-            }
+            left |= (x.isNaN ? 1 : 0) & flags[index].rawValue
+        }
+        if Kinds.categorical {
+            // Without a branch (a node's kind varies unpredictably along a path): a
+            // categorical node's value is NaN, so `left` is still 0 for it here, and every
+            // other node reads a zero word from the zero region.
+            let category = categories[Int(node.feature)]
+            let bits = categoryWords[Int(categoryOffsets[index]) &+ Int(category >> 5)]
+            left |= UInt8(truncatingIfNeeded: bits >> (category & 31)) & 1
+        }
+        if Kinds.zeroMissing {
+            // All of a model's numerical splits when it was trained with zero_as_missing: this
+            // branch predicts well.
+            let nodeFlags = flags[index]
+            if nodeFlags.contains(.zeroMissing) { left = Self.zeroMissingGoesLeft(node, nodeFlags, x) ? 1 : 0 }
         }
         // Siblings are adjacent, so the step is arithmetic, not a select (LLVM turns a select
         // fed by a load into a branch, which would mispredict about half the time).
@@ -430,13 +454,21 @@ extension FlatForest {
     /// batch; depth-8 model 976 vs 1 001 ns).
     @inlinable @inline(__always)
     func walkTrees<Sink: ScoreSink>(_ x: UnsafePointer<Double>, _ sink: inout Sink) {
-        if hasSlowNodes {
+        let hasNaN = Self.containsNaN(x, featureCount)
+        if readsCategories {
             // The row's categories, once per row, in a stack temporary.
             withUnsafeTemporaryAllocation(of: UInt32.self, capacity: featureCount) { categories in
-                fillCategories(x, categories.baseAddress!)
-                walkTrees(x, categories.baseAddress!, AllSplits.self, &sink)
+                let categories = categories.baseAddress!
+                fillCategories(x, categories)
+                if hasZeroAsMissingSplits {
+                    walkTrees(x, categories, AllSplits.self, &sink)
+                } else if hasNaN {
+                    walkTrees(x, categories, CategoricalNaNAwareSplits.self, &sink)
+                } else {
+                    walkTrees(x, categories, CategoricalSplits.self, &sink)
+                }
             }
-        } else if Self.containsNaN(x, featureCount) {
+        } else if hasNaN {
             walkTrees(x, UnsafePointer(categoryWords), NaNAwareSplits.self, &sink)
         } else {
             walkTrees(x, UnsafePointer(categoryWords), PlainSplits.self, &sink)

@@ -46,6 +46,4 @@
     public static let defaultLeft = FlatNodeFlags(rawValue: 1 << 3)
     /// A leaf (informational: the hot path knows leaves by their NaN value).
     public static let leaf = FlatNodeFlags(rawValue: 1 << 7)
-    /// Splits the comparison cannot decide even for a non-NaN input.
-    public static let slow: FlatNodeFlags = [.zeroMissing, .categorical]
 }

@@ -134,6 +134,8 @@ models = [
           categorical=2, cardinality=100),
     train("no_missing", {"objective": "regression", "use_missing": False, "num_leaves": 8}, numeric=2, categorical=1,
           cardinality=12),
+    train("zero_as_missing_categorical", {"objective": "regression", "zero_as_missing": True, "num_leaves": 10},
+          numeric=2, categorical=2, cardinality=40),
 ]
 
 linear = train("linear_tree", {"objective": "regression", "linear_tree": True, "num_leaves": 4}, rounds=2)
