@@ -27,9 +27,12 @@
 /// only), NaN-aware, categorical with or without NaN (the row's categories are computed once
 /// per row into a stack temporary of `featureCount` words), or every kind (zero-as-missing).
 ///
-/// Measured (release, this repository's 2-core Xeon, oracle rows): NYC_taxi (100 trees,
-/// 31 leaves) ≈ 0.5 µs per row, a 100-tree depth-8 model (255 leaves) ≈ 1.0 µs single-row and
-/// 0.75 µs in batch, airline (100 trees, mostly categorical splits) ≈ 2.5–3 µs.
+/// Measured (swiftc -O, whole module, 2-core Xeon at 2.3 GHz shared with other builds; rows
+/// back to back, the 200 oracle rows repeated; ns per row, single-row / batch, with LightGBM
+/// 4.7.0's own batch predict on one thread for scale): NYC_taxi (100 trees of 31 leaves)
+/// 475 / 485 (LightGBM 1 240); airline (100 trees, mostly categorical splits) 1 850 / 1 600
+/// (6 400); boston_housing 840 / 830 (4 430); a 100-tree depth-8 model of 255 leaves
+/// 975 / 730 (8 040).
 ///
 /// Immutable after `init`: any number of threads may call the prediction methods at once.
 public final class FlatForest: @unchecked Sendable {
