@@ -130,3 +130,32 @@ extension CLITests {
         #expect(mismatched == 0)
     }
 }
+
+extension CLITests {
+    /// `model predict` on every reference model reproduces LightGBM 4.7.0's raw scores and
+    /// predictions (tolerance 1e-12 relative; in practice bit-identical).
+    @Test(.enabled(if: SharedData.available, Comment(rawValue: SharedData.missing)))
+    func modelPredictMatchesLightGBM() throws {
+        let models = ["NYC_taxi", "airline", "boston_housing", "leaf_scan", "mixed_categorical", "multiclass",
+                      "pure_categorical", "single_tree", "tiniest_single_tree"]
+        for name in models {
+            let dir = SharedData.path("lightgbm-models/\(name)")
+            let out = NSTemporaryDirectory() + "tickline-pred-\(name)-\(getpid()).csv"
+            defer { unlink(out) }
+            let (status, _, err) = try Self.run(["model", "predict", "--model", dir + "/model.txt", "--input", dir + "/model.expected.csv", "--out", out])
+            #expect(status == 0, "\(name): \(err)")
+            let expected = Self.lines(try String(contentsOfFile: dir + "/model.expected.csv", encoding: .utf8)).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            let got = Self.lines(try String(contentsOfFile: out, encoding: .utf8)).map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            #expect(got.count == expected.count && got.count == 201, "\(name)")
+            let header = expected[0]
+            for (column, title) in got[0].enumerated() {
+                guard let source = header.firstIndex(of: title) else { Issue.record("\(name): no \(title) in oracle"); continue }
+                for row in 1..<min(got.count, expected.count) {
+                    let e = Double(expected[row][source])!, g = Double(got[row][column])!
+                    let error = e == 0 ? abs(g) : abs(e - g) / abs(e)
+                    #expect(error <= 1e-12, "\(name) row \(row) \(title): \(g) vs \(e)")
+                }
+            }
+        }
+    }
+}
