@@ -83,17 +83,19 @@ let package = Package(
             swiftSettings: hotSettings
         ),
 
+        // Shared by the test targets: locating ../shared/data and the built tickline binary.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "TicklineCoreTests", dependencies: ["TicklineCore"]),
-        .testTarget(name: "PlumbingTests", dependencies: ["Plumbing", "TicklineCore", "TicklineConfig", "CTickline"]),
+        .testTarget(name: "PlumbingTests", dependencies: ["TestSupport", "Plumbing", "TicklineCore", "TicklineConfig", "CTickline"]),
         .testTarget(name: "ConfigTests", dependencies: ["TicklineConfig", "Plumbing"]),
-        .testTarget(name: "FeaturesTests", dependencies: ["Features", "TicklineCore", "TicklineConfig"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "TicklineCore"]),
+        .testTarget(name: "FeaturesTests", dependencies: ["TestSupport", "Features", "TicklineCore", "TicklineConfig"]),
+        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "TicklineCore"]),
         .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Features", "Models", "TicklineCore"]),
-        .testTarget(name: "MarketDataTests", dependencies: ["MarketData", "TicklineCore"]),
-        .testTarget(name: "LinuxIOTests", dependencies: ["LinuxIO", "MarketData", "Plumbing", "TicklineCore", "Simulation"]),
-        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "MarketData", "TicklineCore"]),
+        .testTarget(name: "MarketDataTests", dependencies: ["TestSupport", "MarketData", "TicklineCore"]),
+        .testTarget(name: "LinuxIOTests", dependencies: ["TestSupport", "LinuxIO", "MarketData", "Plumbing", "TicklineCore", "Simulation"]),
+        .testTarget(name: "SimulationTests", dependencies: ["TestSupport", "Simulation", "MarketData", "TicklineCore"]),
         // Runs the built `tickline` binary end to end (built by `swift build --build-tests`).
-        .testTarget(name: "CLITests", dependencies: []),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(
             name: "InteropTests",
             dependencies: ["CLiburing", "CNuma", "CHiredis", "CLibpq", "CZstd", "CTickline"]

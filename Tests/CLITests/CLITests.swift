@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 
@@ -5,14 +6,8 @@ import Testing
 /// and the oracle files written outside this project.
 @Suite struct CLITests {
     static func binary() throws -> String {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var directory = exe.deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("tickline").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw CLIError.missingBinary
+        guard let path = TicklineBinary.path() else { throw CLIError.missingBinary }
+        return path
     }
 
     enum CLIError: Error { case missingBinary }

@@ -1,3 +1,4 @@
+import TestSupport
 import Foundation
 import Testing
 import TicklineCore
@@ -99,16 +100,7 @@ import TicklineCore
         #expect(second.split(separator: "\n").contains("demo.gauge\t-17"))
     }
 
-    static func ticklineBinary() -> String? {
-        let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var directory = exe.deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("tickline").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        return nil
-    }
+    static func ticklineBinary() -> String? { TicklineBinary.path() }
 
     static func run(_ binary: String, _ arguments: [String]) throws -> String {
         let process = Process()

@@ -17,6 +17,7 @@ nonisolated(unsafe) let zeroAllocations: [BenchmarkMetric: BenchmarkThresholds] 
 func freshBooks() -> OrderBooks {
     let books = OrderBooks(capacity: BookCapacity(orders: 1 << 20, instruments: 128, levelsPerSide: 1 << 12, initialLevels: 256))
     books.preallocateLevels(for: 0..<128)
+    books.preallocateDensePages(512)
     return books
 }
 

@@ -210,6 +210,12 @@ public final class OrderBooks: @unchecked Sendable {
         }
     }
 
+    /// Allocates up to `pages` direct-index pages up front (within `capacity.densePages`), so a
+    /// replay whose live orders span that many pages allocates nothing.
+    public func preallocateDensePages(_ pages: Int) {
+        dense.pointee.reserve(pages)
+    }
+
     // MARK: Reading
 
     public var liveOrders: Int { counts[1] }
@@ -826,6 +832,14 @@ public final class OrderBooks: @unchecked Sendable {
             spareCount &+= 1
         }
         return true
+    }
+
+    @usableFromInline mutating func reserve(_ pages: Int) {
+        while allocatedPages < min(pages, pageLimit) {
+            spare[spareCount] = .allocate(capacity: DenseIndex.pageSize)
+            spareCount &+= 1
+            allocatedPages &+= 1
+        }
     }
 
     @usableFromInline mutating func takePage() -> UnsafeMutablePointer<Int32>? {
