@@ -1,12 +1,14 @@
 import ArgumentParser
 import CZlib
 import Models
+import Plumbing
+import TicklineCore
 #if canImport(Glibc)
 import Glibc
 #endif
 
 struct ModelCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "model", abstract: "Tree-ensemble models.", subcommands: [ModelPredict.self])
+    static let configuration = CommandConfiguration(commandName: "model", abstract: "Tree-ensemble models.", subcommands: [ModelPredict.self, ModelBench.self])
 }
 
 struct ModelPredict: ParsableCommand {
@@ -72,5 +74,74 @@ struct ModelPredict: ParsableCommand {
             }
         }
         fputs(text, output)
+    }
+}
+
+/// Times single-row and batch prediction on the rows of a CSV held in memory (release builds).
+struct ModelBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Measure per-row prediction time on a CSV's rows (f0..fN or feature names).")
+
+    @Option(help: "LightGBM text model.") var model: String
+    @Option(help: "Input CSV with a header row.") var input: String
+    @Option(help: "Rows to evaluate per pass (the CSV's rows repeated).") var rows: Int = 100_000
+    @Option(help: "Passes.") var passes: Int = 5
+
+    func run() throws {
+        let loaded: LightGBMModel
+        do { loaded = try LightGBMModel(contentsOfFile: model) } catch { throw ValidationError("\(model): \(error)") }
+        let forest = FlatForest(loaded)
+        guard let file = gzopen(input, "rb") else { throw ValidationError("cannot open \(input)") }
+        defer { gzclose(file) }
+        var lines = GzipLines(file)
+        guard let header = lines.next() else { throw ValidationError("\(input) is empty") }
+        let columns = header.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters() }
+        let n = forest.featureCount
+        var sources: [Int] = []
+        for i in 0..<n {
+            let name = i < loaded.featureNames.count ? loaded.featureNames[i] : ""
+            guard let c = columns.firstIndex(of: name) ?? columns.firstIndex(of: "f\(i)") else { throw ValidationError("no column for feature \(i)") }
+            sources.append(c)
+        }
+        var base: [Double] = []
+        while let line = lines.next() {
+            if line.isEmpty { continue }
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            for c in sources {
+                let cell = c < fields.count ? fields[c].trimmingCharacters() : ""
+                base.append(Double(cell) ?? .nan)
+            }
+        }
+        let baseRows = base.count / n
+        guard baseRows > 0 else { throw ValidationError("no rows") }
+        var data = [Double](repeating: 0, count: rows * n)
+        for r in 0..<rows { for f in 0..<n { data[r * n + f] = base[(r % baseRows) * n + f] } }
+        var out = [Double](repeating: 0, count: rows * forest.outputCount)
+        let clock = MonotonicClock()
+        var single: [Double] = [], batch: [Double] = []
+        var sink = 0.0
+        for _ in 0..<max(1, passes) {
+            let t0 = clock.now()
+            data.withUnsafeBufferPointer { all in
+                out.withUnsafeMutableBufferPointer { o in
+                    for r in 0..<rows {
+                        forest.predict(row: UnsafeBufferPointer(rebasing: all[r * n..<(r + 1) * n]),
+                                       into: UnsafeMutableBufferPointer(rebasing: o[r * forest.outputCount..<(r + 1) * forest.outputCount]))
+                    }
+                }
+            }
+            let t1 = clock.now()
+            sink += out[0]
+            data.withUnsafeBufferPointer { all in out.withUnsafeMutableBufferPointer { forest.predict(rows: all, into: $0) } }
+            let t2 = clock.now()
+            sink += out[1]
+            single.append(Double((t1 - t0).raw) / Double(rows))
+            batch.append(Double((t2 - t1).raw) / Double(rows))
+        }
+        single.sort(); batch.sort()
+        print("model \(model): \(forest.treeCount) trees, \(n) features, \(rows) rows per pass, \(passes) passes")
+        print("single row  ns/row median \((single[single.count / 2] * 10).rounded() / 10)  min \((single[0] * 10).rounded() / 10)")
+        print("batch       ns/row median \((batch[batch.count / 2] * 10).rounded() / 10)  min \((batch[0] * 10).rounded() / 10)")
+        if sink.isNaN && sink > 0 { print("") }
     }
 }
