@@ -118,29 +118,26 @@ public struct MACD: StreamingIndicator {
     }
 }
 
-/// Rate of change in percent (TA-Lib ROC): ((x / x[t−period]) − 1) · 100, 0 when the
-/// earlier value is 0. Lookback `period`.
-public struct ROC: StreamingIndicator {
+/// The value `period` inputs back, shared by ROC and momentum: a window of `period + 1`.
+public struct LaggedValue {
     public let period: Int
     @usableFromInline var window: RingWindow
     @usableFromInline var seen = 0
 
     public init(period: Int) {
-        precondition(period >= 1, "ROC period must be at least 1")
+        precondition(period >= 1, "lag period must be at least 1")
         self.period = period
         window = RingWindow(capacity: period + 1)
     }
 
-    @inlinable public var lookback: Int { period }
     @inlinable public var isReady: Bool { seen > period }
 
+    /// Records `value`; returns the value `period` inputs earlier once there is one.
     @inlinable
-    public mutating func update(_ value: Double) -> Double? {
+    public mutating func push(_ value: Double) -> Double? {
         seen += 1
         window.push(value)
-        guard seen > period else { return nil }
-        let earlier = window.oldest
-        return earlier != 0 ? ((value / earlier) - 1.0) * 100.0 : 0
+        return seen > period ? window.oldest : nil
     }
 
     @inlinable
@@ -150,34 +147,43 @@ public struct ROC: StreamingIndicator {
     }
 }
 
-/// Momentum (TA-Lib MOM): x − x[t−period]. Lookback `period`.
-public struct Momentum: StreamingIndicator {
-    public let period: Int
-    @usableFromInline var window: RingWindow
-    @usableFromInline var seen = 0
+/// Rate of change in percent (TA-Lib ROC): ((x / x[t−period]) − 1) · 100, 0 when the
+/// earlier value is 0. Lookback `period`.
+public struct ROC: StreamingIndicator {
+    @usableFromInline var lag: LaggedValue
+    public var period: Int { lag.period }
 
-    public init(period: Int) {
-        precondition(period >= 1, "momentum period must be at least 1")
-        self.period = period
-        window = RingWindow(capacity: period + 1)
-    }
+    public init(period: Int) { lag = LaggedValue(period: period) }
 
-    @inlinable public var lookback: Int { period }
-    @inlinable public var isReady: Bool { seen > period }
+    @inlinable public var lookback: Int { lag.period }
+    @inlinable public var isReady: Bool { lag.isReady }
 
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
-        seen += 1
-        window.push(value)
-        guard seen > period else { return nil }
-        return value - window.oldest
+        guard let earlier = lag.push(value) else { return nil }
+        return earlier != 0 ? ((value / earlier) - 1.0) * 100.0 : 0
     }
 
+    @inlinable public mutating func reset() { lag.reset() }
+}
+
+/// Momentum (TA-Lib MOM): x − x[t−period]. Lookback `period`.
+public struct Momentum: StreamingIndicator {
+    @usableFromInline var lag: LaggedValue
+    public var period: Int { lag.period }
+
+    public init(period: Int) { lag = LaggedValue(period: period) }
+
+    @inlinable public var lookback: Int { lag.period }
+    @inlinable public var isReady: Bool { lag.isReady }
+
     @inlinable
-    public mutating func reset() {
-        window.removeAll()
-        seen = 0
+    public mutating func update(_ value: Double) -> Double? {
+        guard let earlier = lag.push(value) else { return nil }
+        return value - earlier
     }
+
+    @inlinable public mutating func reset() { lag.reset() }
 }
 
 /// Slow stochastic (TA-Lib STOCH with SMA smoothing for both %K and %D).

@@ -30,7 +30,9 @@ public final class ITCHDecoder: @unchecked Sendable {
     @usableFromInline let counts: UnsafeMutablePointer<UInt64>
     @usableFromInline let errorCounts: UnsafeMutablePointer<UInt64>
     @usableFromInline let symbols: UnsafeMutablePointer<Symbol8>
-    @usableFromInline let lengths: UnsafeMutablePointer<Int32>
+    /// ITCH's shared, immutable length table, held as a stored pointer: reading the global on
+    /// every message costs its lazy-initialisation check (measured 15.5 → 16.7 ns/message).
+    @usableFromInline let lengths: UnsafePointer<Int32> = ITCH.lengthPointer
     /// [0] last system event code.
     @usableFromInline let state: UnsafeMutablePointer<UInt8>
 
@@ -48,15 +50,12 @@ public final class ITCHDecoder: @unchecked Sendable {
         symbols.initialize(repeating: Symbol8(raw: 0), count: 65_536)
         state = .allocate(capacity: 8)
         state.initialize(repeating: 0, count: 8)
-        lengths = .allocate(capacity: 256)
-        for i in 0..<256 { lengths[i] = Int32(ITCH.lengthTable[i]) }
     }
 
     deinit {
         counts.deallocate()
         errorCounts.deallocate()
         symbols.deallocate()
-        lengths.deallocate()
         state.deallocate()
     }
 
