@@ -31,6 +31,9 @@ let package = Package(
         .library(name: "Features", targets: ["Features"]),
         .library(name: "Models", targets: ["Models"]),
         .library(name: "Strategy", targets: ["Strategy"]),
+        .library(name: "Orders", targets: ["Orders"]),
+        .library(name: "Risk", targets: ["Risk"]),
+        .library(name: "Journal", targets: ["Journal"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -62,6 +65,17 @@ let package = Package(
         .target(name: "Models", dependencies: ["TicklineCore"], swiftSettings: hotSettings),
         // The model stage: feature frame → model → signal → target (never orders).
         .target(name: "Strategy", dependencies: ["TicklineCore", "Features", "Models"], swiftSettings: hotSettings),
+        // Order state machines, client order ids, positions and P&L.
+        .target(name: "Orders", dependencies: ["TicklineCore"], swiftSettings: hotSettings),
+        // Pre-trade checks as pure functions of (intent, state, limits); kill switch and halts.
+        .target(name: "Risk", dependencies: ["TicklineCore", "Orders", "TicklineConfig"], swiftSettings: hotSettings),
+        // The feedback journal: per-producer rings, side thread, durable local log, PostgreSQL
+        // (binary COPY) and Redis (pipelined XADD/HSET/PUBLISH) sinks.
+        .target(
+            name: "Journal",
+            dependencies: ["TicklineCore", "Plumbing", "TicklineConfig", "CTickline", "CLibpq", "CHiredis"],
+            swiftSettings: hotSettings
+        ),
         .target(
             name: "TicklineConfig",
             dependencies: ["TicklineCore", "Plumbing", .product(name: "Yams", package: "Yams")],
@@ -71,7 +85,7 @@ let package = Package(
         .executableTarget(
             name: "tickline",
             dependencies: [
-                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "CZlib",
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "Orders", "Risk", "Journal", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -94,6 +108,9 @@ let package = Package(
         .testTarget(name: "MarketDataTests", dependencies: ["TestSupport", "MarketData", "TicklineCore"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["TestSupport", "LinuxIO", "MarketData", "Plumbing", "TicklineCore", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["TestSupport", "Simulation", "MarketData", "TicklineCore"]),
+        .testTarget(name: "OrdersTests", dependencies: ["TestSupport", "Orders", "TicklineCore"]),
+        .testTarget(name: "RiskTests", dependencies: ["TestSupport", "Risk", "Orders", "TicklineCore", "TicklineConfig"]),
+        .testTarget(name: "JournalTests", dependencies: ["TestSupport", "Journal", "TicklineCore", "Plumbing", "TicklineConfig"]),
         // Runs the built `tickline` binary end to end (built by `swift build --build-tests`).
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(

@@ -75,6 +75,28 @@ let package = Package(
             path: "Benchmarks/ModelsBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "RiskBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Risk", package: rootPackage),
+                .product(name: "Orders", package: rootPackage),
+                .product(name: "TicklineCore", package: rootPackage),
+            ],
+            path: "Benchmarks/RiskBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "JournalBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Journal", package: rootPackage),
+                .product(name: "Plumbing", package: rootPackage),
+                .product(name: "TicklineCore", package: rootPackage),
+            ],
+            path: "Benchmarks/JournalBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

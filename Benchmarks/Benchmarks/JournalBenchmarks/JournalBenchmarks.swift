@@ -1,0 +1,5 @@
+import Benchmark
+import Journal
+
+let benchmarks: @Sendable () -> Void = {
+}

@@ -1,0 +1,5 @@
+import Benchmark
+import Risk
+
+let benchmarks: @Sendable () -> Void = {
+}

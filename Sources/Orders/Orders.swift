@@ -1,0 +1,1 @@
+/// Order management: order state machines, client order ids, positions and P&L.

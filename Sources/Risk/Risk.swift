@@ -1,0 +1,1 @@
+/// Pre-trade risk: checks as pure functions of (intent, state, limits); kill switch and halts.

@@ -1,0 +1,6 @@
+import Testing
+@testable import Risk
+
+@Suite struct RiskScaffoldTests {
+    @Test func moduleLinks() { #expect(Bool(true)) }
+}
