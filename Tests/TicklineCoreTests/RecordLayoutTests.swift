@@ -78,3 +78,57 @@ import Testing
         #expect(trace.offset(Nanos(350)) == 250)
     }
 }
+
+@Suite struct JournalPayloadLayoutTests {
+    @Test func sizesFitAJournalPayload() {
+        #expect(MemoryLayout<RiskDecisionRecord>.size == 64)
+        #expect(MemoryLayout<PositionSnapshot>.size == 80)
+        #expect(MemoryLayout<HaltRecord>.size == 80)
+        #expect(MemoryLayout<LatencySample>.size == 48)
+        #expect(MemoryLayout<FeedGapRecord>.size == 48)
+        #expect(MemoryLayout<FeatureSnapshot>.size == 96)
+    }
+
+    @Test func offsetsMatchTheDrawnLayouts() {
+        #expect(MemoryLayout<RiskDecisionRecord>.offset(of: \.observed) == 32)
+        #expect(MemoryLayout<RiskDecisionRecord>.offset(of: \.instrument) == 48)
+        #expect(MemoryLayout<RiskDecisionRecord>.offset(of: \.reasonCode) == 54)
+        #expect(MemoryLayout<RiskDecisionRecord>.offset(of: \.orderType) == 57)
+        #expect(MemoryLayout<PositionSnapshot>.offset(of: \.equity) == 56)
+        #expect(MemoryLayout<PositionSnapshot>.offset(of: \.dayTrades) == 68)
+        #expect(MemoryLayout<HaltRecord>.offset(of: \.reasonCode) == 28)
+        #expect(MemoryLayout<HaltRecord>.offset(of: \.text) == 32)
+        #expect(MemoryLayout<LatencySample>.offset(of: \.instrument) == 40)
+        #expect(MemoryLayout<FeedGapRecord>.offset(of: \.recovered) == 37)
+        #expect(MemoryLayout<FeatureSnapshot>.offset(of: \.values) == 16)
+    }
+
+    @Test func haltDetailIsTruncatedAndSanitised() {
+        let long = String(repeating: "x", count: 60) + "\n"
+        let record = HaltRecord(tsEvent: Nanos(1), reason: .operatorCommand, active: true, detail: long)
+        #expect(record.detail.count == HaltRecord.textCapacity)
+        let control = HaltRecord(tsEvent: Nanos(1), reason: .operatorCommand, active: true, detail: "a\tb")
+        #expect(control.detail == "a?b")
+        #expect(control.reason == .operatorCommand && control.isActive)
+    }
+
+    @Test func featureSnapshotRoundTripsThroughAJournalRecord() {
+        let values: [Double] = [1.5, -2, .nan, 4]
+        let snapshot = values.withUnsafeBufferPointer {
+            FeatureSnapshot(tsEvent: Nanos(9), modelVersion: 3, firstFeature: 10, chunk: 1, chunks: 2, values: $0)
+        }
+        let journal = JournalRecord(kind: .featureSnapshot, record: snapshot, instrument: InstrumentID(4),
+                                    sequence: 1, tsEvent: Nanos(9), tsRecorded: Nanos(10))
+        let back = journal.payload(as: FeatureSnapshot.self)
+        #expect(back.count == 4)
+        #expect(back.value(at: 0) == 1.5)
+        #expect(back.value(at: 1) == -2)
+        #expect(back.value(at: 2).isNaN)
+        #expect(back.firstFeature == 10 && back.modelVersion == 3)
+    }
+
+    @Test func reasonNamesAreUnique() {
+        #expect(Set(RiskRejectReason.allCases.map(\.description)).count == RiskRejectReason.allCases.count)
+        #expect(Set(HaltReason.allCases.map(\.description)).count == HaltReason.allCases.count)
+    }
+}
