@@ -64,7 +64,7 @@ let package = Package(
         // LightGBM text models flattened for evaluation.
         .target(name: "Models", dependencies: ["TicklineCore"], swiftSettings: hotSettings),
         // The model stage: feature frame → model → signal → target (never orders).
-        .target(name: "Strategy", dependencies: ["TicklineCore", "Features", "Models"], swiftSettings: hotSettings),
+        .target(name: "Strategy", dependencies: ["TicklineCore", "TicklineConfig", "Features", "Models"], swiftSettings: hotSettings),
         // Order state machines, client order ids, positions and P&L.
         .target(name: "Orders", dependencies: ["TicklineCore"], swiftSettings: hotSettings),
         // Pre-trade checks as pure functions of (intent, state, limits); kill switch and halts.
@@ -104,7 +104,7 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["TicklineConfig", "Plumbing"]),
         .testTarget(name: "FeaturesTests", dependencies: ["TestSupport", "Features", "TicklineCore", "TicklineConfig"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "TicklineCore"]),
-        .testTarget(name: "StrategyTests", dependencies: ["Strategy", "Features", "Models", "TicklineCore"]),
+        .testTarget(name: "StrategyTests", dependencies: ["TestSupport", "Strategy", "Features", "Models", "TicklineCore", "TicklineConfig"]),
         .testTarget(name: "MarketDataTests", dependencies: ["TestSupport", "MarketData", "TicklineCore"]),
         .testTarget(name: "LinuxIOTests", dependencies: ["TestSupport", "LinuxIO", "MarketData", "Plumbing", "TicklineCore", "Simulation"]),
         .testTarget(name: "SimulationTests", dependencies: ["TestSupport", "Simulation", "MarketData", "TicklineCore"]),

@@ -8,7 +8,7 @@ import Glibc
 
 struct FeaturesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "features", abstract: "Compute features from a feature registry.", subcommands: [FeaturesCompute.self])
+        commandName: "features", abstract: "Compute features from a feature registry.", subcommands: [FeaturesCompute.self, FeaturesExport.self])
 }
 
 struct FeaturesCompute: ParsableCommand {
@@ -22,55 +22,173 @@ struct FeaturesCompute: ParsableCommand {
     @Option(help: "Output CSV.") var out: String
 
     func run() throws {
-        let registry: FeatureRegistry
-        let plan: FeaturePlan
-        do {
-            registry = try FeatureRegistry.load(path: spec)
-            plan = try FeaturePlan(registry)
-        } catch {
-            throw ValidationError("\(error)")
+        let (registry, plan) = try loadPlan(spec)
+        var reader = try BarsCSV(path: bars)
+        var output = try CSVOutput(path: out)
+        var values = [Double](repeating: .nan, count: plan.count)
+        output.append(reader.header + "," + registry.names.joined(separator: ",") + "\n")
+        while let (line, bar) = try reader.next() {
+            values.withUnsafeMutableBufferPointer { plan.update(instrument: 0, bar: bar, into: $0.baseAddress!) }
+            output.append(line)
+            for x in values { output.append(x.isNaN ? "," : "," + x.description) }
+            output.append("\n")
         }
-        guard let input = gzopen(bars, "rb") else { throw ValidationError("cannot open \(bars)") }
-        defer { gzclose(input) }
-        guard let output = fopen(out, "wb") else { throw ValidationError("cannot write \(out)") }
-        defer { fclose(output) }
-        var lines = GzipLines(input)
-        guard let header = lines.next() else { throw ValidationError("\(bars) is empty") }
+        try output.close()
+    }
+}
+
+/// The research half of the loop: the same feature code as the engine, with what happened next.
+struct FeaturesExport: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write feature vectors with forward-return labels, for training a model.",
+        discussion: """
+            Replays a bars CSV through the registry's feature plan (the code the engine runs) and writes, per bar that has a \
+            future `--horizon` bars ahead: `bar` (0-based index in the input), `close`, one column per feature (empty while \
+            not ready; LightGBM reads empty as missing), `fwd_return_H` = close[t+H] / close[t] − 1 and `label_up` = 1 when \
+            that return exceeds `--threshold`, else 0. The last H bars have no label and are not written. \
+            `tools/train_lightgbm.py` trains a model from this file; `tickline strategy signals` runs it.
+            """)
+
+    @Option(help: "Bars CSV (plain or gzip).") var bars: String
+    @Option(help: "Feature registry YAML.") var spec: String
+    @Option(help: "Label horizon in bars.") var horizon: Int = 5
+    @Option(help: "Return above which label_up is 1.") var threshold: Double = 0
+    @Flag(help: "Write only bars where every feature is ready.") var readyOnly = false
+    @Option(help: "Output CSV.") var out: String
+
+    func run() throws {
+        guard horizon >= 1, horizon <= 100_000 else { throw ValidationError("--horizon must be in 1...100000") }
+        guard threshold.isFinite else { throw ValidationError("--threshold must be finite") }
+        let (registry, plan) = try loadPlan(spec)
+        var reader = try BarsCSV(path: bars)
+        var output = try CSVOutput(path: out)
+        output.append("bar,close," + registry.names.joined(separator: ",") + ",fwd_return_\(horizon),label_up\n")
+        // Rows wait here until the bar `horizon` later supplies their label: a ring of the
+        // last horizon+1 feature rows, allocated once.
+        let width = plan.count
+        let depth = horizon + 1
+        var pending = [Double](repeating: .nan, count: depth * width)
+        var closes = [Double](repeating: .nan, count: depth)
+        var index = 0
+        var written = 0
+        while let (_, bar) = try reader.next() {
+            let slot = index % depth
+            pending.withUnsafeMutableBufferPointer { plan.update(instrument: 0, bar: bar, into: $0.baseAddress! + slot * width) }
+            closes[slot] = bar.close
+            if index >= horizon {
+                let past = (index - horizon) % depth
+                let row = pending[(past * width)..<(past * width + width)]
+                if !readyOnly || !row.contains(where: \.isNaN) {
+                    let base = closes[past]
+                    let forward = base != 0 ? bar.close / base - 1 : .nan
+                    output.append("\(index - horizon),\(base)")
+                    for x in row { output.append(x.isNaN ? "," : "," + x.description) }
+                    output.append(forward.isNaN ? ",,\n" : ",\(forward),\(forward > threshold ? 1 : 0)\n")
+                    written += 1
+                }
+            }
+            index += 1
+        }
+        try output.close()
+        printError("features export: \(index) bars read, \(written) labelled rows written to \(out)")
+    }
+}
+
+func loadPlan(_ spec: String) throws -> (FeatureRegistry, FeaturePlan) {
+    do {
+        let registry = try FeatureRegistry.load(path: spec)
+        return (registry, try FeaturePlan(registry))
+    } catch {
+        throw ValidationError("\(error)")
+    }
+}
+
+/// A bars CSV (plain or gzip) with a header naming open, high, low, close and optionally
+/// volume, in any case and order.
+struct BarsCSV {
+    let path: String
+    let file: gzFile
+    var lines: GzipLines
+    let header: String
+    let columns: [String]
+    let open, high, low, close: Int
+    let volume: Int?
+    var row = 1
+
+    init(path: String) throws {
+        self.path = path
+        guard let file = gzopen(path, "rb") else { throw ValidationError("cannot open \(path)") }
+        self.file = file
+        lines = GzipLines(file)
+        guard let header = lines.next() else {
+            gzclose(file)
+            throw ValidationError("\(path) is empty")
+        }
+        self.header = header
         let columns = header.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters().lowercased() }
+        self.columns = columns
         func column(_ name: String) throws -> Int {
-            guard let i = columns.firstIndex(of: name) else { throw ValidationError("\(bars): no '\(name)' column in the header (\(header))") }
+            guard let i = columns.firstIndex(of: name) else {
+                gzclose(file)
+                throw ValidationError("\(path): no '\(name)' column in the header (\(header))")
+            }
             return i
         }
-        let o = try column("open"), h = try column("high"), l = try column("low"), c = try column("close")
-        let v = columns.firstIndex(of: "volume")
-        var values = [Double](repeating: .nan, count: plan.count)
-        var text = header + "," + registry.names.joined(separator: ",") + "\n"
-        var row = 1
+        open = try column("open")
+        high = try column("high")
+        low = try column("low")
+        close = try column("close")
+        volume = columns.firstIndex(of: "volume")
+    }
+
+    /// The next non-empty line and its bar; nil at the end (the file is closed then).
+    mutating func next() throws -> (String, PriceBar)? {
         while let line = lines.next() {
             row += 1
             if line.isEmpty { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             func number(_ i: Int) throws -> Double {
                 guard i < fields.count, let x = Double(fields[i].trimmingCharacters()) else {
-                    throw ValidationError("\(bars):\(row): column \(columns[min(i, columns.count - 1)]) is not a number")
+                    throw ValidationError("\(path):\(row): column \(columns[min(i, columns.count - 1)]) is not a number")
                 }
                 return x
             }
-            let bar = PriceBar(open: try number(o), high: try number(h), low: try number(l), close: try number(c),
-                               volume: try v.map { try number($0) } ?? 0)
-            values.withUnsafeMutableBufferPointer { plan.update(instrument: 0, bar: bar, into: $0.baseAddress!) }
-            text += line
-            for x in values {
-                text += ","
-                if !x.isNaN { text += x.description }
-            }
-            text += "\n"
-            if text.utf8.count > 1 << 16 {
-                fputs(text, output)
-                text = ""
-            }
+            let bar = PriceBar(open: try number(open), high: try number(high), low: try number(low), close: try number(close),
+                               volume: try volume.map { try number($0) } ?? 0)
+            return (line, bar)
         }
-        fputs(text, output)
+        gzclose(file)
+        return nil
+    }
+}
+
+/// Buffered text output to a file, flushed every 64 KiB.
+struct CSVOutput {
+    let path: String
+    let file: UnsafeMutablePointer<FILE>
+    var text = ""
+
+    init(path: String) throws {
+        guard let file = fopen(path, "wb") else { throw ValidationError("cannot write \(path)") }
+        self.path = path
+        self.file = file
+        text.reserveCapacity(1 << 17)
+    }
+
+    mutating func append(_ piece: String) {
+        text += piece
+        if text.utf8.count > 1 << 16 { flush() }
+    }
+
+    mutating func flush() {
+        fputs(text, file)
+        text.removeAll(keepingCapacity: true)
+    }
+
+    mutating func close() throws {
+        flush()
+        guard fclose(file) == 0 else { throw ValidationError("writing \(path) failed") }
     }
 }
 

@@ -36,3 +36,34 @@ public enum TicklineBinary {
         return nil
     }
 }
+
+/// The Python used for live oracles (lightgbm, TA-Lib, itch-book): `TICKLINE_PYTHON` when set,
+/// else the virtual environment `scripts/bootstrap --python` makes (`.build-venv/`), else
+/// `python3` from PATH.
+public enum OraclePython {
+    public static let executable: String = {
+        if let override = ProcessInfo.processInfo.environment["TICKLINE_PYTHON"], !override.isEmpty { return override }
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let venv = repo.appendingPathComponent(".build-venv/bin/python3").path
+        return FileManager.default.isExecutableFile(atPath: venv) ? venv : "python3"
+    }()
+
+    /// Runs the oracle Python with `arguments`; returns (status, stdout + stderr).
+    public static func run(_ arguments: [String]) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [executable] + arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// Whether every module in `modules` imports.
+    public static func has(_ modules: String...) -> Bool {
+        (try? run(["-c", "import " + modules.joined(separator: ", ")]))?.0 == 0
+    }
+}

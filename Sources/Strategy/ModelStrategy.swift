@@ -1,0 +1,90 @@
+import Models
+import TicklineCore
+
+/// The model stage's logic: one instrument's feature vector → the model → a `Signal` with a
+/// direction, a confidence and a target position. Built once at start from the feature plan's
+/// names and the model's; evaluates with no allocation, no dictionary and no dynamic dispatch.
+///
+/// The model's inputs are matched to the feature vector by name (the model's `feature_names`,
+/// which `tools/train_lightgbm.py` sets to the registry's names); a model whose names are
+/// LightGBM's defaults (`Column_0`, ...) is matched by position. A model input with no feature
+/// of that name is a start-up error.
+///
+/// Owned by the thread that runs the model stage; not thread-safe.
+public final class ModelStrategy {
+    public let forest: FlatForest
+    public let policy: SignalPolicy
+    public let sizer: TargetSizer
+    public let modelVersion: UInt16
+    /// `inputIndex[i]`: the feature-vector index feeding model input `i`.
+    @usableFromInline let inputIndex: UnsafeMutableBufferPointer<Int>
+    @usableFromInline let row: UnsafeMutableBufferPointer<Double>
+    @usableFromInline let outputs: UnsafeMutableBufferPointer<Double>
+
+    public init(
+        featureNames: [String], modelFeatureNames: [String], forest: FlatForest, policy: SignalPolicy,
+        sizer: TargetSizer, modelVersion: UInt16 = 1
+    ) throws(StrategyConfigError) {
+        try policy.validate()
+        let inputs = forest.featureCount
+        var mapping = [Int](repeating: 0, count: inputs)
+        let names = modelFeatureNames.count >= inputs ? Array(modelFeatureNames.prefix(inputs)) : []
+        let positional = names.isEmpty || names.enumerated().allSatisfy { $0.element == "Column_\($0.offset)" }
+        if positional {
+            guard featureNames.count >= inputs else {
+                throw .invalid("the model reads \(inputs) unnamed features but the feature plan has \(featureNames.count)")
+            }
+            for i in 0..<inputs { mapping[i] = i }
+        } else {
+            var position: [String: Int] = [:]
+            for (i, name) in featureNames.enumerated() { position[name] = i }
+            var missing: [String] = []
+            for (i, name) in names.enumerated() {
+                if let j = position[name] { mapping[i] = j } else { missing.append(name) }
+            }
+            guard missing.isEmpty else {
+                throw .invalid("the model reads features the feature plan does not compute: \(missing.joined(separator: ", "))")
+            }
+        }
+        if case .multiclass(let directions, _) = policy, directions.count != forest.outputCount {
+            throw .invalid("the multiclass policy maps \(directions.count) classes but the model has \(forest.outputCount)")
+        }
+        if case .multiclass = policy {} else if forest.outputCount != 1 {
+            throw .invalid("a \(forest.outputCount)-class model needs a multiclass policy")
+        }
+        self.forest = forest
+        self.policy = policy
+        self.sizer = sizer
+        self.modelVersion = modelVersion
+        inputIndex = .allocate(capacity: inputs)
+        _ = inputIndex.initialize(from: mapping)
+        row = .allocate(capacity: max(inputs, 1))
+        row.initialize(repeating: .nan)
+        outputs = .allocate(capacity: forest.outputCount)
+        outputs.initialize(repeating: .nan)
+    }
+
+    deinit {
+        inputIndex.deallocate()
+        row.deallocate()
+        outputs.deallocate()
+    }
+
+    /// Evaluates the model on `features` (the plan's vector for `instrument`; NaN = not ready,
+    /// passed to the model as missing) and returns the signal. The trace is carried through.
+    @inlinable
+    public func evaluate(
+        features: UnsafePointer<Double>, instrument: InstrumentID, tsEvent: Nanos, trace: StageTrace
+    ) -> Signal {
+        for i in 0..<inputIndex.count { row[i] = features[inputIndex[i]] }
+        forest.predict(row: UnsafeBufferPointer(row), into: outputs)
+        let (direction, confidence) = policy.decide(UnsafeBufferPointer(outputs))
+        return Signal(
+            instrument: instrument, direction: direction, confidence: confidence,
+            target: sizer.target(direction: direction, confidence: confidence),
+            modelVersion: modelVersion, tsEvent: tsEvent, trace: trace)
+    }
+
+    /// The model's transformed outputs of the last `evaluate` (for the journal and research).
+    @inlinable public var lastOutputs: UnsafeBufferPointer<Double> { UnsafeBufferPointer(outputs) }
+}
