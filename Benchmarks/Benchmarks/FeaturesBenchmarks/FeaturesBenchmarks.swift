@@ -2,6 +2,7 @@ import Benchmark
 import Features
 import Foundation
 import TicklineConfig
+import TicklineCore
 
 /// A deterministic random-walk bar series (1,048,576 bars), built once.
 nonisolated(unsafe) let series: [PriceBar] = {
@@ -58,6 +59,50 @@ let benchmarks: @Sendable () -> Void = {
         for bar in series {
             plan.update(instrument: 0, bar: bar, into: values)
             sink += values[0] + values[30]
+        }
+        benchmark.stopMeasurement()
+        blackHole(sink)
+    }
+
+    // Microstructure features from the registry: per event (2 book updates, 1 trade in 3),
+    // 8 tick features and an EMA over the micro-price.
+    Benchmark("Registry.tickMicrostructure9") { benchmark in
+        let plan = try FeaturePlan(FeatureRegistry.parse(ConfigNode.parse("""
+            features:
+              - { name: spread, indicator: spread, output: absolute }
+              - { name: mid, indicator: mid }
+              - { name: micro, indicator: microprice }
+              - { name: imb5, indicator: book_imbalance, params: { depth: 5, decay: 0.8 } }
+              - { name: ofi, indicator: ofi, params: { window: 100 } }
+              - { name: micro_ema, indicator: ema, params: { period: 20 }, source: micro, timeframe: tick }
+              - { name: rate, indicator: trade_rate, params: { half_life_ms: 1000 } }
+              - { name: svol, indicator: signed_volume, params: { window: 100 } }
+              - { name: vclock, indicator: volume_clock, params: { bucket_volume: 10000 }, output: fill }
+            """, file: "bench.yaml")))
+        let values = UnsafeMutablePointer<Double>.allocate(capacity: plan.count)
+        values.initialize(repeating: .nan, count: plan.count)
+        let bids = UnsafeMutableBufferPointer<Double>.allocate(capacity: 5)
+        let asks = UnsafeMutableBufferPointer<Double>.allocate(capacity: 5)
+        defer { values.deallocate(); bids.deallocate(); asks.deallocate() }
+        for level in 0..<5 {
+            bids[level] = Double(100 * (level + 1))
+            asks[level] = Double(120 * (level + 1))
+        }
+        var time = Nanos.seconds(1_700_000_000)
+        var sink = 0.0
+        benchmark.startMeasurement()
+        for (i, bar) in series.enumerated() {
+            time += .microseconds(37)
+            if i % 3 == 2 {
+                plan.update(instrument: 0, trade: TradePrint(price: bar.close, size: bar.volume, aggressor: i & 4 == 0 ? .buy : .sell),
+                            at: time, into: values)
+            } else {
+                bids[0] = bar.volume
+                let quote = Quote(bidPrice: bar.low, bidSize: bar.volume, askPrice: bar.high, askSize: 1_500)
+                plan.update(instrument: 0, book: BookView(quote: quote, bidSizes: UnsafeBufferPointer(bids), askSizes: UnsafeBufferPointer(asks)),
+                            into: values)
+            }
+            sink += values[3] + values[7]
         }
         benchmark.stopMeasurement()
         blackHole(sink)

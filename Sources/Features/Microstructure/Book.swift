@@ -58,6 +58,22 @@ import TicklineCore
     }
 }
 
+/// One book update as the feature plan reads it: the top of book, and the level sizes best
+/// first on each side (caller-owned buffers, e.g. a depth snapshot; may be shorter than any
+/// imbalance depth, missing levels count as empty).
+@frozen public struct BookView {
+    public var quote: Quote
+    public var bidSizes: UnsafeBufferPointer<Double>
+    public var askSizes: UnsafeBufferPointer<Double>
+
+    @inlinable
+    public init(quote: Quote, bidSizes: UnsafeBufferPointer<Double>, askSizes: UnsafeBufferPointer<Double>) {
+        self.quote = quote
+        self.bidSizes = bidSizes
+        self.askSizes = askSizes
+    }
+}
+
 /// Depth imbalance over the top `depth` levels: (Σ w·bid − Σ w·ask) / (Σ w·bid + Σ w·ask),
 /// with weight `decay`^level (level 0 = best; decay 1 weighs all levels equally). Missing
 /// levels count as empty; 0 when the considered book is empty. Stateless.

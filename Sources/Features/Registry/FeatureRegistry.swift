@@ -1,10 +1,16 @@
 import TicklineConfig
+import TicklineCore
 
 /// Where a feature's input comes from.
 public enum FeatureInput: Sendable, Equatable {
     case open, high, low, close, volume
     /// The whole bar (for bar indicators).
     case bar
+    /// Book updates (tick timeframe): microstructure book indicators get the top of book and
+    /// level sizes; series indicators get the mid.
+    case book
+    /// Trades (tick timeframe): trade indicators get the print; series indicators the price.
+    case trade
     /// Another feature's value (by index in the registry's order).
     case feature(Int)
 }
@@ -17,6 +23,9 @@ public struct FeatureSpec: Sendable, Equatable {
     public var output: Int
     public var timeframe: String
     var parameters: ParameterValues
+
+    /// Updated on every book or trade event rather than on bars.
+    public var isTick: Bool { timeframe == "tick" }
 }
 
 /// Parameter values read from YAML, checked against the kind's parameter list.
@@ -122,27 +131,42 @@ public struct FeatureRegistry: Sendable, Equatable {
             } else if !kind.outputNames.isEmpty {
                 throw item.error("\(kindName) has several outputs: choose one with output: (\(kind.outputNames.joined(separator: ", ")))")
             }
-            var input: FeatureInput = kind.takesBar ? .bar : .close
+            let timeframe = try map["timeframe"]?.string() ?? (kind.tickInput != nil ? "tick" : "bar")
+            if let tfNode = map["timeframe"], !Self.validTimeframe(timeframe) {
+                throw tfNode.error("timeframe must be tick, bar, or a number followed by s, m, h or d (e.g. 1m)")
+            }
+            let tick = timeframe == "tick"
+            if kind.tickInput != nil, !tick {
+                throw (map["timeframe"] ?? item).error("\(kindName) is a microstructure indicator: its timeframe is tick")
+            }
+            if kind.takesBar && tick {
+                throw (map["timeframe"] ?? item).error("\(kindName) takes whole bars: its timeframe cannot be tick")
+            }
+            var input: FeatureInput = kind.tickInput ?? (kind.takesBar ? .bar : (tick ? .trade : .close))
             if let inputNode = map["input"] {
-                let choice = try inputNode.choice(["open", "high", "low", "close", "volume", "bar"])
+                let choice = try inputNode.choice(["open", "high", "low", "close", "volume", "bar", "book", "trade"])
                 switch choice {
                 case "open": input = .open
                 case "high": input = .high
                 case "low": input = .low
                 case "close": input = .close
                 case "volume": input = .volume
+                case "book": input = .book
+                case "trade": input = .trade
                 default: input = .bar
                 }
-                if kind.takesBar != (input == .bar) {
-                    throw inputNode.error(kind.takesBar ? "\(kindName) takes whole bars: input must be bar" : "\(kindName) takes one series: input must be open, high, low, close or volume")
+                if let tickInput = kind.tickInput {
+                    if input != tickInput { throw inputNode.error("\(kindName) reads \(tickInput == .book ? "book" : "trade") updates: input must be \(tickInput == .book ? "book" : "trade")") }
+                } else if kind.takesBar != (input == .bar) {
+                    throw inputNode.error(kind.takesBar ? "\(kindName) takes whole bars: input must be bar" : "\(kindName) takes one series: input must be open, high, low, close, volume, book or trade")
+                } else if tick != (input == .book || input == .trade) {
+                    throw inputNode.error(tick ? "a tick feature reads book or trade updates (or a tick source)" : "book and trade inputs need timeframe: tick")
                 }
             }
-            let timeframe = try map["timeframe"]?.string() ?? "bar"
-            if let tfNode = map["timeframe"], !Self.validTimeframe(timeframe) {
-                throw tfNode.error("timeframe must be tick, bar, or a number followed by s, m, h or d (e.g. 1m)")
-            }
             let source = try map["source"]?.string()
-            if let sourceNode = map["source"], kind.takesBar { throw sourceNode.error("\(kindName) takes whole bars and cannot read another feature") }
+            if let sourceNode = map["source"], kind.takesBar || kind.tickInput != nil {
+                throw sourceNode.error("\(kindName) takes \(kind.takesBar ? "whole bars" : "book or trade updates") and cannot read another feature")
+            }
             let spec = FeatureSpec(name: name, kind: kind, input: input, output: output, timeframe: timeframe, parameters: params)
             raws.append(Raw(spec: spec, source: source, sourceNode: map["source"]))
             // Parameters are checked now (ranges, required ones), not at first use.
@@ -153,6 +177,9 @@ public struct FeatureRegistry: Sendable, Equatable {
         for i in raws.indices {
             if let source = raws[i].source {
                 guard let j = seen[source] else { throw raws[i].sourceNode!.error("unknown source feature '\(source)'") }
+                if raws[i].spec.isTick && !raws[j].spec.isTick {
+                    throw raws[i].sourceNode!.error("a tick feature cannot read the bar feature '\(source)' (a bar feature may read a tick one: it samples it at each bar)")
+                }
                 raws[i].spec.input = .feature(j)
             }
         }
@@ -189,8 +216,10 @@ public struct FeatureRegistry: Sendable, Equatable {
 }
 
 /// A registry compiled for evaluation: per instrument, every feature's indicator state in typed
-/// arrays, nodes in dependency order, and a fixed-size output vector. `update` walks the nodes
-/// with one switch per node: no dictionary, no existential, no allocation.
+/// arrays, nodes in dependency order, and a fixed-size output vector. Bar features update on
+/// bars; tick features on book or trade events (each event walks only the nodes it feeds). The
+/// vector always holds every feature's latest value, so a bar feature over a tick feature
+/// samples it at the bar. One switch per node: no dictionary, no existential, no allocation.
 public final class FeaturePlan {
     public let registry: FeatureRegistry
     public let instruments: Int
@@ -202,21 +231,42 @@ public final class FeaturePlan {
         var output: Int
         var slot: Int
     }
-    let nodes: [Node]
+    /// Bar-timeframe nodes, and the tick nodes fed (directly or through sources) by book
+    /// updates and by trades, each in dependency order.
+    let barNodes: [Node]
+    let bookNodes: [Node]
+    let tradeNodes: [Node]
     let perInstrument: [Int]
     let storage = IndicatorStorage()
+
+    /// Whether any feature is updated by book events / trades.
+    public var readsBook: Bool { !bookNodes.isEmpty }
+    public var readsTrades: Bool { !tradeNodes.isEmpty }
 
     public init(_ registry: FeatureRegistry, instruments: Int = 1) throws(ConfigError) {
         self.registry = registry
         self.instruments = instruments
         var counts = [Int](repeating: 0, count: IndicatorKind.allCases.count)
-        var nodes: [Node] = []
+        var bar: [Node] = [], book: [Node] = [], trade: [Node] = []
+        // The event kind that drives each tick feature: its own input, or its source's.
+        var root = [FeatureInput?](repeating: nil, count: registry.features.count)
         for i in registry.evaluationOrder {
             let spec = registry.features[i]
-            nodes.append(Node(kind: spec.kind, index: counts[Int(spec.kind.rawValue)], input: spec.input, output: spec.output, slot: i))
+            let node = Node(kind: spec.kind, index: counts[Int(spec.kind.rawValue)], input: spec.input, output: spec.output, slot: i)
             counts[Int(spec.kind.rawValue)] += 1
+            guard spec.isTick else {
+                bar.append(node)
+                continue
+            }
+            switch spec.input {
+            case .feature(let j): root[i] = root[j]
+            default: root[i] = spec.input
+            }
+            if root[i] == .book { book.append(node) } else { trade.append(node) }
         }
-        self.nodes = nodes
+        barNodes = bar
+        bookNodes = book
+        tradeNodes = trade
         self.perInstrument = counts
         for _ in 0..<instruments {
             for i in registry.evaluationOrder {
@@ -225,10 +275,11 @@ public final class FeaturePlan {
         }
     }
 
-    /// Feeds one bar of `instrument` through every feature; writes each feature's value into
-    /// `values[0..<count]` in registry order (NaN while a feature is not ready).
+    /// Feeds one bar of `instrument` through every bar feature; writes each one's value into
+    /// `values[0..<count]` in registry order (NaN while a feature is not ready). Tick features'
+    /// slots are left as they are.
     public func update(instrument: Int, bar: PriceBar, into values: UnsafeMutablePointer<Double>) {
-        for node in nodes {
+        for node in barNodes {
             let value: Double
             switch node.input {
             case .open: value = bar.open
@@ -236,7 +287,7 @@ public final class FeaturePlan {
             case .low: value = bar.low
             case .close: value = bar.close
             case .volume: value = bar.volume
-            case .bar: value = bar.close
+            case .bar, .book, .trade: value = bar.close
             case .feature(let source):
                 value = values[source]
                 if value.isNaN {
@@ -247,6 +298,43 @@ public final class FeaturePlan {
             }
             let index = instrument * perInstrument[Int(node.kind.rawValue)] + node.index
             values[node.slot] = storage.update(node.kind, index, value: value, bar: bar, output: node.output)
+        }
+    }
+
+    /// Feeds one book update of `instrument` to the tick features it drives.
+    public func update(instrument: Int, book: BookView, into values: UnsafeMutablePointer<Double>) {
+        for node in bookNodes {
+            let index = instrument * perInstrument[Int(node.kind.rawValue)] + node.index
+            if node.kind.tickInput != nil {
+                values[node.slot] = storage.updateBook(node.kind, index, book: book, output: node.output)
+                continue
+            }
+            let value: Double
+            if case .feature(let source) = node.input { value = values[source] } else { value = book.quote.mid }
+            if value.isNaN {
+                values[node.slot] = .nan
+                continue
+            }
+            values[node.slot] = storage.update(node.kind, index, value: value, bar: PriceBar(open: value, high: value, low: value, close: value, volume: 0), output: node.output)
+        }
+    }
+
+    /// Feeds one trade of `instrument` (at `time`, exchange or receive clock consistently) to
+    /// the tick features it drives.
+    public func update(instrument: Int, trade: TradePrint, at time: Nanos, into values: UnsafeMutablePointer<Double>) {
+        for node in tradeNodes {
+            let index = instrument * perInstrument[Int(node.kind.rawValue)] + node.index
+            if node.kind.tickInput != nil {
+                values[node.slot] = storage.updateTrade(node.kind, index, trade: trade, at: time, output: node.output)
+                continue
+            }
+            let value: Double
+            if case .feature(let source) = node.input { value = values[source] } else { value = trade.price }
+            if value.isNaN {
+                values[node.slot] = .nan
+                continue
+            }
+            values[node.slot] = storage.update(node.kind, index, value: value, bar: PriceBar(open: value, high: value, low: value, close: value, volume: trade.size), output: node.output)
         }
     }
 

@@ -1,3 +1,4 @@
+import TicklineCore
 // The catalogue of indicators a feature registry can name. Every kind appears in the enum, its
 // parameter and output lists, the storage and the two switches below: add a kind to all five.
 import TicklineConfig
@@ -35,12 +36,30 @@ public enum IndicatorKind: UInt8, CaseIterable, Sendable {
     case sar = 28
     case donchian = 29
     case keltner = 30
+    // Microstructure, tick timeframe: fed book updates (`input: book`) or trades (`input: trade`).
+    case spread = 31
+    case mid = 32
+    case microprice = 33
+    case book_imbalance = 34
+    case ofi = 35
+    case trade_rate = 36
+    case signed_volume = 37
+    case volume_clock = 38
 
     /// True for indicators fed whole bars (high/low/close/volume), false for one series.
     public var takesBar: Bool {
         switch self {
         case .atr, .natr, .trange, .adx, .plus_di, .minus_di, .stoch, .cci, .willr, .mfi, .obv, .ad, .vwap, .sar, .donchian, .keltner: true
         default: false
+        }
+    }
+
+    /// What a microstructure indicator is fed: `.book`, `.trade`, or nil for series/bar ones.
+    public var tickInput: FeatureInput? {
+        switch self {
+        case .spread, .mid, .microprice, .book_imbalance, .ofi: .book
+        case .trade_rate, .signed_volume, .volume_clock: .trade
+        default: nil
         }
     }
 
@@ -78,6 +97,14 @@ public enum IndicatorKind: UInt8, CaseIterable, Sendable {
         case .sar: ["acceleration", "maximum"]
         case .donchian: ["period"]
         case .keltner: ["period", "atr_period", "multiplier"]
+        case .spread: []
+        case .mid: []
+        case .microprice: []
+        case .book_imbalance: ["depth", "decay"]
+        case .ofi: ["window"]
+        case .trade_rate: ["half_life_ms"]
+        case .signed_volume: ["window"]
+        case .volume_clock: ["bucket_volume"]
         }
     }
 
@@ -114,6 +141,14 @@ public enum IndicatorKind: UInt8, CaseIterable, Sendable {
         case .sar: []
         case .donchian: ["upper", "middle", "lower"]
         case .keltner: ["upper", "middle", "lower"]
+        case .spread: ["absolute", "relative"]
+        case .mid: []
+        case .microprice: []
+        case .book_imbalance: []
+        case .ofi: []
+        case .trade_rate: []
+        case .signed_volume: []
+        case .volume_clock: ["buckets", "fill"]
         }
     }
 }
@@ -152,6 +187,14 @@ final class IndicatorStorage {
     var sar: [ParabolicSAR] = []
     var donchian: [DonchianChannels] = []
     var keltner: [KeltnerChannels] = []
+    var bookImbalance: [BookImbalance] = []
+    var ofi: [OrderFlowImbalance] = []
+    var tradeRate: [TradeArrivalRate] = []
+    var signedVolume: [SignedVolume] = []
+    var volumeClock: [VolumeClock] = []
+    /// Stateless microstructure kinds (spread, mid, micro-price) keep no state; they still get
+    /// an index so every kind has the same addressing.
+    var stateless = 0
 
     /// Appends one instance for a node; `params` were validated by the registry.
     func append(_ kind: IndicatorKind, _ params: ParameterValues) throws(ConfigError) {
@@ -187,6 +230,18 @@ final class IndicatorStorage {
         case .sar: sar.append(ParabolicSAR(acceleration: try params.double("acceleration", default: 0.02), maximum: try params.double("maximum", default: 0.2)))
         case .donchian: donchian.append(DonchianChannels(period: try params.int("period", default: 20)))
         case .keltner: keltner.append(KeltnerChannels(period: try params.int("period", default: 20), atrPeriod: try params.int("atr_period", default: 10), multiplier: try params.double("multiplier", default: 2)))
+        case .spread, .mid, .microprice: stateless += 1
+        case .book_imbalance:
+            let decay = try params.double("decay", default: 1)
+            guard decay > 0 else { throw (params.nodes["decay"] ?? params.owner).error("decay must be positive") }
+            bookImbalance.append(BookImbalance(depth: try params.int("depth", default: 5), decay: decay))
+        case .ofi: ofi.append(OrderFlowImbalance(window: try params.int("window", default: 100)))
+        case .trade_rate: tradeRate.append(TradeArrivalRate(halfLife: .milliseconds(Int64(try params.int("half_life_ms", default: 1_000)))))
+        case .signed_volume: signedVolume.append(SignedVolume(window: try params.int("window", default: 100)))
+        case .volume_clock:
+            let bucket = try params.double("bucket_volume", default: nil)
+            guard bucket > 0 else { throw (params.nodes["bucket_volume"] ?? params.owner).error("bucket_volume must be positive") }
+            volumeClock.append(VolumeClock(bucketSize: bucket))
         }
     }
 
@@ -237,6 +292,37 @@ final class IndicatorStorage {
         case .keltner:
             guard let o = keltner[index].update(bar) else { return .nan }
             switch output { case 0: return o.upper; case 1: return o.middle; default: return o.lower }
+        case .spread, .mid, .microprice, .book_imbalance, .ofi, .trade_rate, .signed_volume, .volume_clock:
+            return .nan  // fed by updateBook / updateTrade only (the plan never routes them here)
+        }
+    }
+
+    /// Updates a book-fed microstructure node.
+    @inline(__always)
+    func updateBook(_ kind: IndicatorKind, _ index: Int, book: BookView, output: Int) -> Double {
+        let quote = book.quote
+        switch kind {
+        case .spread:
+            guard quote.bidSize > 0 || quote.askSize > 0, quote.askPrice >= quote.bidPrice else { return .nan }
+            return output == 0 ? quote.spread : quote.relativeSpread
+        case .mid: return quote.mid
+        case .microprice: return quote.microPrice
+        case .book_imbalance: return bookImbalance[index](bidSizes: book.bidSizes, askSizes: book.askSizes)
+        case .ofi: return ofi[index].update(quote) ?? .nan
+        default: return .nan
+        }
+    }
+
+    /// Updates a trade-fed microstructure node.
+    @inline(__always)
+    func updateTrade(_ kind: IndicatorKind, _ index: Int, trade: TradePrint, at time: Nanos, output: Int) -> Double {
+        switch kind {
+        case .trade_rate: return tradeRate[index].record(at: time)
+        case .signed_volume: return signedVolume[index].update(trade) ?? .nan
+        case .volume_clock:
+            volumeClock[index].add(volume: trade.size)
+            return output == 0 ? Double(volumeClock[index].bucketsCompleted) : volumeClock[index].bucketVolume / volumeClock[index].bucketSize
+        default: return .nan
         }
     }
 
@@ -272,5 +358,9 @@ final class IndicatorStorage {
         for i in sar.indices { sar[i].reset() }
         for i in donchian.indices { donchian[i].reset() }
         for i in keltner.indices { keltner[i].reset() }
+        for i in ofi.indices { ofi[i].reset() }
+        for i in tradeRate.indices { tradeRate[i].reset() }
+        for i in signedVolume.indices { signedVolume[i].reset() }
+        for i in volumeClock.indices { volumeClock[i].reset() }
     }
 }
