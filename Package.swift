@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "Orders", targets: ["Orders"]),
         .library(name: "Risk", targets: ["Risk"]),
         .library(name: "Journal", targets: ["Journal"]),
+        .library(name: "Analytics", targets: ["Analytics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -58,7 +59,7 @@ let package = Package(
         // Linux I/O: io_uring sockets (UDP feed receive; TCP sessions later).
         .target(name: "LinuxIO", dependencies: ["TicklineCore", "Plumbing", "CTickline", "CLiburing"], swiftSettings: hotSettings),
         // Replay sources, the synthetic feed generator and (later) the simulated venue.
-        .target(name: "Simulation", dependencies: ["TicklineCore", "MarketData"], swiftSettings: hotSettings),
+        .target(name: "Simulation", dependencies: ["TicklineCore", "MarketData", "TicklineConfig"], swiftSettings: hotSettings),
         // Incremental indicators and the compiled feature registry.
         .target(name: "Features", dependencies: ["TicklineCore", "TicklineConfig"], swiftSettings: hotSettings),
         // LightGBM text models flattened for evaluation.
@@ -76,6 +77,8 @@ let package = Package(
             dependencies: ["TicklineCore", "Plumbing", "TicklineConfig", "CTickline", "CLibpq", "CHiredis"],
             swiftSettings: hotSettings
         ),
+        // Backtest analytics: returns, risk ratios, trade statistics, summary.json, report.html.
+        .target(name: "Analytics", dependencies: ["TicklineCore"]),
         .target(
             name: "TicklineConfig",
             dependencies: ["TicklineCore", "Plumbing", .product(name: "Yams", package: "Yams")],
@@ -85,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "tickline",
             dependencies: [
-                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "Orders", "Risk", "Journal", "CZlib",
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "Orders", "Risk", "Journal", "Analytics", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -110,6 +113,7 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["TestSupport", "Simulation", "MarketData", "TicklineCore"]),
         .testTarget(name: "OrdersTests", dependencies: ["TestSupport", "Orders", "TicklineCore"]),
         .testTarget(name: "RiskTests", dependencies: ["TestSupport", "Risk", "Orders", "TicklineCore", "TicklineConfig"]),
+        .testTarget(name: "AnalyticsTests", dependencies: ["TestSupport", "Analytics", "TicklineCore"]),
         .testTarget(name: "JournalTests", dependencies: ["TestSupport", "Journal", "TicklineCore", "Plumbing", "TicklineConfig"]),
         // Runs the built `tickline` binary end to end (built by `swift build --build-tests`).
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),

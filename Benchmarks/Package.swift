@@ -76,6 +76,17 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "SimulationBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Simulation", package: rootPackage),
+                .product(name: "MarketData", package: rootPackage),
+                .product(name: "TicklineCore", package: rootPackage),
+            ],
+            path: "Benchmarks/SimulationBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "RiskBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),

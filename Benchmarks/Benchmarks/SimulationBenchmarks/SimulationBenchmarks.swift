@@ -1,0 +1,5 @@
+import Benchmark
+import Simulation
+
+let benchmarks: @Sendable () -> Void = {
+}

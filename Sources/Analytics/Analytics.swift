@@ -1,0 +1,1 @@
+/// Backtest analytics: returns, risk ratios, trade statistics, summary.json, report.html.
