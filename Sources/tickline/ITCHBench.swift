@@ -2,6 +2,9 @@ import ArgumentParser
 import MarketData
 import Plumbing
 import TicklineCore
+import CTickline
+import Histogram
+import Foundation
 
 /// Replays an in-memory ITCH file through the decoder alone and through decoder + L3 books,
 /// several times, and prints ns/message for each pass and the median. A release build is
@@ -14,6 +17,8 @@ struct ITCHBench: ParsableCommand {
     @Argument(help: "ITCH 5.0 file (plain or gzip).") var file: String
     @Option(help: "Passes of each kind (interleaved).") var passes: Int = 5
     @Option(help: "Live-order capacity of the books.") var orders: Int = 1 << 22
+    @Flag(help: "Also time every message of one decode + book pass with the TSC and print its latency percentiles.")
+    var latency = false
 
     func run() throws {
         let bytes: [UInt8]
@@ -85,6 +90,52 @@ struct ITCHBench: ParsableCommand {
         print("decode        ns/msg per pass: \(decodeRuns.map(f).joined(separator: " "))  median \(f(median(decodeRuns)))  = \(f(1e3 / median(decodeRuns))) M msgs/s")
         print("decode+book   ns/msg per pass: \(bookRuns.map(f).joined(separator: " "))  median \(f(median(bookRuns)))  = \(f(1e3 / median(bookRuns))) M msgs/s  (message by message)")
         print("file replay   ns/msg per pass: \(fileRuns.map(f).joined(separator: " "))  median \(f(median(fileRuns)))  = \(f(1e3 / median(fileRuns))) M msgs/s  (read + decode + book, streaming)")
+        if latency { try perMessageLatency(bytes, framing: framing) }
         print("replay        ns/msg per pass: \(prefetchRuns.map(f).joined(separator: " "))  median \(f(median(prefetchRuns)))  = \(f(1e3 / median(prefetchRuns))) M msgs/s  (decode+book, look-ahead prefetch)")
+    }
+
+    /// One decode + book pass with a TSC reading around every message (ticks kept in a
+    /// preallocated array; the histogram is built afterwards), minus the median cost of an
+    /// empty pair of readings. rdtsc does not serialise, so single readings can be off by a
+    /// few cycles either way; the percentiles are what a per-message budget needs.
+    func perMessageLatency(_ bytes: [UInt8], framing: ITCHFraming) throws {
+        guard let tsc = TSCClock.calibrate(window: .milliseconds(50)) else {
+            printError("latency: no invariant TSC on this host; skipped")
+            return
+        }
+        let capacity = bytes.count / 12 + 1
+        let ticks = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: capacity)
+        defer { ticks.deallocate() }
+        ticks.initialize(repeating: 0)
+        var empty = [UInt64](repeating: 0, count: 100_001)
+        for i in empty.indices {
+            let a = tickline_rdtsc()
+            let b = tickline_rdtsc()
+            empty[i] = b &- a
+        }
+        empty.sort()
+        let overhead = empty[empty.count / 2]
+        let decoder = ITCHDecoder()
+        let books = OrderBooks(capacity: BookCapacity(orders: orders, instruments: 65_536, levelsPerSide: 1 << 16))
+        var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        var n = 0
+        _ = bytes.withUnsafeBytes { raw in
+            ITCHFrames.scan(raw, framing: framing, { p, length, _ in
+                let start = tickline_rdtsc()
+                if case .event = decoder.decode(p, length: length, into: &event) { _ = books.apply(event) }
+                let end = tickline_rdtsc()
+                if n < capacity {
+                    let d = end &- start
+                    ticks[n] = UInt32(truncatingIfNeeded: min(d > overhead ? d - overhead : 0, UInt64(UInt32.max)))
+                    n &+= 1
+                }
+            }, onError: { _, _ in })
+        }
+        var histogram = Histogram<UInt64>(highestTrackableValue: 10_000_000_000, numberOfSignificantValueDigits: .three)
+        let nsPerTick = 1e9 / tsc.frequency
+        for i in 0..<n { histogram.record(UInt64((Double(ticks[i]) * nsPerTick).rounded())) }
+        let points: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("p99.99", 99.99)]
+        let row = points.map { "\($0.0) \(histogram.valueAtPercentile($0.1))" }.joined(separator: "  ")
+        print("decode+book   per-message latency ns (\(n) messages, TSC \(String(format: "%.3f", tsc.frequency / 1e9)) GHz, minus \(overhead) ticks of timer overhead): \(row)  max \(histogram.max)  mean \(String(format: "%.1f", histogram.mean))")
     }
 }
