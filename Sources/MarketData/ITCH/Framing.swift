@@ -220,3 +220,113 @@ public final class ITCHFileReader {
         return bytes
     }
 }
+
+/// A pull reader over an ITCH file (plain or gzip): `read(limit:)` hands at most `limit`
+/// messages to the body and returns how many it handed over, 0 at the end. Memory is the read
+/// buffer only, whatever the file's length, so a replay stage can take exactly as many
+/// messages as its output ring has room for. Framing is detected from the first 4 KiB as
+/// `ITCHFileReader` does (type-table mode with a warning when the prefixes disagree).
+public final class ITCHStreamReader {
+    public let path: String
+    public private(set) var framing: ITCHFraming = .lengthPrefixed
+    public private(set) var warning: String?
+    /// Malformed framing met so far (the first 1,000 kept; all counted).
+    public private(set) var errors: [ITCHStreamError] = []
+    public private(set) var errorCount = 0
+    /// Bytes at the end of the file that do not form a whole message.
+    public private(set) var trailingBytes = 0
+    /// True once the file is consumed (or became unreadable: see `stoppedEarly`).
+    public private(set) var finished = false
+    public private(set) var stoppedEarly = false
+    /// Bytes of the (decompressed) stream consumed so far.
+    public private(set) var offset = 0
+    let file: gzFile
+    let buffer: UnsafeMutableRawBufferPointer
+    var start = 0
+    var filled = 0
+    var eof = false
+    var detectPending = true
+
+    public init(path: String, bufferSize: Int = 1 << 20, framing forced: ITCHFraming? = nil) throws(ITCHFileError) {
+        self.path = path
+        guard let handle = gzopen(path, "rb") else { throw .cannotOpen(path) }
+        file = handle
+        gzbuffer(file, 1 << 17)
+        buffer = .allocate(byteCount: max(bufferSize, 1 << 16), alignment: 64)
+        if let forced {
+            framing = forced
+            detectPending = false
+        }
+    }
+
+    deinit {
+        gzclose(file)
+        buffer.deallocate()
+    }
+
+    /// Refills the buffer after moving the unread tail to its front.
+    func refill() throws(ITCHFileError) {
+        if start > 0 {
+            let rest = filled - start
+            if rest > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: rest) }
+            filled = rest
+            start = 0
+        }
+        while !eof && filled < buffer.count {
+            let n = gzread(file, buffer.baseAddress! + filled, UInt32(buffer.count - filled))
+            if n < 0 {
+                var code: Int32 = 0
+                throw .readFailed(path, String(cString: gzerror(file, &code)))
+            }
+            if n == 0 { eof = true } else { filled += Int(n) }
+        }
+        if detectPending {
+            framing = ITCHFrames.detect(UnsafeRawBufferPointer(start: buffer.baseAddress, count: filled))
+            if framing == .typeTable {
+                warning = "warning: \(path): length prefixes disagree with the ITCH 5.0 type table (zero or wrong); reading in type-table mode, which trusts each message type's specified length"
+            }
+            detectPending = false
+        }
+    }
+
+    /// Hands up to `limit` messages to `body(message, length, streamOffset)`; returns how many.
+    @discardableResult
+    public func read(limit: Int, _ body: (UnsafeRawPointer, Int, Int) -> Void) throws(ITCHFileError) -> Int {
+        guard !finished, limit > 0 else { return 0 }
+        var delivered = 0
+        while delivered < limit {
+            if filled - start < 2 + 65_535 && !eof { try refill() }
+            let view = UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: filled - start)
+            var handed = 0
+            let scan = ITCHFrames.scan(view, framing: framing, baseOffset: offset, { p, length, at in
+                handed &+= 1
+                body(p, length, at)
+            }, onError: { at, error in
+                errorCount += 1
+                if errors.count < 1_000 { errors.append(ITCHStreamError(offset: at, error: error)) }
+            }, limit: limit - delivered)
+            delivered += handed
+            start += scan.consumed
+            offset += scan.consumed
+            if scan.stopped {
+                stoppedEarly = true
+                finished = true
+                return delivered
+            }
+            if handed == 0 && scan.consumed == 0 {
+                guard eof else { continue }
+                let rest = filled - start
+                trailingBytes = rest
+                if rest > 0 {
+                    errorCount += 1
+                    let type = rest >= 3 ? view[2] : 0
+                    errors.append(ITCHStreamError(offset: offset, error: .truncated(
+                        type: type, needed: rest >= 3 ? ITCH.lengthTable[Int(type)] + 2 : 3, available: rest)))
+                }
+                finished = true
+                return delivered
+            }
+        }
+        return delivered
+    }
+}
