@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Risk", targets: ["Risk"]),
         .library(name: "Journal", targets: ["Journal"]),
         .library(name: "Analytics", targets: ["Analytics"]),
+        .library(name: "Engine", targets: ["Engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -79,6 +80,16 @@ let package = Package(
         ),
         // Backtest analytics: returns, risk ratios, trade statistics, summary.json, report.html.
         .target(name: "Analytics", dependencies: ["TicklineCore"]),
+        // The engine: stages wired into agents and rings from one config; live, paper and
+        // backtest modes; replay sources; the backtest runner.
+        .target(
+            name: "Engine",
+            dependencies: [
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models",
+                "Strategy", "Orders", "Risk", "Journal", "Analytics", "CZlib",
+            ],
+            swiftSettings: hotSettings
+        ),
         .target(
             name: "TicklineConfig",
             dependencies: ["TicklineCore", "Plumbing", .product(name: "Yams", package: "Yams")],
@@ -88,7 +99,7 @@ let package = Package(
         .executableTarget(
             name: "tickline",
             dependencies: [
-                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "Orders", "Risk", "Journal", "Analytics", "CZlib",
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "Orders", "Risk", "Journal", "Analytics", "Engine", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -113,6 +124,10 @@ let package = Package(
         .testTarget(name: "SimulationTests", dependencies: ["TestSupport", "Simulation", "MarketData", "TicklineCore"]),
         .testTarget(name: "OrdersTests", dependencies: ["TestSupport", "Orders", "TicklineCore"]),
         .testTarget(name: "RiskTests", dependencies: ["TestSupport", "Risk", "Orders", "TicklineCore", "TicklineConfig"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: ["TestSupport", "Engine", "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "Simulation", "Strategy"]
+        ),
         .testTarget(name: "AnalyticsTests", dependencies: ["TestSupport", "Analytics", "TicklineCore"]),
         .testTarget(name: "JournalTests", dependencies: ["TestSupport", "Journal", "TicklineCore", "Plumbing", "TicklineConfig"]),
         // Runs the built `tickline` binary end to end (built by `swift build --build-tests`).

@@ -1,0 +1,29 @@
+import MarketData
+import TicklineCore
+
+/// What travels down the pipeline's rings, in event order: market events (forwarded by every
+/// stage so the stages after it — marks in risk, matching in the simulated venue — see the
+/// market exactly as the stages before them did), completed bars, the model's signals, and the
+/// end of the stream. One ring per thread boundary carries all of them, so a stage on another
+/// thread receives them in exactly the order they were produced: that is what makes a
+/// backtest's output independent of the thread plan.
+///
+/// 104-byte stride (a `Bar` is the largest payload). Plain data, copied by value.
+@frozen public enum EngineMessage: Sendable, BitwiseCopyable {
+    case event(MarketEvent)
+    case bar(Bar)
+    case signal(Signal)
+    /// The source is exhausted; `Nanos` is the last event time. Sent once; every stage
+    /// forwards it after finishing its own work, and the last one ends the run.
+    case end(Nanos)
+}
+
+/// Why replay stopped early or what it skipped: counted, never fatal to the run.
+public struct ReplayCounters: Sendable, Equatable {
+    public var events = 0
+    public var bars = 0
+    public var decodeErrors = 0
+    public var skippedRecords = 0
+    public var files = 0
+    public init() {}
+}

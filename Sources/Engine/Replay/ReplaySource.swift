@@ -1,0 +1,302 @@
+import MarketData
+import TicklineCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A recorded market feeding the pipeline: ITCH files, DBN files, bars CSV or the synthetic
+/// generator. Pull-based: `fill` writes at most as many messages as it is given room for, so
+/// the decode stage takes exactly what its output ring can hold and memory stays the size of
+/// the sources' read buffers however long the replay is. Multi-file sources read their files
+/// in order, one open at a time.
+///
+/// Instrument ids are dense (0, 1, 2, ... in order of first appearance, stable across files),
+/// so books, features and risk index arrays directly; `symbol(of:)` names them.
+///
+/// Called from the decode stage's thread only (one call per batch, not per event).
+public protocol ReplaySource: AnyObject {
+    /// Writes up to `out.count` messages; returns how many (0 only when `finished`).
+    func fill(_ out: UnsafeMutableBufferPointer<EngineMessage>) throws -> Int
+    var finished: Bool { get }
+    /// Upper bound on dense instrument ids this source can produce (books are sized from it).
+    var instrumentCapacity: Int { get }
+    func symbol(of instrument: InstrumentID) -> String
+    var counters: ReplayCounters { get }
+    /// Bytes consumed and the total to consume (for progress and ETA); total 0 when unknown.
+    var progress: (done: Int, total: Int) { get }
+    /// Warnings met so far (framing fallbacks, skipped records), for the run's report.
+    var warnings: [String] { get }
+}
+
+/// Dense ids for sparse instrument keys (ITCH symbols, DBN instrument ids), stable for a run.
+struct DenseInstruments {
+    var byKey: [String: UInt32] = [:]
+    var names: [String] = []
+    let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// The dense id of `key`, assigning the next one on first sight; nil past capacity.
+    mutating func id(_ key: String) -> UInt32? {
+        if let known = byKey[key] { return known }
+        guard names.count < capacity else { return nil }
+        let id = UInt32(names.count)
+        byKey[key] = id
+        names.append(key)
+        return id
+    }
+
+    func name(_ id: InstrumentID) -> String { id.index < names.count ? names[id.index] : "#\(id.raw)" }
+}
+
+func fileSize(_ path: String) -> Int {
+    var info = stat()
+    return stat(path, &info) == 0 ? Int(info.st_size) : 0
+}
+
+/// ITCH 5.0 files (plain or gzip, length-prefixed or type-table), decoded by the same decoder a
+/// live feed uses. Symbols map to dense ids across files; file k's timestamps are shifted by k
+/// days so time keeps increasing across a multi-day run. `feedLatency` is added to exchange
+/// time as the receive stamp (ITCH files carry no local time).
+public final class ITCHReplaySource: ReplaySource {
+    let paths: [String]
+    var fileIndex = -1
+    var reader: ITCHStreamReader?
+    var decoder = ITCHDecoder()
+    var dense: DenseInstruments
+    /// Stock locate → dense id + 1 for the current file (0 = not yet mapped).
+    var locateMap = [UInt32](repeating: 0, count: 65_536)
+    let feedLatency: Nanos
+    var dayShift: Int64 = 0
+    var doneBytes = 0
+    let totalBytes: Int
+    public private(set) var counters = ReplayCounters()
+    public private(set) var warnings: [String] = []
+    public private(set) var finished = false
+    public let instrumentCapacity: Int
+
+    public init(paths: [String], feedLatency: Nanos = .microseconds(5), instrumentCapacity: Int = 16_384) throws {
+        guard !paths.isEmpty else { throw ReplayError.noFiles }
+        for path in paths where access(path, R_OK) != 0 { throw ReplayError.cannotOpen(path) }
+        self.paths = paths
+        self.feedLatency = feedLatency
+        self.instrumentCapacity = instrumentCapacity
+        dense = DenseInstruments(capacity: instrumentCapacity)
+        totalBytes = paths.reduce(0) { $0 + fileSize($1) }
+    }
+
+    public func symbol(of instrument: InstrumentID) -> String { dense.name(instrument) }
+    public var progress: (done: Int, total: Int) { (doneBytes, totalBytes) }
+
+    func openNext() throws -> Bool {
+        if let reader {
+            if let warning = reader.warning { warnings.append(warning) }
+            if reader.errorCount > 0 { warnings.append("\(reader.path): \(reader.errorCount) framing errors (first: \(reader.errors.first.map { "\($0)" } ?? "-"))") }
+            counters.decodeErrors += reader.errorCount
+            doneBytes += fileSize(reader.path)
+        }
+        reader = nil
+        fileIndex += 1
+        guard fileIndex < paths.count else { return false }
+        do {
+            reader = try ITCHStreamReader(path: paths[fileIndex])
+        } catch {
+            throw ReplayError.cannotOpen("\(error)")
+        }
+        counters.decodeErrors += Int(decoder.totalErrors)
+        decoder = ITCHDecoder()
+        for i in locateMap.indices { locateMap[i] = 0 }
+        dayShift = Int64(fileIndex) * 86_400_000_000_000
+        counters.files += 1
+        return true
+    }
+
+    public func fill(_ out: UnsafeMutableBufferPointer<EngineMessage>) throws -> Int {
+        guard !finished, out.count > 0 else { return 0 }
+        if reader == nil, try !openNext() {
+            finished = true
+            return 0
+        }
+        var written = 0
+        var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        while written == 0 {
+            guard let reader else {
+                finished = true
+                return 0
+            }
+            var overflow = false
+            try reader.read(limit: out.count - written) { p, length, at in
+                guard case .event = decoder.decode(p, length: length, into: &event) else { return }
+                let locate = Int(event.instrument.raw)
+                var mapped = locate < 65_536 ? locateMap[locate] : 0
+                if mapped == 0 {
+                    let name = decoder.symbol(locate: UInt16(truncatingIfNeeded: locate)).description.trimmingSpaces()
+                    guard let id = dense.id(name.isEmpty ? "locate\(locate)" : name) else {
+                        overflow = true
+                        return
+                    }
+                    mapped = id + 1
+                    if locate < 65_536 { locateMap[locate] = mapped }
+                }
+                event.instrument = InstrumentID(mapped - 1)
+                event.tsEvent = Nanos(event.tsEvent.raw &+ dayShift)
+                if event.tsReceive.raw == 0 { event.tsReceive = event.tsEvent + feedLatency }
+                event.decodeOffset = UInt32(truncatingIfNeeded: at)
+                out[written] = .event(event)
+                written += 1
+            }
+            if overflow { throw ReplayError.tooManyInstruments(instrumentCapacity) }
+            if written == 0 && reader.finished {
+                if try !openNext() {
+                    finished = true
+                    counters.decodeErrors += Int(decoder.totalErrors)
+                    return 0
+                }
+            }
+        }
+        counters.events += written
+        return written
+    }
+}
+
+/// Databento DBN files (plain or zstd): MBO, MBP, trades and BBO records become market events,
+/// OHLCV records become bars; other records are passed over and counted. Databento instrument
+/// ids map to dense ids (named by the metadata's symbol mappings) across files.
+public final class DBNReplaySource: ReplaySource {
+    let paths: [String]
+    var fileIndex = -1
+    /// The open file's decoder (noncopyable, so boxed to be optional in a class).
+    final class Box {
+        var decoder: DBNDecoder
+        init(_ decoder: consuming DBNDecoder) { self.decoder = decoder }
+    }
+    var decoder: Box?
+    var dense: DenseInstruments
+    var symbolByRawID: [UInt32: String] = [:]
+    var lastRaw: UInt32 = .max
+    var lastDense: UInt32 = 0
+    let feedLatency: Nanos
+    var doneBytes = 0
+    let totalBytes: Int
+    public private(set) var counters = ReplayCounters()
+    public private(set) var warnings: [String] = []
+    public private(set) var finished = false
+    public let instrumentCapacity: Int
+
+    public init(paths: [String], feedLatency: Nanos = .microseconds(5), instrumentCapacity: Int = 16_384) throws {
+        guard !paths.isEmpty else { throw ReplayError.noFiles }
+        for path in paths where access(path, R_OK) != 0 { throw ReplayError.cannotOpen(path) }
+        self.paths = paths
+        self.feedLatency = feedLatency
+        self.instrumentCapacity = instrumentCapacity
+        dense = DenseInstruments(capacity: instrumentCapacity)
+        totalBytes = paths.reduce(0) { $0 + fileSize($1) }
+    }
+
+    public func symbol(of instrument: InstrumentID) -> String { dense.name(instrument) }
+    public var progress: (done: Int, total: Int) { (doneBytes, totalBytes) }
+
+    func openNext() throws -> Bool {
+        if let decoder {
+            counters.skippedRecords += decoder.decoder.skippedRecords
+            doneBytes += fileSize(paths[fileIndex])
+        }
+        decoder = nil
+        fileIndex += 1
+        guard fileIndex < paths.count else { return false }
+        let path = paths[fileIndex]
+        do {
+            let opened = try DBNDecoder(path: path)
+            for entry in opened.metadata?.mappings ?? [] {
+                for interval in entry.intervals {
+                    if let id = UInt32(interval.symbol) { symbolByRawID[id] = entry.rawSymbol }
+                }
+            }
+            decoder = Box(opened)
+        } catch {
+            throw ReplayError.cannotOpen("\(path): \(error)")
+        }
+        lastRaw = .max
+        counters.files += 1
+        return true
+    }
+
+    @inline(__always)
+    func denseID(_ raw: UInt32) throws -> InstrumentID {
+        if raw != lastRaw {
+            guard let id = dense.id(symbolByRawID[raw] ?? String(raw)) else { throw ReplayError.tooManyInstruments(instrumentCapacity) }
+            lastDense = id
+            lastRaw = raw
+        }
+        return InstrumentID(lastDense)
+    }
+
+    public func fill(_ out: UnsafeMutableBufferPointer<EngineMessage>) throws -> Int {
+        guard !finished, out.count > 0 else { return 0 }
+        if decoder == nil, try !openNext() {
+            finished = true
+            return 0
+        }
+        var written = 0
+        var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        while written < out.count {
+            guard let ref = try decoder!.decoder.nextRef() else {
+                if written > 0 { break }
+                if try !openNext() {
+                    finished = true
+                    return 0
+                }
+                continue
+            }
+            if ref.marketEvent(into: &event) {
+                event.instrument = try denseID(event.instrument.raw)
+                if event.tsReceive.raw == 0 { event.tsReceive = event.tsEvent + feedLatency }
+                out[written] = .event(event)
+                written += 1
+                counters.events += 1
+            } else if ref.rtype == 0x11 || (0x20...0x24).contains(ref.rtype), case .ohlcv(let r) = ref.record {
+                let id = try denseID(r.header.instrumentID.raw)
+                let interval: Nanos = switch r.header.rtype {
+                case 0x20: .seconds(1)
+                case 0x22: .seconds(3_600)
+                case 0x23, 0x24: .seconds(86_400)
+                default: .seconds(60)
+                }
+                let volume = r.volumeQuantity ?? Quantity(raw: .max)
+                out[written] = .bar(Bar(
+                    instrument: id, start: r.header.tsEvent, end: r.header.tsEvent + interval, open: r.open, high: r.high,
+                    low: r.low, close: r.close, volume: volume, notional: 0, tradeCount: 0, flags: .vwapUnknown))
+                written += 1
+                counters.bars += 1
+            } else {
+                counters.skippedRecords += 1
+            }
+        }
+        return written
+    }
+}
+
+public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
+    case noFiles
+    case cannotOpen(String)
+    case tooManyInstruments(Int)
+    case badBars(String)
+
+    public var description: String {
+        switch self {
+        case .noFiles: "replay source: no files given"
+        case .cannotOpen(let what): "replay source: cannot open \(what)"
+        case .tooManyInstruments(let n): "replay source: more than \(n) instruments (raise source.instruments)"
+        case .badBars(let why): "bars: \(why)"
+        }
+    }
+}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var s = Substring(self)
+        while s.last == " " { s = s.dropLast() }
+        while s.first == " " { s = s.dropFirst() }
+        return String(s)
+    }
+}

@@ -1,0 +1,63 @@
+import MarketData
+import Plumbing
+import TicklineCore
+
+/// The decode stage in replay: pulls as many messages from its source as the output ring has
+/// room for (at most `batch`), and publishes them with one release store. At the end of the
+/// source it sends `.end` once. Runs on one thread; the source is only touched from it.
+public final class DecodeAgent: Agent {
+    public let name = "decode"
+    let source: any ReplaySource
+    let out: SPSCProducer<EngineMessage>
+    let batch: Int
+    let published: Counter
+    let backPressured: Counter
+    public private(set) var lastTime = Nanos.zero
+    public private(set) var ended = false
+    /// The first error the source threw (the run stops with it).
+    public private(set) var failure: (any Error)?
+
+    public init(source: any ReplaySource, out: SPSCProducer<EngineMessage>, batch: Int = 256, counters: EngineCounters) {
+        self.source = source
+        self.out = out
+        self.batch = batch
+        published = counters.decodePublished
+        backPressured = counters.decodeBackPressured
+    }
+
+    public func doWork() -> Int {
+        if ended { return 0 }
+        let slots = out.claim(upTo: batch)
+        if slots.isEmpty {
+            backPressured.increment()
+            return 0
+        }
+        let n: Int
+        do {
+            n = try source.fill(slots)
+        } catch {
+            failure = error
+            slots[0] = .end(lastTime)
+            out.publish(1)
+            ended = true
+            return 1
+        }
+        if n > 0 {
+            switch slots[n - 1] {
+            case .event(let e): lastTime = e.tsEvent
+            case .bar(let b): lastTime = b.end
+            default: break
+            }
+            out.publish(n)
+            published.increment(by: Int64(n))
+            return n
+        }
+        if source.finished {
+            slots[0] = .end(lastTime)
+            out.publish(1)
+            ended = true
+            return 1
+        }
+        return 0
+    }
+}

@@ -1,0 +1,238 @@
+import Features
+import MarketData
+import Models
+import Plumbing
+import Strategy
+import TicklineCore
+
+/// When the model stage evaluates an instrument.
+public enum EvaluationTrigger: String, Sendable, Equatable {
+    /// On each completed bar of the instrument (bar features are fresh).
+    case bar
+    /// On every change of the instrument's book (tick strategies).
+    case book
+    /// On every trade of the instrument.
+    case trade
+}
+
+/// The strategy the model stage runs.
+public enum StageStrategy {
+    case model(ModelStrategy)
+    /// EMA crossover on bar closes, one state per instrument.
+    case emaCrossover(fast: Int, slow: Int, fullConfidenceGap: Double, sizer: TargetSizer)
+}
+
+/// Books + features + model, one agent: applies every market event to the L3 books, updates the
+/// feature plan (tick features on book changes and trades, bar features on bars — built from
+/// trades when the source gives events), evaluates the strategy on its trigger and emits a
+/// `Signal` when an instrument's target changes. Every input message is forwarded in order
+/// before the signals it caused, so the stages downstream see the market first.
+///
+/// The model runs in this agent rather than one of its own because its input is the
+/// instrument's whole feature vector: shipping it across a ring costs more than evaluating the
+/// trees (see the README's engine section). The trace still stamps features and model apart.
+///
+/// Owned by one thread; everything is allocated at start.
+public final class FeatureAgent: Agent {
+    public let name = "features"
+    let input: SPSCConsumer<EngineMessage>
+    let out: SPSCProducer<EngineMessage>
+    public let books: OrderBooks
+    let plan: FeaturePlan?
+    let values: UnsafeMutablePointer<Double>
+    let width: Int
+    let instruments: Int
+    let bars: BarBuilder?
+    let barRing: BarRing
+    let strategy: StageStrategy
+    var emas: [EMACrossover]
+    let trigger: EvaluationTrigger
+    let lastTarget: UnsafeMutablePointer<Int64>
+    let depth = 10
+    let bidSizes: UnsafeMutablePointer<Double>
+    let askSizes: UnsafeMutablePointer<Double>
+    let clock: any EngineClock
+    let counters: EngineCounters
+    public private(set) var ended = false
+    public private(set) var signals = 0
+    public private(set) var eventsSeen = 0
+    public private(set) var barsSeen = 0
+
+    /// `bars`: a builder when the source gives market events and the strategy reads bars; nil
+    /// when the source gives bars itself (or the strategy is tick-only).
+    public init(
+        input: SPSCConsumer<EngineMessage>, out: SPSCProducer<EngineMessage>, books: OrderBooks, plan: FeaturePlan?,
+        instruments: Int, bars: BarBuilder?, strategy: StageStrategy, trigger: EvaluationTrigger, clock: any EngineClock,
+        counters: EngineCounters
+    ) throws {
+        self.input = input
+        self.out = out
+        self.books = books
+        self.plan = plan
+        self.instruments = instruments
+        width = plan?.count ?? 0
+        values = .allocate(capacity: max(width * instruments, 1))
+        values.initialize(repeating: .nan, count: max(width * instruments, 1))
+        self.bars = bars
+        barRing = BarRing(capacity: 1_024)
+        self.strategy = strategy
+        if case .emaCrossover(let fast, let slow, let gap, _) = strategy {
+            emas = try (0..<instruments).map { _ in try EMACrossover(fast: fast, slow: slow, fullConfidenceGap: gap) }
+        } else {
+            emas = []
+        }
+        self.trigger = trigger
+        lastTarget = .allocate(capacity: instruments)
+        lastTarget.initialize(repeating: 0, count: instruments)
+        bidSizes = .allocate(capacity: depth)
+        askSizes = .allocate(capacity: depth)
+        bidSizes.initialize(repeating: 0, count: depth)
+        askSizes.initialize(repeating: 0, count: depth)
+        self.clock = clock
+        self.counters = counters
+    }
+
+    deinit {
+        values.deallocate()
+        lastTarget.deallocate()
+        bidSizes.deallocate()
+        askSizes.deallocate()
+    }
+
+    /// The current feature vector of `instrument` (for tests and the journal).
+    public func features(of instrument: InstrumentID) -> UnsafeBufferPointer<Double> {
+        UnsafeBufferPointer(start: values + instrument.index * width, count: width)
+    }
+
+    public func doWork() -> Int {
+        if ended { return 0 }
+        let room = out.claim(upTo: 768)
+        guard room.count >= 4 else { return 0 }
+        var used = 0
+        var consumed = 0
+        let readable = input.readable(upTo: (room.count - 1) / 3)
+        for i in 0..<readable.count {
+            let message = readable[i]
+            consumed += 1
+            room[used] = message
+            used += 1
+            switch message {
+            case .event(let event): used += onEvent(event, room: room, at: used)
+            case .bar(let bar): used += onBar(bar, room: room, at: used)
+            case .signal: break
+            case .end:
+                ended = true
+                break
+            }
+            if ended { break }
+        }
+        if consumed > 0 { input.advance(consumed) }
+        if used > 0 { out.publish(used) }
+        if consumed > 0 { publishCounters() }
+        return consumed
+    }
+
+    var sincePublished = 0
+
+    /// Relaxed stores into the counters file, at most every 4,096 events (and at the end).
+    func publishCounters() {
+        sincePublished &+= 1
+        guard sincePublished >= 16 || ended else { return }
+        sincePublished = 0
+        counters.featuresEvents.set(Int64(eventsSeen))
+        counters.featuresBars.set(Int64(barsSeen))
+        counters.featuresSignals.set(Int64(signals))
+        counters.booksLiveOrders.set(Int64(books.liveOrders))
+        let integrity = books.integrity
+        counters.booksCrossed.set(Int64(integrity.crossingAdds))
+        counters.booksUnknownOrders.set(Int64(integrity.unknownOrders))
+        counters.booksCapacityRejects.set(Int64(integrity.capacityRejects))
+    }
+
+    @inline(__always)
+    func onEvent(_ event: MarketEvent, room: UnsafeMutableBufferPointer<EngineMessage>, at start: Int) -> Int {
+        eventsSeen &+= 1
+        let id = event.instrument
+        guard id.index < instruments else { return 0 }
+        let update = books.apply(event)
+        var written = 0
+        let row = values + id.index * width
+        if let plan {
+            if update == .changed, plan.readsBook, let quote = topOfBook(id) {
+                plan.update(instrument: id.index, book: BookView(
+                    quote: quote, bidSizes: UnsafeBufferPointer(start: bidSizes, count: depth),
+                    askSizes: UnsafeBufferPointer(start: askSizes, count: depth)), into: row)
+            }
+            if plan.readsTrades, event.kind == .trade || (event.kind == .execute && event.flags.contains(.printable)) {
+                plan.update(instrument: id.index, trade: TradePrint(price: event.price, size: event.quantity, aggressor: event.side),
+                            at: event.tsEvent, into: row)
+            }
+        }
+        if let bars {
+            var ring = barRing
+            _ = bars.onEvent(event, into: &ring)
+            while let bar = barRing.pop() { written += onBar(bar, room: room, at: start + written) }
+        }
+        switch trigger {
+        case .book where update == .changed: written += evaluate(id, event.tsEvent, room: room, at: start + written)
+        case .trade where event.kind == .trade || event.kind == .execute: written += evaluate(id, event.tsEvent, room: room, at: start + written)
+        default: break
+        }
+        return written
+    }
+
+    /// Feeds a bar to bar features and evaluates on it; returns messages written.
+    @inline(__always)
+    func onBar(_ bar: Bar, room: UnsafeMutableBufferPointer<EngineMessage>, at start: Int) -> Int {
+        barsSeen &+= 1
+        let id = bar.instrument
+        guard id.index < instruments, !bar.flags.contains(.empty) else { return 0 }
+        if let plan {
+            plan.update(instrument: id.index, bar: PriceBar(
+                open: bar.open.doubleValue, high: bar.high.doubleValue, low: bar.low.doubleValue, close: bar.close.doubleValue,
+                volume: bar.volume.doubleValue), into: values + id.index * width)
+        }
+        guard trigger == .bar else { return 0 }
+        if case .emaCrossover(_, _, _, let sizer) = strategy {
+            let (direction, confidence) = emas[id.index].update(bar.close.doubleValue)
+            return emit(id, bar.end, direction: direction, confidence: confidence,
+                        target: sizer.target(direction: direction, confidence: confidence), version: 0,
+                        trace: StageTrace(origin: clock.now()), room: room, at: start)
+        }
+        return evaluate(id, bar.end, room: room, at: start)
+    }
+
+    @inline(__always)
+    func evaluate(_ id: InstrumentID, _ time: Nanos, room: UnsafeMutableBufferPointer<EngineMessage>, at start: Int) -> Int {
+        guard case .model(let model) = strategy else { return 0 }
+        var trace = StageTrace(origin: clock.now())
+        trace.features = 0
+        let signal = model.evaluate(features: values + id.index * width, instrument: id, tsEvent: time, trace: trace)
+        return emit(id, time, direction: signal.direction, confidence: signal.confidence, target: signal.target,
+                    version: signal.modelVersion, trace: trace, room: room, at: start)
+    }
+
+    @inline(__always)
+    func emit(_ id: InstrumentID, _ time: Nanos, direction: Int8, confidence: Double, target: Quantity, version: UInt16,
+              trace: StageTrace, room: UnsafeMutableBufferPointer<EngineMessage>, at start: Int) -> Int {
+        guard target.raw != lastTarget[id.index] else { return 0 }
+        lastTarget[id.index] = target.raw
+        var stamped = trace
+        stamped.model = stamped.offset(clock.now())
+        room[start] = .signal(Signal(instrument: id, direction: direction, confidence: confidence, target: target,
+                                     modelVersion: version, tsEvent: time, trace: stamped))
+        signals &+= 1
+        return 1
+    }
+
+    /// Best levels and the first `depth` level sizes of each side; nil without both sides.
+    @inline(__always)
+    func topOfBook(_ id: InstrumentID) -> Quote? {
+        guard let bid = books.bestBid(id), let ask = books.bestAsk(id) else { return nil }
+        for level in 0..<depth {
+            bidSizes[level] = books.level(id, .buy, level)?.quantity.doubleValue ?? 0
+            askSizes[level] = books.level(id, .sell, level)?.quantity.doubleValue ?? 0
+        }
+        return Quote(bidPrice: bid.price, bidSize: bid.quantity, askPrice: ask.price, askSize: ask.quantity)
+    }
+}
