@@ -15,6 +15,7 @@ import TicklineCore
 ///   #  or { kind: multiclass, directions: [-1, 0, 1], minimum_probability: 0.5 }
 ///   sizing: { max_position: 100, lot_size: 1, scale_by_confidence: true }
 ///   ema_crossover: { fast: 10, slow: 30, full_confidence_gap: 0.01 }   # kind: ema_crossover
+///   evaluate_on: bar                # bar | book | trade (the engine's trigger; ema_crossover: bar)
 /// ```
 public struct StrategyConfig: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable { case model, emaCrossover = "ema_crossover" }
@@ -28,16 +29,19 @@ public struct StrategyConfig: Sendable, Equatable {
     public var emaFast: Int
     public var emaSlow: Int
     public var fullConfidenceGap: Double
+    /// When the engine evaluates: on bar closes (`bar`), book changes (`book`) or trades.
+    public var evaluateOn: String
 
     /// Parses the value of the `strategy:` key.
     public static func parse(_ node: ConfigNode) throws(ConfigError) -> StrategyConfig {
-        let map = try node.mapping(allowed: ["kind", "features", "model", "model_version", "policy", "sizing", "ema_crossover"])
+        let map = try node.mapping(allowed: ["kind", "features", "model", "model_version", "policy", "sizing", "ema_crossover", "evaluate_on"])
         let kindNode = try map.required("kind")
         let kind = Kind(rawValue: try kindNode.choice(["model", "ema_crossover"]))!
         var config = StrategyConfig(
             kind: kind, featuresPath: try map["features"]?.string(), modelPath: try map["model"]?.string(),
             modelVersion: 1, policy: .probability(buyAbove: 0.5, sellBelow: 0.5),
-            sizer: TargetSizer(maxPosition: Quantity(units: 1)), emaFast: 10, emaSlow: 30, fullConfidenceGap: 0.01)
+            sizer: TargetSizer(maxPosition: Quantity(units: 1)), emaFast: 10, emaSlow: 30, fullConfidenceGap: 0.01,
+            evaluateOn: try map["evaluate_on"]?.choice(["bar", "book", "trade"]) ?? "bar")
         if let versionNode = map["model_version"] {
             let version = try versionNode.int()
             guard (0...Int(UInt16.max)).contains(version) else { throw versionNode.error("model_version must be in 0...65535") }

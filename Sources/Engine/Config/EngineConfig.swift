@@ -1,0 +1,216 @@
+import MarketData
+import Plumbing
+import Simulation
+import Strategy
+import TicklineConfig
+import TicklineCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Live, paper or backtest: chosen here and nowhere else. The mode picks the source (feed or
+/// replay), the clock (real or simulated) and the venue (real or simulated); the stage code is
+/// the same in all three.
+public enum EngineMode: String, Sendable, Equatable {
+    case backtest, paper, live
+}
+
+/// Where market data comes from.
+public enum SourceConfig: Sendable, Equatable {
+    case itch(files: [String])
+    case dbn(files: [String])
+    case bars(files: [(path: String, symbol: String?)], zone: UTCOffsetRule)
+    case generator(ITCHGeneratorConfig, cacheDirectory: String)
+
+    public static func == (a: SourceConfig, b: SourceConfig) -> Bool {
+        switch (a, b) {
+        case (.itch(let x), .itch(let y)), (.dbn(let x), .dbn(let y)): x == y
+        case (.bars(let x, let zx), .bars(let y, let zy)): x.map(\.path) == y.map(\.path) && x.map(\.symbol) == y.map(\.symbol) && zx == zy
+        case (.generator(let x, let dx), .generator(let y, let dy)): x == y && dx == dy
+        default: false
+        }
+    }
+}
+
+/// One engine config file, validated at start: every section's unknown keys, wrong types and
+/// bad values are `file:line:column: key.path: message` errors. Sections owned by other modules
+/// (`risk:`, `venue:`, `journal:`) are handed to their parsers as nodes.
+///
+/// ```yaml
+/// engine:
+///   mode: backtest              # backtest | paper | live
+///   seed: 7                     # every random choice (venue latencies, queue model) derives from it
+///   instruments: 64             # capacity of books, features and risk
+///   orders: 1048576             # live orders the books hold
+///   ring_capacity: 4096         # per ring between threads, a power of two
+///   counters: /tmp/tickline.counters   # live counters: tickline stat FILE
+///   output: out/backtest        # default for --out
+/// source:
+///   kind: generator             # itch | dbn | bars | generator
+///   files: [a.itch.gz, b.itch.gz]        # itch, dbn, bars (read in order, one open at a time)
+///   symbols: [ESH4]             # bars: one per file (default: the file's base name)
+///   zone: America/New_York      # bars: time zone of the timestamps (UTC | America/New_York | America/Chicago | Europe/London)
+///   feed_latency_us: 5          # itch/generator: receive stamp = exchange time + this
+///   generator: { symbols: 8, messages: 2000000, seed: 1, cache: /tmp }
+/// bars:                         # bars built from trades (event sources)
+///   interval_s: 60
+///   session: us_equities        # us_equities | cme_globex | continuous
+///   phases: regular             # regular | extended
+/// strategy: ...                 # see StrategyConfig (plus evaluate_on: bar | book | trade)
+/// risk: ...                     # see the Risk module
+/// venue: ...                    # see the simulated venue
+/// journal: ...                  # see the Journal module
+/// threads: ...                  # see ThreadPlanConfig; agents: decode, features, risk, routing
+/// ```
+public struct EngineConfig {
+    public var file: String
+    public var mode: EngineMode
+    public var seed: UInt64
+    public var instruments: Int
+    public var orders: Int
+    public var ringCapacity: Int
+    public var countersPath: String
+    public var outputDirectory: String
+    public var source: SourceConfig
+    public var feedLatency: Nanos
+    public var barInterval: Nanos
+    public var barSession: SessionSpec
+    public var barPhases: SessionPhaseSet
+    public var strategy: StrategyConfig
+    public var evaluateOn: EvaluationTrigger
+    public var threads: ThreadPlan
+    public var threadWarnings: [String]
+    public var riskNode: ConfigNode?
+    public var venueNode: ConfigNode?
+    public var journalNode: ConfigNode?
+    public var root: ConfigNode
+
+    public static let agentNames = ["decode", "features", "risk", "routing"]
+
+    public static func load(path: String) throws(ConfigError) -> EngineConfig {
+        try parse(ConfigNode.load(path: path), file: path)
+    }
+
+    public static func parse(_ root: ConfigNode, file: String) throws(ConfigError) -> EngineConfig {
+        let top = try root.mapping(allowed: ["engine", "source", "bars", "strategy", "risk", "venue", "journal", "threads"])
+        let engine = try top.required("engine")
+        let e = try engine.mapping(allowed: ["mode", "seed", "instruments", "orders", "ring_capacity", "counters", "output"])
+        let mode = EngineMode(rawValue: try e["mode"]?.choice(["backtest", "paper", "live"]) ?? "backtest")!
+        let seed = try e["seed"]?.int() ?? 1
+        if seed < 0, let n = e["seed"] { throw n.error("seed must not be negative") }
+        let instruments = try e["instruments"]?.int() ?? 1_024
+        if !(1...65_536).contains(instruments), let n = e["instruments"] { throw n.error("instruments must be 1...65536") }
+        let orders = try e["orders"]?.int() ?? 1 << 20
+        if !(1_024...(1 << 28)).contains(orders), let n = e["orders"] { throw n.error("orders must be 1024...268435456") }
+        let ring = try e["ring_capacity"]?.int() ?? 4_096
+        if ring < 64 || ring & (ring - 1) != 0 || ring > 1 << 24, let n = e["ring_capacity"] {
+            throw n.error("ring_capacity must be a power of two in 64...16777216")
+        }
+        let counters = try e["counters"]?.string() ?? "/tmp/tickline-engine-\(getpid()).counters"
+        let output = try e["output"]?.string() ?? "out/backtest"
+
+        let sourceNode = try top.required("source")
+        let s = try sourceNode.mapping(allowed: ["kind", "files", "symbols", "zone", "feed_latency_us", "generator"])
+        let kind = try s.required("kind").choice(["itch", "dbn", "bars", "generator"])
+        func files() throws(ConfigError) -> [String] {
+            let list = try s.required("files").array()
+            guard !list.isEmpty else { throw sourceNode.error("files: give at least one file") }
+            var out: [String] = []
+            for item in list { out.append(try item.string()) }
+            return out
+        }
+        let latencyMicros = try s["feed_latency_us"]?.double() ?? 5
+        if latencyMicros < 0 || latencyMicros > 1e6, let n = s["feed_latency_us"] { throw n.error("feed_latency_us must be 0...1000000") }
+        let source: SourceConfig
+        switch kind {
+        case "itch": source = .itch(files: try files())
+        case "dbn": source = .dbn(files: try files())
+        case "bars":
+            let paths = try files()
+            var symbols: [String?] = paths.map { _ in nil }
+            if let symbolsNode = s["symbols"] {
+                let list = try symbolsNode.array()
+                guard list.count == paths.count else { throw symbolsNode.error("give one symbol per file (\(paths.count))") }
+                for (i, item) in list.enumerated() { symbols[i] = try item.string() }
+            }
+            let zone: UTCOffsetRule
+            switch try s["zone"]?.choice(["UTC", "America/New_York", "America/Chicago", "Europe/London"]) ?? "UTC" {
+            case "America/New_York": zone = .newYork
+            case "America/Chicago": zone = .chicago
+            case "Europe/London": zone = .london
+            default: zone = .utc
+            }
+            source = .bars(files: zip(paths, symbols).map { (path: $0.0, symbol: $0.1) }, zone: zone)
+        default:
+            let g = try s.required("generator").mapping(allowed: ["symbols", "messages", "seed", "cache", "halt_probability"])
+            let symbols = try g["symbols"]?.int() ?? 8
+            let messages = try g["messages"]?.int() ?? 1_000_000
+            if !(1..<65_535).contains(symbols), let n = g["symbols"] { throw n.error("symbols must be 1...65534") }
+            if messages < 3 * symbols + 8, let n = g["messages"] { throw n.error("messages must be at least 3 × symbols + 8") }
+            var config = ITCHGeneratorConfig(symbols: symbols, messages: messages, seed: UInt64(try g["seed"]?.int() ?? 1))
+            if let h = g["halt_probability"] {
+                config.haltProbability = try h.double()
+                if !(0...0.01).contains(config.haltProbability) { throw h.error("halt_probability must be 0...0.01") }
+            }
+            source = .generator(config, cacheDirectory: try g["cache"]?.string() ?? "/tmp")
+        }
+        if kind != "bars" {
+            if let n = s["symbols"] { throw n.error("symbols: only for bars sources (one name per file)") }
+            if let n = s["zone"] { throw n.error("zone: only for bars sources") }
+        }
+        if kind != "generator", let n = s["generator"] { throw n.error("generator: only for kind: generator") }
+
+        var interval = Nanos.seconds(60)
+        var session = SessionSpec.usEquities
+        var phases = SessionPhaseSet.regular
+        if let barsNode = top["bars"] {
+            let b = try barsNode.mapping(allowed: ["interval_s", "session", "phases"])
+            if let n = b["interval_s"] {
+                let seconds = try n.int()
+                guard (1...86_400).contains(seconds) else { throw n.error("interval_s must be 1...86400") }
+                interval = .seconds(Int64(seconds))
+            }
+            switch try b["session"]?.choice(["us_equities", "cme_globex", "continuous"]) ?? "us_equities" {
+            case "cme_globex": session = .cmeGlobex
+            case "continuous": session = .continuousUTC
+            default: session = .usEquities
+            }
+            if try b["phases"]?.choice(["regular", "extended"]) == "extended" { phases = .extended }
+        }
+
+        let strategyNode = try top.required("strategy")
+        let strategy = try StrategyConfig.parse(strategyNode)
+        let trigger: EvaluationTrigger
+        switch strategy.evaluateOn {
+        case "book": trigger = .book
+        case "trade": trigger = .trade
+        default: trigger = .bar
+        }
+        if strategy.kind == .emaCrossover, trigger != .bar {
+            throw strategyNode.error("ema_crossover evaluates on bar closes: evaluate_on must be bar")
+        }
+
+        let threadsNode = top["threads"]
+        let plan: ThreadPlan
+        var warnings: [String] = []
+        if let threadsNode {
+            plan = try ThreadPlanConfig.plan(from: threadsNode, agents: agentNames)
+            warnings = try ThreadPlanConfig.validate(plan, node: threadsNode, agents: agentNames)
+            if mode == .backtest, let riskThread = plan.thread(of: "risk"), riskThread != plan.thread(of: "routing") {
+                throw threadsNode.error("backtest runs risk and routing on one thread: execution reports feed risk in simulated-time order, which two threads cannot keep deterministic")
+            }
+        } else {
+            plan = .fused(agents: agentNames, idle: .spin)
+        }
+        if mode == .live, let n = e["mode"] {
+            throw n.error("live mode needs a live feed and venue session (issue 8); use backtest, or paper for a replay paced in real time against the simulated venue")
+        }
+
+        return EngineConfig(
+            file: file, mode: mode, seed: UInt64(seed), instruments: instruments, orders: orders, ringCapacity: ring,
+            countersPath: counters, outputDirectory: output, source: source, feedLatency: Nanos(Int64(latencyMicros * 1_000)),
+            barInterval: interval, barSession: session, barPhases: phases, strategy: strategy, evaluateOn: trigger,
+            threads: plan, threadWarnings: warnings, riskNode: top["risk"], venueNode: top["venue"], journalNode: top["journal"],
+            root: root)
+    }
+}
