@@ -140,7 +140,7 @@ public final class ITCHReplaySource: ReplaySource {
                 }
                 event.instrument = InstrumentID(mapped - 1)
                 event.tsEvent = Nanos(event.tsEvent.raw &+ dayShift)
-                if event.tsReceive.raw == 0 { event.tsReceive = event.tsEvent + feedLatency }
+                event.tsReceive = event.tsEvent + feedLatency
                 event.decodeOffset = UInt32(truncatingIfNeeded: at)
                 out[written] = .event(event)
                 written += 1
