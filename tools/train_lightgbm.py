@@ -7,7 +7,8 @@
     tickline strategy signals --bars BARS.csv --spec config/features/minute-alpha.yaml \
         --model model.txt --out signals.csv
 
-Feature columns are every column except `bar`, `close`, `fwd_return_*` and `label_*`; the
+Feature columns are every column except `bar`, `close`, `time`, `symbol`, `price`,
+`fwd_return_*` and `label_*`; the
 model's feature names are the registry's feature names, which is how the engine maps its
 feature vector onto the model's inputs. Empty cells are missing values (LightGBM NaN).
 
@@ -70,7 +71,7 @@ def main():
     header, rows = read_export(args.data)
     if args.label not in header:
         sys.exit(f"{args.data}: no column {args.label!r} (columns: {', '.join(header)})")
-    excluded = {"bar", "close"}
+    excluded = {"bar", "close", "time", "symbol", "price"}
     features = [name for name in header
                 if name not in excluded and not name.startswith("fwd_return_") and not name.startswith("label_")]
     if not features:

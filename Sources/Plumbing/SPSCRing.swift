@@ -143,6 +143,19 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         return UnsafeMutableBufferPointer(start: slots + start, count: max(contiguous, 0))
     }
 
+    /// Free slots, refreshing the view of the consumer when fewer than `needed` are known free.
+    /// With `write(_:at:)` and `publish(_:)`, a stage that emits a variable number of records
+    /// per input can reserve its worst case without the contiguity `claim` needs.
+    @inlinable
+    public func free(needed: Int) -> Int { freeSlots(needed: needed) }
+
+    /// Writes `value` `offset` slots past the first unpublished one (wrapping around the end).
+    /// The caller has checked `free(needed:)` covers `offset`; `publish` makes it visible.
+    @inlinable
+    public func write(_ value: Element, at offset: Int) {
+        (slots + ((headLocal.pointee &+ offset) & mask)).initialize(to: value)
+    }
+
     /// Publishes `count` slots previously claimed and written, with one release store.
     @inlinable
     public func publish(_ count: Int) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CZlib
+import Engine
 import Features
 import TicklineConfig
 #if canImport(Glibc)
@@ -43,16 +44,19 @@ struct FeaturesExport: ParsableCommand {
         commandName: "export",
         abstract: "Write feature vectors with forward-return labels, for training a model.",
         discussion: """
-            Replays a bars CSV through the registry's feature plan (the code the engine runs) and writes, per bar that has a \
+            Replays a bars CSV through the registry's feature plan (the code the engine runs) — or, with --config, an engine \
+            config's source through its books and features with its evaluation trigger — and writes, per bar that has a \
             future `--horizon` bars ahead: `bar` (0-based index in the input), `close`, one column per feature (empty while \
             not ready; LightGBM reads empty as missing), `fwd_return_H` = close[t+H] / close[t] − 1 and `label_up` = 1 when \
             that return exceeds `--threshold`, else 0. The last H bars have no label and are not written. \
             `tools/train_lightgbm.py` trains a model from this file; `tickline strategy signals` runs it.
             """)
 
-    @Option(help: "Bars CSV (plain or gzip).") var bars: String
-    @Option(help: "Feature registry YAML.") var spec: String
-    @Option(help: "Label horizon in bars.") var horizon: Int = 5
+    @Option(help: "Bars CSV (plain or gzip).") var bars: String?
+    @Option(help: "Feature registry YAML (with --bars).") var spec: String?
+    @Option(help: "An engine config instead of --bars/--spec: its source, books, features and evaluation trigger, as a backtest runs them.")
+    var config: String?
+    @Option(help: "Label horizon in bars (or evaluations of the same instrument with --config).") var horizon: Int = 5
     @Option(help: "Return above which label_up is 1.") var threshold: Double = 0
     @Flag(help: "Write only bars where every feature is ready.") var readyOnly = false
     @Option(help: "Output CSV.") var out: String
@@ -60,6 +64,16 @@ struct FeaturesExport: ParsableCommand {
     func run() throws {
         guard horizon >= 1, horizon <= 100_000 else { throw ValidationError("--horizon must be in 1...100000") }
         guard threshold.isFinite else { throw ValidationError("--threshold must be finite") }
+        if let config {
+            guard bars == nil, spec == nil else { throw ValidationError("give --config, or --bars with --spec, not both") }
+            let engineConfig: EngineConfig
+            do { engineConfig = try EngineConfig.load(path: config) } catch { throw ValidationError("\(error)") }
+            let export = FeatureExport(config: engineConfig, horizon: horizon, threshold: threshold, readyOnly: readyOnly)
+            do { try export.run(to: out) } catch { throw ValidationError("\(error)") }
+            printError("features export: \(export.evaluations) evaluations, \(export.rowsWritten) labelled rows written to \(out)")
+            return
+        }
+        guard let bars, let spec else { throw ValidationError("give --bars and --spec, or --config") }
         let (registry, plan) = try loadPlan(spec)
         var reader = try BarsCSV(path: bars)
         var output = try CSVOutput(path: out)

@@ -20,7 +20,14 @@ public enum StageStrategy {
     case model(ModelStrategy)
     /// EMA crossover on bar closes, one state per instrument.
     case emaCrossover(fast: Int, slow: Int, fullConfidenceGap: Double, sizer: TargetSizer)
+    /// No model: features are computed and handed to the observer at each trigger (research:
+    /// `tickline features export --config`).
+    case observeOnly
 }
+
+/// Sees every evaluation: the instrument, its time, its feature vector and the reference price
+/// (bar close, or mid for book and trade triggers). Cold path (research and tests).
+public typealias EvaluationObserver = (InstrumentID, Nanos, UnsafeBufferPointer<Double>, Double) -> Void
 
 /// Books + features + model, one agent: applies every market event to the L3 books, updates the
 /// feature plan (tick features on book changes and trades, bar features on bars — built from
@@ -53,6 +60,8 @@ public final class FeatureAgent: Agent {
     let askSizes: UnsafeMutablePointer<Double>
     let clock: any EngineClock
     let counters: EngineCounters
+    /// Called at each evaluation with the feature vector (nil in the engine's hot path).
+    public var observer: EvaluationObserver?
     public private(set) var ended = false
     public private(set) var signals = 0
     public private(set) var eventsSeen = 0
@@ -106,11 +115,12 @@ public final class FeatureAgent: Agent {
 
     public func doWork() -> Int {
         if ended { return 0 }
-        let room = out.claim(upTo: 768)
-        guard room.count >= 4 else { return 0 }
+        let free = out.free(needed: 768)
+        guard free >= 4 else { return 0 }
+        let room = RingWriter(producer: out)
         var used = 0
         var consumed = 0
-        let readable = input.readable(upTo: (room.count - 1) / 3)
+        let readable = input.readable(upTo: min((free - 1) / 3, 256))
         for i in 0..<readable.count {
             let message = readable[i]
             consumed += 1
@@ -150,7 +160,7 @@ public final class FeatureAgent: Agent {
     }
 
     @inline(__always)
-    func onEvent(_ event: MarketEvent, room: UnsafeMutableBufferPointer<EngineMessage>, at start: Int) -> Int {
+    func onEvent(_ event: MarketEvent, room: RingWriter, at start: Int) -> Int {
         eventsSeen &+= 1
         let id = event.instrument
         guard id.index < instruments else { return 0 }
@@ -173,17 +183,24 @@ public final class FeatureAgent: Agent {
             _ = bars.onEvent(event, into: &ring)
             while let bar = barRing.pop() { written += onBar(bar, room: room, at: start + written) }
         }
+        let fire: Bool
         switch trigger {
-        case .book where update == .changed: written += evaluate(id, event.tsEvent, room: room, at: start + written)
-        case .trade where event.kind == .trade || event.kind == .execute: written += evaluate(id, event.tsEvent, room: room, at: start + written)
-        default: break
+        case .book: fire = update == .changed
+        case .trade: fire = event.kind == .trade || (event.kind == .execute && event.flags.contains(.printable))
+        case .bar: fire = false
+        }
+        if fire {
+            if let observer, let bid = books.bestBid(id), let ask = books.bestAsk(id) {
+                observer(id, event.tsEvent, UnsafeBufferPointer(start: row, count: width), (bid.price.doubleValue + ask.price.doubleValue) / 2)
+            }
+            written += evaluate(id, event.tsEvent, room: room, at: start + written)
         }
         return written
     }
 
     /// Feeds a bar to bar features and evaluates on it; returns messages written.
     @inline(__always)
-    func onBar(_ bar: Bar, room: UnsafeMutableBufferPointer<EngineMessage>, at start: Int) -> Int {
+    func onBar(_ bar: Bar, room: RingWriter, at start: Int) -> Int {
         barsSeen &+= 1
         let id = bar.instrument
         guard id.index < instruments, !bar.flags.contains(.empty) else { return 0 }
@@ -193,6 +210,9 @@ public final class FeatureAgent: Agent {
                 volume: bar.volume.doubleValue), into: values + id.index * width)
         }
         guard trigger == .bar else { return 0 }
+        if let observer {
+            observer(id, bar.end, UnsafeBufferPointer(start: values + id.index * width, count: width), bar.close.doubleValue)
+        }
         if case .emaCrossover(_, _, _, let sizer) = strategy {
             let (direction, confidence) = emas[id.index].update(bar.close.doubleValue)
             return emit(id, bar.end, direction: direction, confidence: confidence,
@@ -203,7 +223,7 @@ public final class FeatureAgent: Agent {
     }
 
     @inline(__always)
-    func evaluate(_ id: InstrumentID, _ time: Nanos, room: UnsafeMutableBufferPointer<EngineMessage>, at start: Int) -> Int {
+    func evaluate(_ id: InstrumentID, _ time: Nanos, room: RingWriter, at start: Int) -> Int {
         guard case .model(let model) = strategy else { return 0 }
         var trace = StageTrace(origin: clock.now())
         trace.features = 0
@@ -214,7 +234,7 @@ public final class FeatureAgent: Agent {
 
     @inline(__always)
     func emit(_ id: InstrumentID, _ time: Nanos, direction: Int8, confidence: Double, target: Quantity, version: UInt16,
-              trace: StageTrace, room: UnsafeMutableBufferPointer<EngineMessage>, at start: Int) -> Int {
+              trace: StageTrace, room: RingWriter, at start: Int) -> Int {
         guard target.raw != lastTarget[id.index] else { return 0 }
         lastTarget[id.index] = target.raw
         var stamped = trace
@@ -234,5 +254,16 @@ public final class FeatureAgent: Agent {
             askSizes[level] = books.level(id, .sell, level)?.quantity.doubleValue ?? 0
         }
         return Quote(bidPrice: bid.price, bidSize: bid.quantity, askPrice: ask.price, askSize: ask.quantity)
+    }
+}
+
+/// Writes records past a producer's first unpublished slot (wrapping); the agent publishes the
+/// count once per batch.
+@frozen public struct RingWriter {
+    public let producer: SPSCProducer<EngineMessage>
+    @inlinable public init(producer: SPSCProducer<EngineMessage>) { self.producer = producer }
+    @inlinable public subscript(offset: Int) -> EngineMessage {
+        get { fatalError("write-only") }
+        nonmutating set { producer.write(newValue, at: offset) }
     }
 }

@@ -1,0 +1,88 @@
+import Features
+import MarketData
+import Models
+import Plumbing
+import Strategy
+import TicklineConfig
+import TicklineCore
+
+/// The stages up to the model, built from a config: the replay source, the books, the feature
+/// plan, the bar builder and the strategy. Shared by the backtest and by
+/// `tickline features export --config`, so research sees exactly the features the engine runs.
+public struct Upstream {
+    public let source: any ReplaySource
+    public let books: OrderBooks
+    public let plan: FeaturePlan?
+    public let strategy: StageStrategy
+    public let bars: BarBuilder?
+    public let trigger: EvaluationTrigger
+    public let eventsAreBars: Bool
+
+    /// `observeOnly`: no model (features export); the registry comes from the strategy's
+    /// `features:` (required then).
+    public static func build(_ config: EngineConfig, observeOnly: Bool = false) throws -> Upstream {
+        let source: any ReplaySource
+        var semantics = BookSemantics.reduce
+        var eventsAreBars = false
+        switch config.source {
+        case .itch(let files):
+            source = try ITCHReplaySource(paths: files, feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
+        case .generator(let generator, let directory):
+            let path = try GeneratedSession.prepare(generator, directory: directory)
+            source = try ITCHReplaySource(paths: [path], feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
+        case .dbn(let files):
+            // Databento MBO follows the exchange's own conventions (clear, fill-as-modify):
+            // the semantics that reproduce Databento's and Nautilus's books.
+            semantics = .nautilus
+            source = try DBNReplaySource(paths: files, feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
+        case .bars(let files, let zone):
+            source = try BarsReplaySource(files: files, zone: zone)
+            eventsAreBars = true
+        }
+        let books = OrderBooks(
+            capacity: BookCapacity(orders: config.orders, instruments: config.instruments, levelsPerSide: 1 << 16),
+            semantics: semantics)
+
+        var plan: FeaturePlan?
+        var registry: FeatureRegistry?
+        if let path = config.strategy.featuresPath {
+            do {
+                let loaded = try FeatureRegistry.load(path: path)
+                registry = loaded
+                plan = try FeaturePlan(loaded, instruments: config.instruments)
+            } catch {
+                throw EngineError.setup("\(error)")
+            }
+        }
+        let strategy: StageStrategy
+        if observeOnly {
+            guard plan != nil else { throw EngineError.setup("\(config.file): strategy.features is needed to export features") }
+            strategy = .observeOnly
+        } else {
+            switch config.strategy.kind {
+            case .emaCrossover:
+                strategy = .emaCrossover(fast: config.strategy.emaFast, slow: config.strategy.emaSlow,
+                                         fullConfidenceGap: config.strategy.fullConfidenceGap, sizer: config.strategy.sizer)
+            case .model:
+                let path = config.strategy.modelPath!
+                let model: LightGBMModel
+                do { model = try LightGBMModel(contentsOfFile: path) } catch { throw EngineError.setup("\(path): \(error)") }
+                do {
+                    strategy = .model(try ModelStrategy(
+                        featureNames: registry?.names ?? [], modelFeatureNames: model.featureNames, forest: FlatForest(model),
+                        policy: config.strategy.policy, sizer: config.strategy.sizer, modelVersion: config.strategy.modelVersion))
+                } catch {
+                    throw EngineError.setup("\(config.file): strategy: \(error)")
+                }
+            }
+        }
+        var bars: BarBuilder?
+        if !eventsAreBars && config.evaluateOn == .bar {
+            bars = BarBuilder(BarBuilder.Configuration(
+                capacity: config.instruments, interval: config.barInterval, calendar: MarketData.TradingCalendar(config.barSession),
+                phases: config.barPhases))
+        }
+        return Upstream(source: source, books: books, plan: plan, strategy: strategy, bars: bars, trigger: config.evaluateOn,
+                        eventsAreBars: eventsAreBars)
+    }
+}
