@@ -13,6 +13,10 @@ import TicklineCore
     case event(MarketEvent)
     case bar(Bar)
     case signal(Signal)
+    /// The best bid and ask prices of an instrument changed (sent by the features stage after
+    /// the event that changed them): marks for risk, prices for order placement.
+    /// `Price.undefined` for an empty side.
+    case quote(InstrumentID, bid: Price, ask: Price, time: Nanos)
     /// The source is exhausted; `Nanos` is the last event time. Sent once; every stage
     /// forwards it after finishing its own work, and the last one ends the run.
     case end(Nanos)

@@ -55,6 +55,9 @@ public final class FeatureAgent: Agent {
     var emas: [EMACrossover]
     let trigger: EvaluationTrigger
     let lastTarget: UnsafeMutablePointer<Int64>
+    /// Best bid and ask prices last announced per instrument (raw; `Price.undefined` when empty).
+    let lastBid: UnsafeMutablePointer<Int64>
+    let lastAsk: UnsafeMutablePointer<Int64>
     let depth = 10
     let bidSizes: UnsafeMutablePointer<Double>
     let askSizes: UnsafeMutablePointer<Double>
@@ -93,6 +96,10 @@ public final class FeatureAgent: Agent {
         self.trigger = trigger
         lastTarget = .allocate(capacity: instruments)
         lastTarget.initialize(repeating: 0, count: instruments)
+        lastBid = .allocate(capacity: instruments)
+        lastAsk = .allocate(capacity: instruments)
+        lastBid.initialize(repeating: Price.undefined.raw, count: instruments)
+        lastAsk.initialize(repeating: Price.undefined.raw, count: instruments)
         bidSizes = .allocate(capacity: depth)
         askSizes = .allocate(capacity: depth)
         bidSizes.initialize(repeating: 0, count: depth)
@@ -104,6 +111,8 @@ public final class FeatureAgent: Agent {
     deinit {
         values.deallocate()
         lastTarget.deallocate()
+        lastBid.deallocate()
+        lastAsk.deallocate()
         bidSizes.deallocate()
         askSizes.deallocate()
     }
@@ -120,7 +129,7 @@ public final class FeatureAgent: Agent {
         let room = RingWriter(producer: out)
         var used = 0
         var consumed = 0
-        let readable = input.readable(upTo: min((free - 1) / 3, 256))
+        let readable = input.readable(upTo: min((free - 1) / 5, 256))
         for i in 0..<readable.count {
             let message = readable[i]
             consumed += 1
@@ -129,7 +138,7 @@ public final class FeatureAgent: Agent {
             switch message {
             case .event(let event): used += onEvent(event, room: room, at: used)
             case .bar(let bar): used += onBar(bar, room: room, at: used)
-            case .signal: break
+            case .signal, .quote: break
             case .end:
                 ended = true
                 break
@@ -166,6 +175,16 @@ public final class FeatureAgent: Agent {
         guard id.index < instruments else { return 0 }
         let update = books.apply(event)
         var written = 0
+        if update == .changed {
+            let bid = books.bestBid(id)?.price.raw ?? Price.undefined.raw
+            let ask = books.bestAsk(id)?.price.raw ?? Price.undefined.raw
+            if bid != lastBid[id.index] || ask != lastAsk[id.index] {
+                lastBid[id.index] = bid
+                lastAsk[id.index] = ask
+                room[start] = .quote(id, bid: Price(raw: bid), ask: Price(raw: ask), time: event.tsEvent)
+                written = 1
+            }
+        }
         let row = values + id.index * width
         if let plan {
             if update == .changed, plan.readsBook, let quote = topOfBook(id) {
