@@ -36,6 +36,7 @@ let package = Package(
         .library(name: "Journal", targets: ["Journal"]),
         .library(name: "Analytics", targets: ["Analytics"]),
         .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Tuning", targets: ["Tuning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -80,6 +81,9 @@ let package = Package(
         ),
         // Backtest analytics: returns, risk ratios, trade statistics, summary.json, report.html.
         .target(name: "Analytics", dependencies: ["TicklineCore"]),
+        // Host inspection for `tickline tune`: topology, isolation, governors, THP, IRQs, busy
+        // polling; findings with fixes and a proposed thread plan.
+        .target(name: "Tuning", dependencies: ["Plumbing", "TicklineConfig", "CNuma", "CTickline"]),
         // The engine: stages wired into agents and rings from one config; live, paper and
         // backtest modes; replay sources; the backtest runner.
         .target(
@@ -99,7 +103,7 @@ let package = Package(
         .executableTarget(
             name: "tickline",
             dependencies: [
-                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "Orders", "Risk", "Journal", "Analytics", "Engine", "CZlib",
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "Orders", "Risk", "Journal", "Analytics", "Engine", "Tuning", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -128,6 +132,7 @@ let package = Package(
             name: "EngineTests",
             dependencies: ["TestSupport", "Engine", "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "Simulation", "Strategy"]
         ),
+        .testTarget(name: "TuningTests", dependencies: ["TestSupport", "Tuning", "Plumbing", "TicklineConfig"]),
         .testTarget(name: "AnalyticsTests", dependencies: ["TestSupport", "Analytics", "TicklineCore"]),
         .testTarget(name: "JournalTests", dependencies: ["TestSupport", "Journal", "TicklineCore", "Plumbing", "TicklineConfig"]),
         // Runs the built `tickline` binary end to end (built by `swift build --build-tests`).

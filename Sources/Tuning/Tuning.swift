@@ -1,0 +1,1 @@
+/// Host inspection for `tickline tune`.
