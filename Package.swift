@@ -69,7 +69,7 @@ let package = Package(
         // The model stage: feature frame → model → signal → target (never orders).
         .target(name: "Strategy", dependencies: ["TicklineCore", "TicklineConfig", "Features", "Models"], swiftSettings: hotSettings),
         // Order state machines, client order ids, positions and P&L.
-        .target(name: "Orders", dependencies: ["TicklineCore"], swiftSettings: hotSettings),
+        .target(name: "Orders", dependencies: ["TicklineCore", "Plumbing"], swiftSettings: hotSettings),
         // Pre-trade checks as pure functions of (intent, state, limits); kill switch and halts.
         .target(name: "Risk", dependencies: ["TicklineCore", "Orders", "TicklineConfig"], swiftSettings: hotSettings),
         // The feedback journal: per-producer rings, side thread, durable local log, PostgreSQL

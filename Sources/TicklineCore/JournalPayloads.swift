@@ -30,6 +30,12 @@
     case invalidOrder = 21
     case unknownInstrument = 22
     case noReferencePrice = 23
+    /// Every order-table slot holds a live order (capacity is `risk.order_capacity`).
+    case orderTableFull = 24
+    /// The reserved block of client order ids is used up and the next is not yet persisted.
+    case orderIDsExhausted = 25
+    /// The caller's command outbox has no room for the order (it was not drained).
+    case outboxFull = 26
 
     public var description: String {
         switch self {
@@ -57,6 +63,9 @@
         case .invalidOrder: "invalid_order"
         case .unknownInstrument: "unknown_instrument"
         case .noReferencePrice: "no_reference_price"
+        case .orderTableFull: "order_table_full"
+        case .orderIDsExhausted: "order_ids_exhausted"
+        case .outboxFull: "outbox_full"
         }
     }
 }

@@ -186,13 +186,13 @@
     case fillOrKill = 4
 }
 
-/// What the strategy wants to do, before risk has seen it. 88 bytes.
+/// What the strategy wants to do, before risk has seen it. 96 bytes.
 ///
 /// ```
 ///  0  32  trace
 /// 32   8  tsEvent
 /// 40   8  quantity        Quantity.raw (> 0)
-/// 48   8  limitPrice      Price.raw (Price.undefined for market orders)
+/// 48   8  limitPrice      Price.raw (Price.undefined for market and stop orders)
 /// 56   8  stopPrice       Price.raw: the protective stop, for risk-per-trade (undefined if none)
 /// 64   8  referencePrice  Price.raw: the price the decision saw (mid), for the price band
 /// 72   4  instrument
@@ -202,6 +202,7 @@
 /// 80   1  timeInForce
 /// 81   1  flags
 /// 82   6  (padding)
+/// 88   8  triggerPrice    Price.raw: the trigger of a stop or stop-limit order (undefined otherwise)
 /// ```
 @frozen public struct OrderIntent: Sendable, BitwiseCopyable {
     public var trace: StageTrace
@@ -216,13 +217,16 @@
     public var orderType: OrderType
     public var timeInForce: TimeInForce
     public var flags: UInt8
+    @usableFromInline var padding0: UInt16 = 0
+    @usableFromInline var padding1: UInt32 = 0
+    public var triggerPrice: Price
 
     @inlinable
     public init(
         instrument: InstrumentID, side: Side, quantity: Quantity, orderType: OrderType = .limit,
         limitPrice: Price = .undefined, stopPrice: Price = .undefined, referencePrice: Price = .undefined,
-        timeInForce: TimeInForce = .day, strategyID: UInt16 = 0, tsEvent: Nanos = .zero,
-        trace: StageTrace = StageTrace(origin: .zero)
+        triggerPrice: Price = .undefined, timeInForce: TimeInForce = .day, strategyID: UInt16 = 0,
+        tsEvent: Nanos = .zero, trace: StageTrace = StageTrace(origin: .zero)
     ) {
         self.trace = trace
         self.tsEvent = tsEvent
@@ -236,6 +240,7 @@
         self.orderType = orderType
         self.timeInForce = timeInForce
         self.flags = 0
+        self.triggerPrice = triggerPrice
     }
 }
 
@@ -247,7 +252,7 @@
     case cancelAll = 4
 }
 
-/// An order that risk has approved, for routing to a venue. 88 bytes.
+/// An order that risk has approved, for routing to a venue. 96 bytes.
 ///
 /// ```
 ///  0  32  trace
@@ -255,7 +260,7 @@
 /// 40   8  clientOrderID
 /// 48   8  origClientOrderID   (cancel / replace)
 /// 56   8  quantity
-/// 64   8  price
+/// 64   8  price               limit price (undefined for market and stop orders)
 /// 72   4  instrument
 /// 76   1  action
 /// 77   1  side
@@ -264,6 +269,7 @@
 /// 80   2  venue
 /// 82   2  flags
 /// 84   4  (padding)
+/// 88   8  triggerPrice        stop trigger of a stop or stop-limit order (undefined otherwise)
 /// ```
 @frozen public struct OrderCommand: Sendable, BitwiseCopyable {
     public var trace: StageTrace
@@ -279,13 +285,15 @@
     public var timeInForce: TimeInForce
     public var venue: UInt16
     public var flags: UInt16
+    @usableFromInline var padding: UInt32 = 0
+    public var triggerPrice: Price
 
     @inlinable
     public init(
         action: OrderAction, clientOrderID: OrderID, instrument: InstrumentID, side: Side,
         quantity: Quantity, price: Price, orderType: OrderType = .limit, timeInForce: TimeInForce = .day,
-        origClientOrderID: OrderID = OrderID(0), venue: UInt16 = 0, tsEvent: Nanos = .zero,
-        trace: StageTrace = StageTrace(origin: .zero)
+        origClientOrderID: OrderID = OrderID(0), triggerPrice: Price = .undefined, venue: UInt16 = 0,
+        tsEvent: Nanos = .zero, trace: StageTrace = StageTrace(origin: .zero)
     ) {
         self.trace = trace
         self.tsEvent = tsEvent
@@ -300,6 +308,7 @@
         self.timeInForce = timeInForce
         self.venue = venue
         self.flags = 0
+        self.triggerPrice = triggerPrice
     }
 }
 

@@ -33,12 +33,14 @@ import Testing
     }
 
     @Test func orderRecords() {
-        #expect(MemoryLayout<OrderIntent>.stride == 88)
+        #expect(MemoryLayout<OrderIntent>.stride == 96)
+        #expect(MemoryLayout<OrderIntent>.offset(of: \.triggerPrice) == 88)
         #expect(MemoryLayout<OrderIntent>.offset(of: \.referencePrice) == 64)
         #expect(MemoryLayout<OrderIntent>.offset(of: \.instrument) == 72)
         #expect(MemoryLayout<OrderIntent>.offset(of: \.side) == 78)
         #expect(MemoryLayout<OrderIntent>.offset(of: \.flags) == 81)
-        #expect(MemoryLayout<OrderCommand>.stride == 88)
+        #expect(MemoryLayout<OrderCommand>.stride == 96)
+        #expect(MemoryLayout<OrderCommand>.offset(of: \.triggerPrice) == 88)
         #expect(MemoryLayout<OrderCommand>.offset(of: \.clientOrderID) == 40)
         #expect(MemoryLayout<OrderCommand>.offset(of: \.action) == 76)
         #expect(MemoryLayout<OrderCommand>.offset(of: \.venue) == 80)
@@ -52,6 +54,7 @@ import Testing
         #expect(MemoryLayout<JournalRecord>.size == 128)
         #expect(MemoryLayout<JournalRecord>.offset(of: \.payload) == 32)
         #expect(MemoryLayout<OrderCommand>.size <= JournalRecord.payloadCapacity)
+        #expect(MemoryLayout<OrderIntent>.size <= JournalRecord.payloadCapacity)
         #expect(MemoryLayout<ExecReport>.size <= JournalRecord.payloadCapacity)
 
         var trace = StageTrace(origin: Nanos(1_000))

@@ -1,1 +1,0 @@
-/// Order management: order state machines, client order ids, positions and P&L.

@@ -1,1 +1,0 @@
-/// Pre-trade risk: checks as pure functions of (intent, state, limits); kill switch and halts.

@@ -1,6 +1,0 @@
-import Testing
-@testable import Risk
-
-@Suite struct RiskScaffoldTests {
-    @Test func moduleLinks() { #expect(Bool(true)) }
-}
