@@ -8,7 +8,7 @@ import TicklineCore
 /// thread receives them in exactly the order they were produced: that is what makes a
 /// backtest's output independent of the thread plan.
 ///
-/// 104-byte stride (a `Bar` is the largest payload). Plain data, copied by value.
+/// 104-byte stride (a `Bar` and an `OrderCommand` are the largest payloads). Plain data, copied by value.
 @frozen public enum EngineMessage: Sendable, BitwiseCopyable {
     case event(MarketEvent)
     case bar(Bar)
@@ -17,6 +17,8 @@ import TicklineCore
     /// the event that changed them): marks for risk, prices for order placement.
     /// `Price.undefined` for an empty side.
     case quote(InstrumentID, bid: Price, ask: Price, time: Nanos)
+    /// An order command approved by risk, for routing.
+    case command(OrderCommand)
     /// The source is exhausted; `Nanos` is the last event time. Sent once; every stage
     /// forwards it after finishing its own work, and the last one ends the run.
     case end(Nanos)

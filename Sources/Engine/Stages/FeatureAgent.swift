@@ -138,7 +138,7 @@ public final class FeatureAgent: Agent {
             switch message {
             case .event(let event): used += onEvent(event, room: room, at: used)
             case .bar(let bar): used += onBar(bar, room: room, at: used)
-            case .signal, .quote: break
+            case .signal, .quote, .command: break
             case .end:
                 ended = true
                 break

@@ -1,0 +1,348 @@
+import Orders
+import Plumbing
+import Risk
+import TicklineCore
+
+/// How the risk agent turns a target position into orders.
+public struct ExecutionPolicy: Sendable, Equatable {
+    public enum Style: String, Sendable, Equatable {
+        /// Limit at the opposite best (plus `offsetTicks` through it), immediate-or-cancel: takes
+        /// what is displayed, never rests; re-tried on the next quote while short of target.
+        case marketable
+        /// Limit at our own side's best, day order: rests and waits to be hit.
+        case passive
+    }
+    public var style: Style
+    /// Price ticks through the opposite best for marketable orders (slippage allowance).
+    public var offsetTicks: Int64
+    public var tick: Price
+
+    public init(style: Style = .marketable, offsetTicks: Int64 = 0, tick: Price = Price(raw: 10_000_000)) {
+        self.style = style
+        self.offsetTicks = offsetTicks
+        self.tick = tick
+    }
+}
+
+/// Sees what the risk agent decides and learns (cold: the backtest's analytics, tests). The
+/// journal records the same stream through its own rings.
+public protocol RiskObserver: AnyObject {
+    func onDecision(_ decision: RiskDecisionRecord, now: Nanos)
+    func onCommand(_ command: OrderCommand, now: Nanos)
+    func onReport(_ report: ExecReport, outcome: ExecOutcome, now: Nanos)
+    func onMark(_ instrument: InstrumentID, price: Price, now: Nanos)
+    func onHalt(_ halt: HaltRecord)
+}
+
+/// The risk stage as an agent: keeps the strategy's target per instrument and works toward it
+/// with orders that pass every check of `RiskStage` (no order reaches routing any other way);
+/// applies execution reports from routing's back ring; marks positions from quotes and bars;
+/// follows the feed's trading status. Market events are forwarded to routing in order, each
+/// followed by the commands decided on it.
+///
+/// **Determinism.** In a backtest the agent shares a thread with routing. Execution reports
+/// must reach it in simulated-time order, so while the venue has anything in flight (`venueBusy`)
+/// it takes one message per duty cycle: routing then runs before the next message. When the
+/// venue is idle nothing can come back, and it takes a batch. Either way the sequence of calls
+/// depends only on the data, not on thread timing.
+public final class RiskAgent: Agent {
+    public let name = "risk"
+    let input: SPSCConsumer<EngineMessage>
+    let reports: SPSCConsumer<ExecReport>
+    let out: SPSCProducer<EngineMessage>
+    public let risk: RiskStage
+    var outbox: RiskOutbox
+    let policy: ExecutionPolicy
+    let instruments: Int
+    let targets: UnsafeMutablePointer<Int64>
+    let bids: UnsafeMutablePointer<Int64>
+    let asks: UnsafeMutablePointer<Int64>
+    /// Set when an instrument's target, position or quote changed since we last looked.
+    let dirty: UnsafeMutablePointer<Bool>
+    /// A rejected intent is not re-tried until the next signal or fill of the instrument.
+    let coolingDown: UnsafeMutablePointer<Bool>
+    /// Our working client order ids per instrument (a few at a time), to cancel them.
+    let working: UnsafeMutablePointer<UInt64>
+    let workingCount: UnsafeMutablePointer<Int32>
+    static let workingPerInstrument = 8
+    let counters: EngineCounters
+    public weak var observer: (any RiskObserver)?
+    /// Whether routing has anything that could still produce a report (backtest lockstep).
+    var venueBusy: () -> Bool
+    let lockstep: Bool
+    public private(set) var now = Nanos.zero
+    public private(set) var endSeen = false
+    public private(set) var endTime = Nanos.zero
+    public private(set) var intents = 0
+    public private(set) var approved = 0
+    public private(set) var rejected = 0
+
+    public init(
+        input: SPSCConsumer<EngineMessage>, reports: SPSCConsumer<ExecReport>, out: SPSCProducer<EngineMessage>, risk: RiskStage,
+        policy: ExecutionPolicy, instruments: Int, lockstep: Bool, venueBusy: @escaping () -> Bool, counters: EngineCounters
+    ) {
+        self.input = input
+        self.reports = reports
+        self.out = out
+        self.risk = risk
+        outbox = risk.makeOutbox()
+        self.policy = policy
+        self.instruments = instruments
+        self.lockstep = lockstep
+        self.venueBusy = venueBusy
+        self.counters = counters
+        targets = .allocate(capacity: instruments)
+        targets.initialize(repeating: 0, count: instruments)
+        bids = .allocate(capacity: instruments)
+        bids.initialize(repeating: Price.undefined.raw, count: instruments)
+        asks = .allocate(capacity: instruments)
+        asks.initialize(repeating: Price.undefined.raw, count: instruments)
+        dirty = .allocate(capacity: instruments)
+        dirty.initialize(repeating: false, count: instruments)
+        coolingDown = .allocate(capacity: instruments)
+        coolingDown.initialize(repeating: false, count: instruments)
+        working = .allocate(capacity: instruments * Self.workingPerInstrument)
+        working.initialize(repeating: 0, count: instruments * Self.workingPerInstrument)
+        workingCount = .allocate(capacity: instruments)
+        workingCount.initialize(repeating: 0, count: instruments)
+    }
+
+    deinit {
+        targets.deallocate()
+        bids.deallocate()
+        asks.deallocate()
+        dirty.deallocate()
+        coolingDown.deallocate()
+        working.deallocate()
+        workingCount.deallocate()
+    }
+
+    /// Room a message needs downstream before it is taken: itself and a few commands. A halt's
+    /// cancels and flatten orders can be more: they wait in the outbox, and no input is taken
+    /// until they are all through.
+    let reserve = 18
+    var flushedCommands = 0
+    var reportedHalts = 0
+
+    public func doWork() -> Int {
+        var work = 0
+        // Reports first: they are older than anything still in the input.
+        while let report = reports.tryPop() {
+            onReport(report)
+            work += 1
+        }
+        guard flushOutbox() else { return work }
+        if endSeen { return work }
+        let limit = lockstep && venueBusy() ? 1 : 64
+        var taken = 0
+        while taken < limit {
+            guard outbox.commandCount == 0, out.free(needed: reserve) >= reserve, let message = input.peek()?.pointee else { break }
+            input.advance(1)
+            taken += 1
+            switch message {
+            case .event(let event):
+                forward(message)
+                onEvent(event)
+            case .quote(let id, let bid, let ask, let time):
+                advanceClock(time)
+                guard id.index < instruments else { break }
+                bids[id.index] = bid.raw
+                asks[id.index] = ask.raw
+                if bid.isDefined && ask.isDefined {
+                    let mid = Price(raw: bid.raw / 2 + ask.raw / 2 + (bid.raw & ask.raw & 1))
+                    risk.onMark(id, price: mid, now: now, outbox: &outbox)
+                    observer?.onMark(id, price: mid, now: now)
+                    flushOutbox()
+                }
+                if targets[id.index] != 0 || workingCount[id.index] != 0 || risk.positions.quantity(id).raw != 0 {
+                    review(id)
+                }
+            case .bar(let bar):
+                forward(message)
+                advanceClock(bar.end)
+                guard bar.instrument.index < instruments, !bar.flags.contains(.empty) else { break }
+                let id = bar.instrument
+                // A bar source has no book: the close stands for both sides.
+                bids[id.index] = bar.close.raw
+                asks[id.index] = bar.close.raw
+                risk.onMark(id, price: bar.close, now: now, outbox: &outbox)
+                observer?.onMark(id, price: bar.close, now: now)
+                flushOutbox()
+            case .signal(let signal):
+                advanceClock(signal.tsEvent)
+                guard signal.instrument.index < instruments else { break }
+                targets[signal.instrument.index] = signal.target.raw
+                coolingDown[signal.instrument.index] = false
+                review(signal.instrument)
+            case .command:
+                break  // commands start here; none come from upstream
+            case .end(let time):
+                endSeen = true
+                endTime = time
+                forward(message)
+            }
+            if endSeen { break }
+        }
+        if taken > 0 { publishCounters() }
+        return work + taken
+    }
+
+    @inline(__always)
+    func advanceClock(_ time: Nanos) {
+        if time > now { now = time }
+    }
+
+    @inline(__always)
+    func forward(_ message: EngineMessage) {
+        out.write(message, at: 0)
+        out.publish(1)
+    }
+
+    @inline(__always)
+    func onEvent(_ event: MarketEvent) {
+        advanceClock(event.tsReceive)
+        if event.kind == .status, event.instrument.index < instruments {
+            risk.onTradingStatus(event.instrument, TradingState(rawValue: UInt8(truncatingIfNeeded: event.aux)) ?? .unknown)
+        }
+    }
+
+    func onReport(_ report: ExecReport) {
+        advanceClock(report.tsReceive)
+        let outcome = risk.onExecReport(report, now: now, outbox: &outbox)
+        observer?.onReport(report, outcome: outcome, now: now)
+        let id = report.instrument
+        if id.index < instruments {
+            switch report.execType {
+            case .fill, .canceled, .rejected, .expired:
+                removeWorking(id, report.clientOrderID)
+            default:
+                break
+            }
+            if report.execType == .fill || report.execType == .partialFill { coolingDown[id.index] = false }
+        }
+        flushOutbox()
+        if id.index < instruments { review(id) }
+    }
+
+    /// Works the instrument toward its target: cancels orders that work against it or beyond
+    /// it, or sends one order for the rest. One step per call; the next report or quote
+    /// continues.
+    func review(_ id: InstrumentID) {
+        let i = id.index
+        let position = risk.positions.quantity(id).raw
+        let open = risk.orders.open(id)
+        let workingNet = open.openBuy.raw - open.openSell.raw
+        let desired = targets[i] - position
+        if desired == workingNet { return }
+        if workingCount[i] > 0 {
+            // Something is working but the target moved: cancel and re-decide on the answers.
+            if workingNet != 0 && (workingNet.signum() != desired.signum() || abs(workingNet) > abs(desired)) {
+                cancelWorking(id)
+            }
+            return
+        }
+        if coolingDown[i] || risk.isHalted || endSeen { return }
+        let remaining = desired - workingNet
+        let side: Side = remaining > 0 ? .buy : .sell
+        let bid = bids[i], ask = asks[i]
+        let undefined = Price.undefined.raw
+        guard bid != undefined || ask != undefined else { return }
+        let price: Int64
+        let timeInForce: TimeInForce
+        switch policy.style {
+        case .marketable:
+            let through = policy.offsetTicks * policy.tick.raw
+            guard (side == .buy ? ask : bid) != undefined else { return }
+            price = side == .buy ? ask + through : bid - through
+            timeInForce = .immediateOrCancel
+        case .passive:
+            guard (side == .buy ? bid : ask) != undefined else { return }
+            price = side == .buy ? bid : ask
+            timeInForce = .day
+        }
+        guard price > 0 else { return }
+        let reference = bid != undefined && ask != undefined ? bid / 2 + ask / 2 : (bid != undefined ? bid : ask)
+        let intent = OrderIntent(
+            instrument: id, side: side, quantity: Quantity(raw: abs(remaining)), orderType: .limit,
+            limitPrice: Price(raw: price), referencePrice: Price(raw: reference), timeInForce: timeInForce, tsEvent: now)
+        intents &+= 1
+        let decision = risk.onIntent(intent, now: now, outbox: &outbox)
+        observer?.onDecision(decision, now: now)
+        if decision.approved {
+            approved &+= 1
+            addWorking(id, decision.clientOrderID)
+        } else {
+            rejected &+= 1
+            coolingDown[i] = true
+        }
+        flushOutbox()
+    }
+
+    func cancelWorking(_ id: InstrumentID) {
+        let base = id.index * Self.workingPerInstrument
+        for k in 0..<Int(workingCount[id.index]) {
+            let order = OrderID(working[base + k])
+            if risk.orders.state(of: order) == .pendingCancel { continue }
+            _ = risk.onCancel(order, now: now, outbox: &outbox)
+        }
+        flushOutbox()
+    }
+
+    func addWorking(_ id: InstrumentID, _ order: OrderID) {
+        let n = Int(workingCount[id.index])
+        guard n < Self.workingPerInstrument else { return }
+        working[id.index * Self.workingPerInstrument + n] = order.raw
+        workingCount[id.index] = Int32(n + 1)
+    }
+
+    func removeWorking(_ id: InstrumentID, _ order: OrderID) {
+        let base = id.index * Self.workingPerInstrument
+        let n = Int(workingCount[id.index])
+        for k in 0..<n where working[base + k] == order.raw {
+            working[base + k] = working[base + n - 1]
+            workingCount[id.index] = Int32(n - 1)
+            return
+        }
+    }
+
+    /// Sends the outbox's commands to routing (as many as fit; the rest on later cycles) and
+    /// hands its halts to the observer; true when the outbox is empty.
+    @inline(__always) @discardableResult
+    func flushOutbox() -> Bool {
+        let commands = outbox.commands
+        let halts = outbox.halts
+        if commands.count == 0 && halts.count == 0 { return true }
+        let pending = commands.count - flushedCommands
+        if pending > 0 {
+            let n = min(pending, out.free(needed: pending))
+            for k in 0..<n {
+                let command = commands[flushedCommands + k]
+                out.write(.command(command), at: k)
+                observer?.onCommand(command, now: now)
+            }
+            if n > 0 { out.publish(n) }
+            flushedCommands += n
+        }
+        if reportedHalts < halts.count {
+            counters.riskHalted.increment(by: Int64(halts.count - reportedHalts))
+            for k in reportedHalts..<halts.count { observer?.onHalt(halts[k]) }
+            reportedHalts = halts.count
+        }
+        guard flushedCommands == commands.count else { return false }
+        outbox.removeAll()
+        flushedCommands = 0
+        reportedHalts = 0
+        return true
+    }
+
+    var sincePublished = 0
+
+    func publishCounters() {
+        sincePublished &+= 1
+        guard sincePublished >= 64 || endSeen else { return }
+        sincePublished = 0
+        counters.riskIntents.set(Int64(intents))
+        counters.riskApproved.set(Int64(approved))
+        counters.riskRejected.set(Int64(rejected))
+    }
+}

@@ -1,0 +1,121 @@
+import MarketData
+import Plumbing
+import Simulation
+import Synchronization
+import TicklineCore
+
+/// The routing stage against the simulated venue (backtest and paper): hands the venue every
+/// market event in feed order and every command at the engine's local time (the receive time
+/// of the event it was decided on), and sends the venue's reports back to risk once the local
+/// clock reaches them. At the end of the data it lets the venue run on (`drain`), delivers
+/// every outstanding report, and marks itself finished.
+///
+/// Live venues (FIX, OUCH) are other routing agents with the same rings.
+public final class RoutingAgent: Agent {
+    public let name = "routing"
+    let input: SPSCConsumer<EngineMessage>
+    let reports: SPSCProducer<ExecReport>
+    public let venue: SimulatedVenue
+    let counters: EngineCounters
+    /// How long after the last event the venue keeps running at the end (day orders still
+    /// resting then are expired).
+    let drain: Nanos
+    public private(set) var localTime = Nanos.zero
+    var pendingReport: ExecReport?
+    var report = ExecReport(execType: .new, clientOrderID: OrderID(0), instrument: InstrumentID(0), side: .buy)
+    public private(set) var fills = 0
+    public private(set) var reportsSent = 0
+    public private(set) var commands = 0
+    /// Set (release) once everything is delivered after the end of the data.
+    let finishedFlag = Atomic<Bool>(false)
+    public var finished: Bool { finishedFlag.load(ordering: .acquiring) }
+    var ending = false
+
+    public init(input: SPSCConsumer<EngineMessage>, reports: SPSCProducer<ExecReport>, venue: SimulatedVenue,
+                drain: Nanos = .seconds(60), counters: EngineCounters) {
+        self.input = input
+        self.reports = reports
+        self.venue = venue
+        self.drain = drain
+        self.counters = counters
+    }
+
+    /// Whether anything could still come back from the venue (for risk's lockstep).
+    public var busy: Bool {
+        venue.inFlight > 0 || venue.pendingReports > 0 || venue.liveOrders > 0 || pendingReport != nil || !input.isEmpty
+    }
+
+    public func doWork() -> Int {
+        if ending { return finishEnding() }
+        var work = 0
+        let batch = input.readable(upTo: 256)
+        var consumed = 0
+        for i in 0..<batch.count {
+            consumed += 1
+            switch batch[i] {
+            case .event(let event):
+                if event.tsReceive > localTime { localTime = event.tsReceive }
+                _ = venue.onMarketEvent(event)
+            case .command(let command):
+                venue.submit(command, at: localTime, stopPrice: command.triggerPrice)
+                commands &+= 1
+            case .bar(let bar):
+                if bar.end > localTime { localTime = bar.end }
+                venue.advance(to: bar.end)
+            case .end(let time):
+                ending = true
+                venue.expireDayOrders(at: time + drain)
+                localTime = Nanos(Int64.max)
+            case .quote, .signal:
+                break
+            }
+            if ending { break }
+            // Reports due by now go back before the next message: risk sees them in order.
+            if !deliver() { break }
+        }
+        if consumed > 0 { input.advance(consumed) }
+        work += consumed
+        if consumed > 0 || ending { publishCounters() }
+        return work
+    }
+
+    /// Sends every report due by the local time; false while risk's ring is full.
+    @discardableResult
+    func deliver() -> Bool {
+        if let pending = pendingReport {
+            guard reports.tryPush(pending) else { return false }
+            count(pending)
+            pendingReport = nil
+        }
+        while venue.nextReport(dueBy: localTime, into: &report) {
+            guard reports.tryPush(report) else {
+                pendingReport = report
+                return false
+            }
+            count(report)
+        }
+        return true
+    }
+
+    @inline(__always)
+    func count(_ report: ExecReport) {
+        reportsSent &+= 1
+        if report.execType == .fill || report.execType == .partialFill { fills &+= 1 }
+    }
+
+    func finishEnding() -> Int {
+        guard !finished else { return 0 }
+        guard deliver() else { return 0 }
+        finishedFlag.store(true, ordering: .releasing)
+        publishCounters()
+        return 1
+    }
+
+    func publishCounters() {
+        counters.routingOrders.set(Int64(commands))
+        counters.routingFills.set(Int64(fills))
+        counters.execReports.set(Int64(reportsSent))
+        counters.routingRejects.set(Int64(venue.counters.rejects))
+        counters.simulatedTime.set(localTime.raw == .max ? venue.now.raw : localTime.raw)
+    }
+}
