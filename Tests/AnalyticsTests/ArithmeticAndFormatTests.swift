@@ -1,0 +1,94 @@
+import Testing
+import TicklineCore
+@testable import Analytics
+
+@Suite struct ExactArithmeticTests {
+    @Test func roundedDivisionRoundsHalvesAwayFromZero() {
+        #expect(Exact.roundedDivision(5, 2) == 3)
+        #expect(Exact.roundedDivision(-5, 2) == -3)
+        #expect(Exact.roundedDivision(4, 3) == 1)
+        #expect(Exact.roundedDivision(-4, 3) == -1)
+        #expect(Exact.roundedDivision(5, 3) == 2)
+        #expect(Exact.roundedDivision(-5, 3) == -2)
+        #expect(Exact.roundedDivision(6, 3) == 2)
+    }
+
+    @Test func moneyConversionRoundsToTheMicroUnit() {
+        // 10^-18 units: 1.0000005 currency units is exactly half a micro-unit above 1.000000.
+        #expect(Exact.money(1_000_000_500_000_000_000) == money("1.000001"))
+        #expect(Exact.money(1_000_000_499_999_999_999) == money("1"))
+        #expect(Exact.money(-1_000_000_500_000_000_000) == money("-1.000001"))
+        #expect(Exact.money(Exact.product(px("100.5"), q("3"))) == money("301.5"))
+    }
+
+    @Test func partialReleaseDoesNotOverflowForLargeCosts() {
+        // cost of 10^6 units at 10^4: 10^10 currency = 10^28 exact units; × 10^15 would overflow
+        // Int128 if formed directly.
+        let cost = Exact.product(px("10000"), q("1000000"))
+        let released = Exact.scaled(cost, numerator: q("250000").raw, denominator: q("1000000").raw)
+        #expect(released == cost / 4)
+        #expect(Exact.scaled(10, numerator: 1, denominator: 3) == 3)
+        #expect(Exact.scaled(-10, numerator: 2, denominator: 3) == -7)
+    }
+
+    @Test func averagePriceOfShortAndLongValues() {
+        #expect(Exact.averagePrice(value: Exact.product(px("105"), q("20")), quantity: Int128(q("20").raw)) == px("105"))
+        #expect(Exact.averagePrice(value: -Exact.product(px("90"), q("10")), quantity: Int128(q("-10").raw)) == px("90"))
+        #expect(Exact.averagePrice(value: 5, quantity: 0) == .zero)
+    }
+}
+
+@Suite struct FormattingTests {
+    @Test func numbersAreFixedAndNeverNaN() {
+        #expect(AnalyticsFormat.number(nil) == "null")
+        #expect(AnalyticsFormat.number(.nan) == "null")
+        #expect(AnalyticsFormat.number(.infinity) == "null")
+        #expect(AnalyticsFormat.number(-.infinity) == "null")
+        #expect(AnalyticsFormat.number(0.1234567891234) == "0.123456789")
+        #expect(AnalyticsFormat.number(2.5) == "2.5")
+        #expect(AnalyticsFormat.number(252) == "252")
+        #expect(AnalyticsFormat.number(-0.0000000001) == "0")
+        #expect(AnalyticsFormat.number(-1.25) == "-1.25")
+        #expect(AnalyticsFormat.number(1e30) == "1e+30")
+        #expect(AnalyticsFormat.fixed(0.125, decimals: 2) == "0.12", "halves to even")
+        #expect(AnalyticsFormat.fixed(-3, decimals: 2) == "-3.00")
+    }
+
+    @Test func timesAreISOInUTC() {
+        #expect(AnalyticsFormat.isoTime(.zero) == "1970-01-01T00:00:00.000000000Z")
+        #expect(AnalyticsFormat.isoTime(Nanos(t0 + 1)) == "2024-03-01T14:30:00.000000001Z")
+        #expect(AnalyticsFormat.isoTime(Nanos(-1)) == "1969-12-31T23:59:59.999999999Z")
+        #expect(AnalyticsFormat.date(daysSinceEpoch: 19_783) == "2024-03-01")
+        #expect(AnalyticsFormat.date(daysSinceEpoch: 19_782) == "2024-02-29")
+        #expect(AnalyticsFormat.date(daysSinceEpoch: 11_016) == "2000-02-29")
+        #expect(AnalyticsFormat.humanTime(Nanos(t0 + 61 * second)) == "2024-03-01 14:31:01")
+    }
+
+    @Test func groupingAndDurations() {
+        #expect(AnalyticsFormat.grouped(1_234_567) == "1,234,567")
+        #expect(AnalyticsFormat.grouped(-999) == "-999")
+        #expect(AnalyticsFormat.grouped(1000) == "1,000")
+        #expect(AnalyticsFormat.money(money("-1234567.891")) == "-1,234,567.891")
+        #expect(AnalyticsFormat.money(money("12")) == "12.00")
+        #expect(AnalyticsFormat.money(money("-0.5")) == "-0.50")
+        #expect(SVGCharts.decadeLabel(0) == "1 ns" && SVGCharts.decadeLabel(2) == "100 ns")
+        #expect(SVGCharts.decadeLabel(3) == "1 µs" && SVGCharts.decadeLabel(7) == "10 ms" && SVGCharts.decadeLabel(10) == "10 s")
+        #expect(AnalyticsFormat.latency(nanoseconds: 850) == "850 ns")
+        #expect(AnalyticsFormat.latency(nanoseconds: 12_500) == "12.5 µs")
+        #expect(AnalyticsFormat.duration(seconds: 3725) == "1h 02m")
+        #expect(BacktestReport.seconds(Nanos(12_500_000_000)) == "12.5")
+        #expect(BacktestReport.seconds(Nanos(1)) == "0.000000001")
+        #expect(BacktestReport.seconds(Nanos(-3 * second)) == "-3")
+    }
+
+    @Test func csvFieldsWithSeparatorsAreQuoted() {
+        #expect(csvField("ESH4") == "ESH4")
+        #expect(csvField("A,B") == "\"A,B\"")
+        #expect(csvField("say \"hi\"") == "\"say \"\"hi\"\"\"")
+    }
+
+    @Test func jsonSortsKeysAndEscapesStrings() {
+        let value = JSONValue.object(["b": .integer(2), "a": .string("x\"\n\u{1}"), "c": .array([]), "d": .object([:])])
+        #expect(value.serialized() == "{\n  \"a\": \"x\\\"\\n\\u0001\",\n  \"b\": 2,\n  \"c\": [],\n  \"d\": {}\n}\n")
+    }
+}
