@@ -26,6 +26,77 @@ import TicklineCore
 /// an unknown order — each is ignored and counted (`ignored_*` in summary.json).
 public final class BacktestRecorder {
     public let configuration: AnalyticsConfiguration
+    var state: RecorderState
+
+    public init(configuration: AnalyticsConfiguration) throws(AnalyticsConfigurationError) {
+        let problems = configuration.problems
+        guard problems.isEmpty else { throw AnalyticsConfigurationError(problems: problems) }
+        self.configuration = configuration
+        state = RecorderState(configuration: configuration)
+    }
+
+    /// Names an instrument in the outputs (otherwise its id's decimal text is used).
+    public func setSymbol(_ symbol: String, for instrument: InstrumentID) { state.setSymbol(symbol, for: instrument) }
+
+    /// Adds `count` replayed market events to the `events` figure.
+    public func recordEvents(_ count: Int) { state.recordEvents(count) }
+
+    /// Moves simulated time forward (for example to the end of the replay, so that exposure and
+    /// the last day's figures cover the whole session). Never moves it back.
+    public func advanceTime(to time: Nanos) { state.advance(time.raw) }
+
+    /// A command risk approved and routing sent: `new` opens an order row, `cancel` and
+    /// `replace` are noted on the row of `origClientOrderID` (or `clientOrderID` when that is
+    /// 0); a replace's new id becomes another name for the same row, and its quantity and price
+    /// apply when the venue reports `replaced`.
+    public func record(_ command: OrderCommand) { state.record(command) }
+
+    /// The risk stage's verdict on an intent: approvals are counted (and, when they carry a
+    /// client order id the recorder has not seen, open a pending row); rejections are counted
+    /// by reason and, when `riskRejectsInOrders`, listed in orders.csv.
+    public func record(_ decision: RiskDecisionRecord) { state.record(decision) }
+
+    /// A venue's report on one of our orders. Fills move positions, P&L, trades and equity;
+    /// the other kinds update the order's row.
+    public func record(_ report: ExecReport) { state.record(report) }
+
+    /// The price `instrument` is marked at from `time` on (mid, last trade, or whatever the
+    /// engine marks with), for unrealised P&L, equity and exposure. Until an instrument has had
+    /// a mark, its fills mark it at their own price.
+    public func recordMark(_ instrument: InstrumentID, price: Price, time: Nanos) {
+        state.recordMark(instrument, price: price, time: time)
+    }
+
+    /// One record's trip through the hot stages (see `StageLatencies` for what is measured).
+    public func recordLatency(_ trace: StageTrace) { state.latencies.record(trace) }
+
+    /// A journalled latency sample (its trace).
+    public func recordLatency(_ sample: LatencySample) { state.latencies.record(sample.trace) }
+
+    /// The recorder's position in `instrument` (0 for an instrument it has not seen).
+    public func position(of instrument: InstrumentID) -> Quantity { state.position(of: instrument) }
+
+    /// Every instrument with a non-zero position, by id.
+    public var openPositionsByInstrument: [(instrument: InstrumentID, position: Quantity)] { state.openPositionsByInstrument }
+
+    /// Equity now: starting capital + realised + unrealised − fees, rounded to the micro-unit.
+    public var currentEquity: Money { state.currentEquity }
+
+    /// Simulated time of the latest input (0 before any).
+    public var currentTime: Nanos { state.currentTime }
+
+    /// The report on everything recorded so far. `wallElapsedSeconds` is how long the run took
+    /// by the wall clock (for `elapsed` and `events_per_second`, the only figures that differ
+    /// between two identical runs). Does not change the recorder: it can be fed on afterwards.
+    public func makeReport(wallElapsedSeconds: Double) -> BacktestReport {
+        state.makeReport(wallElapsedSeconds: wallElapsedSeconds)
+    }
+}
+
+/// The recorder's state and logic as one value, so that the class wrapper pays one exclusivity
+/// check per call instead of one per field access.
+struct RecorderState {
+    let configuration: AnalyticsConfiguration
 
     var ledgers: [InstrumentLedger] = []
     /// Instrument raw id → ledger index + 1 (0 = none) for ids below `directLimit`.
@@ -68,10 +139,14 @@ public final class BacktestRecorder {
     var pendingTime: Int64 = 0
     var pendingEquity: Int64 = 0
     var hasPending = false
+    /// End of the resolution bucket holding the pending point.
+    var pendingBucketEnd: Int64 = 0
 
     // Days.
     var days: [DailyResult] = []
     var currentDay: Int64 = 0
+    /// First time of the day after `currentDay` (checked on every input instead of dividing).
+    var nextDayStart: Int64 = 0
     var dayStartEquity: Int64
     var dayFees: ExactAmount = 0
     var dayFills = 0
@@ -100,9 +175,7 @@ public final class BacktestRecorder {
     static let maximumPositionRaw: Int64 = 1_000_000_000_000_000_000        // 10^9 units
     static let maximumFillNotional: ExactAmount = Int128(1_000_000_000_000_000) * Int128(1_000_000_000_000_000_000)
 
-    public init(configuration: AnalyticsConfiguration) throws(AnalyticsConfigurationError) {
-        let problems = configuration.problems
-        guard problems.isEmpty else { throw AnalyticsConfigurationError(problems: problems) }
+    init(configuration: AnalyticsConfiguration) {
         self.configuration = configuration
         capitalExact = Exact.fromMoney(configuration.startingCapital)
         equity = configuration.startingCapital.raw
@@ -110,26 +183,19 @@ public final class BacktestRecorder {
         dayStartEquity = equity
     }
 
-    // MARK: Feeding
+    // MARK: Feeding (see BacktestRecorder for each input's meaning)
 
-    /// Names an instrument in the outputs (otherwise its id's decimal text is used).
-    public func setSymbol(_ symbol: String, for instrument: InstrumentID) {
+    mutating func setSymbol(_ symbol: String, for instrument: InstrumentID) {
         ledgers[slot(for: instrument)].symbol = symbol
     }
 
-    /// Adds `count` replayed market events to the `events` figure.
-    public func recordEvents(_ count: Int) {
+    mutating func recordEvents(_ count: Int) {
         if count > 0 { events &+= UInt64(count) }
     }
 
-    /// Moves simulated time forward (for example to the end of the replay, so that exposure and
-    /// the last day's figures cover the whole session). Never moves it back.
-    public func advanceTime(to time: Nanos) { advance(time.raw) }
+    mutating func advanceTime(to time: Nanos) { advance(time.raw) }
 
-    /// A command risk approved and routing sent: `new` opens an order row, `cancel` and
-    /// `replace` are noted on the row of `origClientOrderID` (or `clientOrderID` when that is
-    /// 0); a replace's new id becomes another name for the same row.
-    public func record(_ command: OrderCommand) {
+    mutating func record(_ command: OrderCommand) {
         advance(command.tsEvent.raw)
         let time = Nanos(now)
         switch command.action {
@@ -173,10 +239,7 @@ public final class BacktestRecorder {
         }
     }
 
-    /// The risk stage's verdict on an intent: approvals are counted (and, when they carry a
-    /// client order id the recorder has not seen, open a pending row); rejections are counted
-    /// by reason and, when `riskRejectsInOrders`, listed in orders.csv.
-    public func record(_ decision: RiskDecisionRecord) {
+    mutating func record(_ decision: RiskDecisionRecord) {
         advance(decision.tsEvent.raw)
         touch(decision.instrument)
         let time = Nanos(now)
@@ -202,9 +265,7 @@ public final class BacktestRecorder {
         _ = orderLog.append(row)
     }
 
-    /// A venue's report on one of our orders. Fills move positions, P&L, trades and equity;
-    /// the other kinds update the order's row.
-    public func record(_ report: ExecReport) {
+    mutating func record(_ report: ExecReport) {
         advance(report.tsEvent.raw > 0 ? report.tsEvent.raw : report.tsReceive.raw)
         let time = Nanos(now)
         switch report.execType {
@@ -230,7 +291,7 @@ public final class BacktestRecorder {
                 if orderLog.rows[row].orderType != .market { orderLog.rows[row].price = pending.price }
                 orderLog.rows[row].pendingReplace = nil
             }
-            orderLog.rows[row].replaces += 1
+            orderLog.rows[row].replaceCount &+= 1
         case .cancelRejected:
             cancelRejects += 1
             if let row = orderLog.row(for: report.clientOrderID) {
@@ -248,11 +309,8 @@ public final class BacktestRecorder {
         }
     }
 
-    /// The price `instrument` is marked at from `time` on (mid, last trade, or whatever the
-    /// engine marks with), for unrealised P&L, equity and exposure. Until an instrument has had
-    /// a mark, its fills mark it at their own price.
-    public func recordMark(_ instrument: InstrumentID, price: Price, time: Nanos) {
-        guard price.isDefined, price.raw.magnitude <= UInt64(BacktestRecorder.maximumPriceRaw) else {
+    mutating func recordMark(_ instrument: InstrumentID, price: Price, time: Nanos) {
+        guard price.isDefined, price.raw.magnitude <= UInt64(RecorderState.maximumPriceRaw) else {
             ignoredMarks += 1
             return
         }
@@ -269,34 +327,28 @@ public final class BacktestRecorder {
         equityChanged(fill: false)
     }
 
-    /// One record's trip through the hot stages (see `StageLatencies` for what is measured).
-    public func recordLatency(_ trace: StageTrace) { latencies.record(trace) }
+    mutating func recordLatency(_ trace: StageTrace) { latencies.record(trace) }
 
-    /// A journalled latency sample (its trace).
-    public func recordLatency(_ sample: LatencySample) { latencies.record(sample.trace) }
+    mutating func recordLatency(_ sample: LatencySample) { latencies.record(sample.trace) }
 
     // MARK: Reading back
 
-    /// The recorder's position in `instrument` (0 for an instrument it has not seen).
-    public func position(of instrument: InstrumentID) -> Quantity {
+    func position(of instrument: InstrumentID) -> Quantity {
         slotIfKnown(instrument).map { Quantity(raw: ledgers[$0].position) } ?? .zero
     }
 
-    /// Every instrument with a non-zero position, by id.
-    public var openPositionsByInstrument: [(instrument: InstrumentID, position: Quantity)] {
+    var openPositionsByInstrument: [(instrument: InstrumentID, position: Quantity)] {
         ledgers.filter { $0.position != 0 }.sorted { $0.id < $1.id }.map { ($0.id, Quantity(raw: $0.position)) }
     }
 
-    /// Equity now: starting capital + realised + unrealised − fees, rounded to the micro-unit.
-    public var currentEquity: Money { Money(raw: equity) }
+    var currentEquity: Money { Money(raw: equity) }
 
-    /// Simulated time of the latest input (0 before any).
-    public var currentTime: Nanos { Nanos(now) }
+    var currentTime: Nanos { Nanos(now) }
 
     // MARK: Internals
 
     func slotIfKnown(_ instrument: InstrumentID) -> Int? {
-        if instrument.raw < BacktestRecorder.directLimit {
+        if instrument.raw < RecorderState.directLimit {
             let index = Int(instrument.raw)
             guard index < directSlots.count, directSlots[index] != 0 else { return nil }
             return Int(directSlots[index]) - 1
@@ -304,11 +356,11 @@ public final class BacktestRecorder {
         return otherSlots[instrument.raw]
     }
 
-    func slot(for instrument: InstrumentID) -> Int {
+    mutating func slot(for instrument: InstrumentID) -> Int {
         if let known = slotIfKnown(instrument) { return known }
         ledgers.append(InstrumentLedger(id: instrument))
         let slot = ledgers.count - 1
-        if instrument.raw < BacktestRecorder.directLimit {
+        if instrument.raw < RecorderState.directLimit {
             let index = Int(instrument.raw)
             if index >= directSlots.count {
                 directSlots.append(contentsOf: repeatElement(0, count: max(index + 1, directSlots.count * 2) - directSlots.count))
@@ -320,7 +372,7 @@ public final class BacktestRecorder {
         return slot
     }
 
-    func touch(_ instrument: InstrumentID) { ledgers[slot(for: instrument)].touched = true }
+    mutating func touch(_ instrument: InstrumentID) { ledgers[slot(for: instrument)].touched = true }
 
     func dayIndex(_ time: Int64) -> Int64 {
         AnalyticsFormat.floorDivision(time - configuration.dayStartOffset.raw, AnalyticsFormat.nanosPerDay)
@@ -330,7 +382,7 @@ public final class BacktestRecorder {
         AnalyticsFormat.floorDivision(time, configuration.equityResolution.raw)
     }
 
-    func advance(_ time: Int64) {
+    mutating func advance(_ time: Int64) {
         guard time > 0 else { return }
         guard started else {
             started = true
@@ -338,21 +390,22 @@ public final class BacktestRecorder {
             now = time
             peakTime = time
             currentDay = dayIndex(time)
+            nextDayStart = (currentDay + 1) * AnalyticsFormat.nanosPerDay + configuration.dayStartOffset.raw
             sampleTimes.append(time)
             sampleEquity.append(equity)
             return
         }
         guard time > now else { return }
         if openPositions > 0 { exposedNanos += time - now }
-        let day = dayIndex(time)
-        if day != currentDay {
+        if time >= nextDayStart {
             closeDay()
-            currentDay = day
+            currentDay = dayIndex(time)
+            nextDayStart = (currentDay + 1) * AnalyticsFormat.nanosPerDay + configuration.dayStartOffset.raw
         }
         now = time
     }
 
-    func closeDay() {
+    mutating func closeDay() {
         days.append(DailyResult(
             day: currentDay, startEquity: Money(raw: dayStartEquity), endEquity: Money(raw: equity),
             fees: Exact.money(dayFees), fills: dayFills, trades: dayTrades))
@@ -362,7 +415,7 @@ public final class BacktestRecorder {
         dayTrades = 0
     }
 
-    func equityChanged(fill: Bool) {
+    mutating func equityChanged(fill: Bool) {
         let value = Exact.money(capitalExact + realisedTotal - feesTotal + unrealisedTotal).raw
         equity = value
         if grossExposure > peakGrossExposure { peakGrossExposure = grossExposure }
@@ -390,7 +443,7 @@ public final class BacktestRecorder {
         }
 
         // Curve: the last update of each resolution bucket, and every fill.
-        if hasPending, bucket(pendingTime) != bucket(now) {
+        if hasPending, now >= pendingBucketEnd {
             sampleTimes.append(pendingTime)
             sampleEquity.append(pendingEquity)
             hasPending = false
@@ -400,13 +453,16 @@ public final class BacktestRecorder {
             sampleEquity.append(value)
             hasPending = false
         } else {
+            if !hasPending || now >= pendingBucketEnd {
+                pendingBucketEnd = (bucket(now) + 1) * configuration.equityResolution.raw
+            }
             pendingTime = now
             pendingEquity = value
             hasPending = true
         }
     }
 
-    func orderRow(for report: ExecReport, time: Nanos) -> Int {
+    mutating func orderRow(for report: ExecReport, time: Nanos) -> Int {
         if let row = orderLog.row(for: report.clientOrderID) {
             orderLog.rows[row].lastUpdateTime = time
             return row
@@ -420,36 +476,36 @@ public final class BacktestRecorder {
 
     func validFill(_ report: ExecReport) -> Bool {
         let quantity = report.lastQuantity.raw, price = report.lastPrice
-        guard quantity > 0, quantity <= BacktestRecorder.maximumPositionRaw, report.side != .none,
-              price.isDefined, price.raw.magnitude <= UInt64(BacktestRecorder.maximumPriceRaw),
+        guard quantity > 0, quantity <= RecorderState.maximumPositionRaw, report.side != .none,
+              price.isDefined, price.raw.magnitude <= UInt64(RecorderState.maximumPriceRaw),
               report.fee.raw.magnitude <= UInt64(Int64.max / 2)
         else { return false }
         let notional = Exact.product(price.raw, quantity)
-        guard (notional < 0 ? -notional : notional) <= BacktestRecorder.maximumFillNotional else { return false }
+        guard (notional < 0 ? -notional : notional) <= RecorderState.maximumFillNotional else { return false }
         let position = slotIfKnown(report.instrument).map { ledgers[$0].position } ?? 0
         let after = Int128(position) + Int128(report.side.sign) * Int128(quantity)
-        return after.magnitude <= UInt128(BacktestRecorder.maximumPositionRaw)
+        return after.magnitude <= UInt128(RecorderState.maximumPositionRaw)
     }
 
-    func applyFill(_ report: ExecReport, time: Nanos) {
+    mutating func applyFill(_ report: ExecReport, time: Nanos) {
         guard validFill(report) else { ignoredReports += 1; return }
         if report.execID != 0 {
             guard execIDs.insert(report.execID).inserted else { ignoredReports += 1; return }
         }
         let slot = slot(for: report.instrument)
         ledgers[slot].touched = true
-        let before = ledgers[slot]
+        let (position, realised, fees, unrealised, cashFlow, notional, gross) = ledgers[slot].totals
         let closed = ledgers[slot].apply(
             side: report.side, quantity: report.lastQuantity.raw, price: report.lastPrice.raw,
             fee: report.fee, time: time.raw)
-        let after = ledgers[slot]
-        realisedTotal += after.realised - before.realised
-        feesTotal += after.fees - before.fees
-        unrealisedTotal += after.unrealised - before.unrealised
-        cashFlowTotal += after.cashFlow - before.cashFlow
-        tradedNotionalTotal += after.tradedNotional - before.tradedNotional
-        grossExposure += after.grossExposure - before.grossExposure
-        if (before.position == 0) != (after.position == 0) { openPositions += after.position == 0 ? -1 : 1 }
+        let after = ledgers[slot].totals
+        realisedTotal += after.realised - realised
+        feesTotal += after.fees - fees
+        unrealisedTotal += after.unrealised - unrealised
+        cashFlowTotal += after.cashFlow - cashFlow
+        tradedNotionalTotal += after.notional - notional
+        grossExposure += after.gross - gross
+        if (position == 0) != (after.position == 0) { openPositions += after.position == 0 ? -1 : 1 }
         if var trade = closed {
             trade.id = trades.count + 1
             trades.append(trade)
@@ -460,16 +516,7 @@ public final class BacktestRecorder {
         dayFees += Exact.fromMoney(report.fee)
 
         let row = orderRow(for: report, time: time)
-        var order = orderLog.rows[row]
-        if order.fills == 0 { order.firstFillTime = time }
-        order.fills += 1
-        order.filledQuantity = Quantity(raw: order.filledQuantity.raw &+ report.lastQuantity.raw)
-        order.fillValue += Exact.product(report.lastPrice.raw, report.lastQuantity.raw)
-        order.feesExact += Exact.fromMoney(report.fee)
-        let complete = report.execType == .fill
-            || (order.quantity.raw > 0 && order.filledQuantity.raw >= order.quantity.raw)
-        order.state = complete ? .filled : .partiallyFilled
-        orderLog.rows[row] = order
+        orderLog.rows[row].applyFill(report, time: time)
 
         equityChanged(fill: true)
     }

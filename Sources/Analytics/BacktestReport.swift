@@ -99,11 +99,8 @@ public struct BacktestReport: Sendable {
     }
 }
 
-extension BacktestRecorder {
-    /// The report on everything recorded so far. `wallElapsedSeconds` is how long the run took
-    /// by the wall clock (for `elapsed` and `events_per_second`, the only figures that differ
-    /// between two identical runs).
-    public func makeReport(wallElapsedSeconds: Double) -> BacktestReport {
+extension RecorderState {
+    func makeReport(wallElapsedSeconds: Double) -> BacktestReport {
         let config = configuration
         let capital = config.startingCapital
 

@@ -46,7 +46,16 @@ enum Exact {
     /// Exact amount → Money, rounded to the micro-unit (halves away from zero), saturated at the
     /// ends of `Money`'s range (±9.2 × 10^12; only absurd inputs get there).
     static func money(_ amount: ExactAmount) -> Money {
-        Money(raw: saturated(roundedDivision(amount, perMoneyUnit)))
+        // One 128-by-64-bit division (the equity update runs this on every mark of a held
+        // instrument); the general path only for amounts beyond 1.8 × 10^13 currency units.
+        let magnitude = amount.magnitude
+        let divisor = UInt64(perMoneyUnit)
+        let high = UInt64(truncatingIfNeeded: magnitude >> 64)
+        guard high < divisor else { return Money(raw: saturated(roundedDivision(amount, perMoneyUnit))) }
+        var (quotient, remainder) = divisor.dividingFullWidth((high, UInt64(truncatingIfNeeded: magnitude)))
+        if remainder >= divisor - remainder { quotient += 1 }
+        guard quotient <= UInt64(Int64.max) else { return Money(raw: amount < 0 ? Int64.min : Int64.max) }
+        return Money(raw: amount < 0 ? -Int64(quotient) : Int64(quotient))
     }
 
     /// total / count as Money, rounded once (like `money`).

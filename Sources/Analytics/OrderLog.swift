@@ -35,11 +35,10 @@ public enum RejectSource: UInt8, Sendable {
 /// One order's lifecycle: one row of orders.csv. A risk-rejected intent has no client order id
 /// (0) and state `.riskRejected`.
 public struct OrderRecord: Sendable, Equatable {
+    // Laid out widest first (128 bytes a row: the recorder keeps one per order).
+    var fillValue: ExactAmount = 0
+    var feesExact: ExactAmount = 0
     public var clientOrderID: OrderID
-    public var instrument: InstrumentID
-    public var side: Side
-    public var orderType: OrderType
-    public var timeInForce: TimeInForce
     /// Time of the command (or risk decision, or first report) that introduced the order.
     public var createdTime: Nanos
     /// Time of the last command or report about it.
@@ -51,18 +50,35 @@ public struct OrderRecord: Sendable, Equatable {
     /// Current limit price; `Price.undefined` for a market order or when unknown.
     public var price: Price
     public var filledQuantity: Quantity
-    public var fills: Int
-    public var state: OrderState
-    public var rejectSource: RejectSource
+    var pendingQuantity: Quantity = .zero
+    var pendingPrice: Price = .zero
+    var fillCount: UInt32 = 0
+    public var instrument: InstrumentID
     /// `RiskRejectReason.rawValue` for risk rejects, the venue's code for venue rejects.
     public var rejectCode: UInt16
-    /// Replaces the venue accepted.
-    public var replaces: Int
+    var replaceCount: UInt16 = 0
+    public var side: Side
+    public var orderType: OrderType
+    public var timeInForce: TimeInForce
+    public var state: OrderState
+    public var rejectSource: RejectSource
     /// A cancel was requested (by command or a pending-cancel report).
     public var cancelRequested: Bool
-    var fillValue: ExactAmount = 0
-    var feesExact: ExactAmount = 0
-    var pendingReplace: (quantity: Quantity, price: Price)?
+    var hasPendingReplace = false
+
+    /// Fills applied to the order.
+    public var fills: Int { Int(fillCount) }
+    /// Replaces the venue accepted.
+    public var replaces: Int { Int(replaceCount) }
+
+    var pendingReplace: (quantity: Quantity, price: Price)? {
+        get { hasPendingReplace ? (pendingQuantity, pendingPrice) : nil }
+        set {
+            hasPendingReplace = newValue != nil
+            pendingQuantity = newValue?.quantity ?? .zero
+            pendingPrice = newValue?.price ?? .zero
+        }
+    }
 
     /// Σ fee over the order's fills (negative for rebates).
     public var fees: Money { Exact.money(feesExact) }
@@ -79,14 +95,6 @@ public struct OrderRecord: Sendable, Equatable {
         }
     }
 
-    public static func == (a: OrderRecord, b: OrderRecord) -> Bool {
-        a.clientOrderID == b.clientOrderID && a.instrument == b.instrument && a.side == b.side
-            && a.orderType == b.orderType && a.timeInForce == b.timeInForce && a.createdTime == b.createdTime
-            && a.lastUpdateTime == b.lastUpdateTime && a.firstFillTime == b.firstFillTime && a.quantity == b.quantity
-            && a.price == b.price && a.filledQuantity == b.filledQuantity && a.feesExact == b.feesExact && a.fills == b.fills
-            && a.state == b.state && a.rejectSource == b.rejectSource && a.rejectCode == b.rejectCode
-            && a.replaces == b.replaces && a.cancelRequested == b.cancelRequested && a.fillValue == b.fillValue
-    }
 }
 
 /// Orders in the order they were first seen, with an index from client order id (and the ids
@@ -109,6 +117,16 @@ struct OrderLog {
 }
 
 extension OrderRecord {
+    mutating func applyFill(_ report: ExecReport, time: Nanos) {
+        if fillCount == 0 { firstFillTime = time }
+        fillCount &+= 1
+        filledQuantity = Quantity(raw: filledQuantity.raw &+ report.lastQuantity.raw)
+        fillValue += Exact.product(report.lastPrice.raw, report.lastQuantity.raw)
+        feesExact += Exact.fromMoney(report.fee)
+        let complete = report.execType == .fill || (quantity.raw > 0 && filledQuantity.raw >= quantity.raw)
+        state = complete ? .filled : .partiallyFilled
+    }
+
     init(id: OrderID, instrument: InstrumentID, side: Side, orderType: OrderType, timeInForce: TimeInForce,
          time: Nanos, quantity: Quantity, price: Price, state: OrderState) {
         self.clientOrderID = id
@@ -122,11 +140,9 @@ extension OrderRecord {
         self.quantity = quantity
         self.price = price
         self.filledQuantity = .zero
-        self.fills = 0
         self.state = state
         self.rejectSource = .none
         self.rejectCode = 0
-        self.replaces = 0
         self.cancelRequested = false
     }
 }

@@ -35,6 +35,12 @@ struct InstrumentLedger {
     init(id: InstrumentID) { self.id = id }
 
     var unrealised: ExactAmount { Exact.product(mark, position) - openCost }
+
+    /// The figures the account totals follow, read before and after a fill.
+    var totals: (position: Int64, realised: ExactAmount, fees: ExactAmount, unrealised: ExactAmount,
+                 cashFlow: ExactAmount, notional: ExactAmount, gross: ExactAmount) {
+        (position, realised, fees, unrealised, cashFlow, tradedNotional, grossExposure)
+    }
     var grossExposure: ExactAmount {
         let value = Exact.product(mark, position)
         return value < 0 ? -value : value

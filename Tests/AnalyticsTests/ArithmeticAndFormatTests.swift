@@ -21,6 +21,18 @@ import TicklineCore
         #expect(Exact.money(Exact.product(px("100.5"), q("3"))) == money("301.5"))
     }
 
+    @Test func fastMoneyConversionAgreesWithTheGeneralOne() {
+        var random = SplitMix64(seed: 3)
+        for shift in [0, 20, 40, 60, 80, 100, 110] {
+            for _ in 0..<2_000 {
+                let magnitude = Int128(random.next()) << shift | Int128(random.next() % 1_000_000_000_000)
+                let amount = random.next() % 2 == 0 ? magnitude : -magnitude
+                let general = Exact.saturated(Exact.roundedDivision(amount, Exact.perMoneyUnit))
+                #expect(Exact.money(amount).raw == general, "\(amount)")
+            }
+        }
+    }
+
     @Test func partialReleaseDoesNotOverflowForLargeCosts() {
         // cost of 10^6 units at 10^4: 10^10 currency = 10^28 exact units; × 10^15 would overflow
         // Int128 if formed directly.
@@ -76,9 +88,34 @@ import TicklineCore
         #expect(AnalyticsFormat.latency(nanoseconds: 850) == "850 ns")
         #expect(AnalyticsFormat.latency(nanoseconds: 12_500) == "12.5 µs")
         #expect(AnalyticsFormat.duration(seconds: 3725) == "1h 02m")
-        #expect(BacktestReport.seconds(Nanos(12_500_000_000)) == "12.5")
-        #expect(BacktestReport.seconds(Nanos(1)) == "0.000000001")
-        #expect(BacktestReport.seconds(Nanos(-3 * second)) == "-3")
+        func seconds(_ value: Int64) -> String {
+            var sink = ByteSink()
+            sink.append(seconds: Nanos(value))
+            return String(decoding: sink.bytes, as: UTF8.self)
+        }
+        #expect(seconds(12_500_000_000) == "12.5")
+        #expect(seconds(1) == "0.000000001")
+        #expect(seconds(-3 * second) == "-3")
+    }
+
+    @Test func byteFormattersPrintWhatTheStringOnesPrint() {
+        var random = SplitMix64(seed: 5)
+        for index in 0..<20_000 {
+            var raw = Int64(bitPattern: random.next())
+            if index % 4 == 1 { raw %= 1_000_000_000_000 }
+            if index % 4 == 2 { raw = raw % 1_000 * 1_000_000 }
+            if index % 4 == 3 { raw %= 10 }
+            var sink = ByteSink()
+            sink.append(Money(raw: raw)); sink.comma()
+            sink.append(Price(raw: raw)); sink.comma()
+            sink.append(integer: raw); sink.comma()
+            sink.append(isoTime: Nanos(raw / 4))
+            let expected = "\(Money(raw: raw)),\(Price(raw: raw)),\(raw),\(AnalyticsFormat.isoTime(Nanos(raw / 4)))"
+            #expect(String(decoding: sink.bytes, as: UTF8.self) == expected)
+        }
+        var sink = ByteSink()
+        sink.append(integer: Int64.min); sink.comma(); sink.append(unsigned: UInt64.max); sink.comma(); sink.append(unsigned: 0)
+        #expect(String(decoding: sink.bytes, as: UTF8.self) == "-9223372036854775808,18446744073709551615,0")
     }
 
     @Test func csvFieldsWithSeparatorsAreQuoted() {

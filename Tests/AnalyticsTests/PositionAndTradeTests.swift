@@ -123,8 +123,8 @@ import TicklineCore
         // 2.999999995 is exactly half-way between micro-units: rounded away from zero.
         #expect(report.summary.realisedPnL == money("3"))
         #expect(report.trades[0].grossPnL == money("3"))
-        #expect(r.ledgers[0].realised == 2_999_999_995_000_000_000)
-        #expect(r.ledgers[0].openCost == 0)
+        #expect(r.state.ledgers[0].realised == 2_999_999_995_000_000_000)
+        #expect(r.state.ledgers[0].openCost == 0)
     }
 
     @Test func invalidAndDuplicateFillsAreCountedNotApplied() {
@@ -177,7 +177,7 @@ import TicklineCore
         let closedGross = report.trades.filter { !$0.isOpen }.reduce(Int128(0)) { $0 + $1.grossExact }
         let openGross = report.trades.filter(\.isOpen).reduce(Int128(0)) { $0 + $1.grossExact }
         // Realised + unrealised over all instruments = Σ trade gross (closed and marked open).
-        #expect(closedGross + openGross == r.realisedTotal + r.unrealisedTotal)
+        #expect(closedGross + openGross == r.state.realisedTotal + r.state.unrealisedTotal)
         #expect(report.trades.count == s.trades + s.openTrades)
     }
 }

@@ -14,93 +14,86 @@ extension BacktestReport {
         "cancel_requested", "state", "reject_source", "reject_reason",
     ]
 
-    /// Streams trades.csv, one line (with its newline) per call.
-    public func writeTradesCSV<E: Error>(_ emit: (String) throws(E) -> Void) throws(E) {
-        let names = nameTable()
-        try emit(BacktestReport.tradesHeader.joined(separator: ",") + "\n")
+    /// Streams trades.csv: formats rows into `sink` and hands it to `flush` whenever it holds
+    /// about 64 KiB, and once at the end (`flush` empties it).
+    func writeTradesCSV<E: Error>(_ flush: (inout ByteSink) throws(E) -> Void) throws(E) {
+        let names = csvNames()
+        var sink = ByteSink()
+        sink.append(BacktestReport.tradesHeader.joined(separator: ",") + "\n")
         for trade in trades {
-            let fields = [
-                String(trade.id),
-                csvField(names[trade.instrument] ?? String(trade.instrument.raw)),
-                trade.direction == .buy ? "long" : "short",
-                AnalyticsFormat.isoTime(trade.entryTime),
-                AnalyticsFormat.isoTime(trade.exitTime),
-                Self.seconds(trade.duration),
-                trade.quantity.description,
-                trade.entryPrice.description,
-                trade.exitPrice.description,
-                trade.grossPnL.description,
-                trade.fees.description,
-                trade.netPnL.description,
-                String(trade.fills),
-                trade.isOpen ? "open" : "closed",
-            ]
-            try emit(fields.joined(separator: ",") + "\n")
+            sink.append(unsigned: UInt64(trade.id)); sink.comma()
+            sink.append(names[trade.instrument] ?? Array(String(trade.instrument.raw).utf8)); sink.comma()
+            sink.append(trade.direction == .buy ? "long" : "short"); sink.comma()
+            sink.append(isoTime: trade.entryTime); sink.comma()
+            sink.append(isoTime: trade.exitTime); sink.comma()
+            sink.append(seconds: trade.duration); sink.comma()
+            sink.append(trade.quantity); sink.comma()
+            sink.append(trade.entryPrice); sink.comma()
+            sink.append(trade.exitPrice); sink.comma()
+            sink.append(trade.grossPnL); sink.comma()
+            sink.append(trade.fees); sink.comma()
+            sink.append(trade.netPnL); sink.comma()
+            sink.append(unsigned: UInt64(trade.fills)); sink.comma()
+            sink.append(trade.isOpen ? "open" : "closed"); sink.newline()
+            if sink.isFull { try flush(&sink) }
         }
+        try flush(&sink)
     }
 
-    /// Streams orders.csv, one line (with its newline) per call.
-    public func writeOrdersCSV<E: Error>(_ emit: (String) throws(E) -> Void) throws(E) {
-        let names = nameTable()
-        try emit(BacktestReport.ordersHeader.joined(separator: ",") + "\n")
+    /// Streams orders.csv like `writeTradesCSV`.
+    func writeOrdersCSV<E: Error>(_ flush: (inout ByteSink) throws(E) -> Void) throws(E) {
+        let names = csvNames()
+        var sink = ByteSink()
+        sink.append(BacktestReport.ordersHeader.joined(separator: ",") + "\n")
         for order in orders {
             let filled = order.fills > 0
-            let fields = [
-                order.clientOrderID.raw == 0 ? "" : String(order.clientOrderID.raw),
-                csvField(names[order.instrument] ?? String(order.instrument.raw)),
-                order.side.description,
-                Self.name(order.orderType),
-                Self.name(order.timeInForce),
-                AnalyticsFormat.isoTime(order.createdTime),
-                AnalyticsFormat.isoTime(order.lastUpdateTime),
-                filled ? AnalyticsFormat.isoTime(order.firstFillTime) : "",
-                order.quantity.description,
-                order.price.isDefined ? order.price.description : "",
-                order.filledQuantity.description,
-                filled ? order.averageFillPrice.description : "",
-                order.fees.description,
-                String(order.fills),
-                String(order.replaces),
-                order.cancelRequested ? "true" : "false",
-                order.state.description,
-                order.rejectSource == .none ? "" : (order.rejectSource == .risk ? "risk" : "venue"),
-                order.rejectReason,
-            ]
-            try emit(fields.joined(separator: ",") + "\n")
+            if order.clientOrderID.raw != 0 { sink.append(unsigned: order.clientOrderID.raw) }
+            sink.comma()
+            sink.append(names[order.instrument] ?? Array(String(order.instrument.raw).utf8)); sink.comma()
+            sink.append(order.side.description); sink.comma()
+            sink.append(Self.name(order.orderType)); sink.comma()
+            sink.append(Self.name(order.timeInForce)); sink.comma()
+            sink.append(isoTime: order.createdTime); sink.comma()
+            sink.append(isoTime: order.lastUpdateTime); sink.comma()
+            if filled { sink.append(isoTime: order.firstFillTime) }
+            sink.comma()
+            sink.append(order.quantity); sink.comma()
+            if order.price.isDefined { sink.append(order.price) }
+            sink.comma()
+            sink.append(order.filledQuantity); sink.comma()
+            if filled { sink.append(order.averageFillPrice) }
+            sink.comma()
+            sink.append(order.fees); sink.comma()
+            sink.append(unsigned: UInt64(order.fills)); sink.comma()
+            sink.append(unsigned: UInt64(order.replaces)); sink.comma()
+            sink.append(order.cancelRequested ? "true" : "false"); sink.comma()
+            sink.append(order.state.description); sink.comma()
+            sink.append(order.rejectSource == .none ? "" : (order.rejectSource == .risk ? "risk" : "venue")); sink.comma()
+            sink.append(order.rejectReason); sink.newline()
+            if sink.isFull { try flush(&sink) }
         }
+        try flush(&sink)
     }
 
     /// trades.csv as one string (tests and small runs; `write(to:)` streams).
     public func tradesCSV() -> String {
-        var text = ""
-        writeTradesCSV { (line: String) in text += line }
-        return text
+        var text: [UInt8] = []
+        writeTradesCSV { (sink: inout ByteSink) in text += sink.bytes; sink.bytes.removeAll(keepingCapacity: true) }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// orders.csv as one string (tests and small runs; `write(to:)` streams).
     public func ordersCSV() -> String {
-        var text = ""
-        writeOrdersCSV { (line: String) in text += line }
-        return text
+        var text: [UInt8] = []
+        writeOrdersCSV { (sink: inout ByteSink) in text += sink.bytes; sink.bytes.removeAll(keepingCapacity: true) }
+        return String(decoding: text, as: UTF8.self)
     }
 
-    func nameTable() -> [InstrumentID: String] {
-        var table: [InstrumentID: String] = [:]
-        for result in instruments { table[result.instrument] = result.name }
+    /// Instrument names as CSV fields (quoted where needed), as UTF-8.
+    func csvNames() -> [InstrumentID: [UInt8]] {
+        var table: [InstrumentID: [UInt8]] = [:]
+        for result in instruments { table[result.instrument] = Array(csvField(result.name).utf8) }
         return table
-    }
-
-    /// Exact seconds of a duration: `12.5`, `0.000000001`, `-3`.
-    static func seconds(_ duration: Nanos) -> String {
-        let magnitude = duration.raw.magnitude
-        var text = (duration.raw < 0 ? "-" : "") + String(magnitude / 1_000_000_000)
-        var fraction = magnitude % 1_000_000_000
-        guard fraction != 0 else { return text }
-        var digits = 9
-        while fraction % 10 == 0 { fraction /= 10; digits -= 1 }
-        let fractionText = String(fraction)
-        text += "." + String(repeating: "0", count: digits - fractionText.count) + fractionText
-        return text
     }
 
     static func name(_ type: OrderType) -> String {

@@ -34,6 +34,13 @@ final class BufferedFile {
 
     deinit { if descriptor >= 0 { _ = Glibc.close(descriptor) } }
 
+    /// Writes and empties `sink`.
+    func write(_ sink: inout ByteSink) throws(ReportWriteError) {
+        try flush()
+        swap(&buffer, &sink.bytes)
+        try flush()
+    }
+
     func write(_ text: String) throws(ReportWriteError) {
         buffer.append(contentsOf: text.utf8)
         if buffer.count >= BufferedFile.capacity { try flush() }
@@ -95,11 +102,11 @@ extension BacktestReport {
         try summaryFile.close()
 
         let tradesFile = try BufferedFile(path: paths[1])
-        try writeTradesCSV { (line: String) throws(ReportWriteError) in try tradesFile.write(line) }
+        try writeTradesCSV { (sink: inout ByteSink) throws(ReportWriteError) in try tradesFile.write(&sink) }
         try tradesFile.close()
 
         let ordersFile = try BufferedFile(path: paths[2])
-        try writeOrdersCSV { (line: String) throws(ReportWriteError) in try ordersFile.write(line) }
+        try writeOrdersCSV { (sink: inout ByteSink) throws(ReportWriteError) in try ordersFile.write(&sink) }
         try ordersFile.close()
 
         let htmlFile = try BufferedFile(path: paths[3])
