@@ -11,10 +11,14 @@ import TicklineCore
 /// seen (earlier stamps do not move it back).
 ///
 /// **Cost and memory.** A mark of an instrument with no position is a table lookup; with a
-/// position, a few 128-bit multiply-adds and one division. Memory grows with the output, not
-/// with the number of events: one row per order (~170 bytes), one per trade (~100 bytes), one
-/// equity point (16 bytes) per fill and per `equityResolution` bucket that saw an update, one
-/// record per day, and fixed-size latency histograms.
+/// position, a few 128-bit multiply-adds and one 128/64-bit division (about 50 ns a mark in a
+/// release build on the 2-core development VM; an order with its command, ack, fill and trace
+/// about 1 µs). Feed marks at the resolution the report needs (every change of a held
+/// instrument's mid is plenty), not every market event. Memory grows with the output, not with
+/// the number of events: per order a 128-byte row plus its index entry, per fill an execID set
+/// entry and a 16-byte equity point, per `equityResolution` bucket with an update one point,
+/// per trade 112 bytes, per day one record, and fixed-size latency histograms — about 110 MB
+/// for 400,000 orders and fills.
 ///
 /// **Time of each input.** Commands and risk decisions: `tsEvent`. Execution reports:
 /// `tsEvent` (the venue's transact time), or `tsReceive` when that is 0. Times ≤ 0 mean
@@ -192,8 +196,6 @@ struct RecorderState {
     mutating func recordEvents(_ count: Int) {
         if count > 0 { events &+= UInt64(count) }
     }
-
-    mutating func advanceTime(to time: Nanos) { advance(time.raw) }
 
     mutating func record(_ command: OrderCommand) {
         advance(command.tsEvent.raw)

@@ -10,10 +10,6 @@ typealias ExactAmount = Int128
 enum Exact {
     /// 10^-18 units per `Money` micro-unit.
     static let perMoneyUnit: Int128 = Int128(Price.scale) * Int128(Quantity.scale) / Int128(Money.scale)
-    /// Largest |price × quantity| a single fill or mark may carry (10^18 currency units): keeps
-    /// every running sum far inside Int128, so a absurd report is refused instead of trapping.
-    static let maximumNotional: Int128 = Int128(1_000_000_000_000_000_000) * perMoneyUnit * 1_000_000
-
     @inline(__always) static func product(_ price: Price, _ quantity: Quantity) -> ExactAmount {
         Int128(price.raw) * Int128(quantity.raw)
     }

@@ -40,12 +40,13 @@ public struct LatencyHistogram: Sendable, Equatable {
         if value > maximum { maximum = value }
     }
 
-    /// The value at percentile `p` (0 < p ≤ 100): the upper bound of the bucket holding the
+    /// The value at percentile `p` (0 < p ≤ 100; clamped to that range, nil for NaN): the upper bound of the bucket holding the
     /// sample of rank ⌈p/100 · count⌉, capped at the largest value recorded; nil when empty.
     /// Exact below 128 ns, within 1/64 above.
     public func percentile(_ p: Double) -> UInt64? {
-        guard count > 0 else { return nil }
-        let rank = max(UInt64(1), min(count, UInt64((p / 100 * Double(count)).rounded(.up))))
+        guard count > 0, !p.isNaN else { return nil }
+        let fraction = min(max(p, 0), 100) / 100
+        let rank = max(UInt64(1), min(count, UInt64((fraction * Double(count)).rounded(.up))))
         var seen: UInt64 = 0
         for (index, bucket) in counts.enumerated() where bucket > 0 {
             seen += bucket

@@ -11,6 +11,8 @@ import TicklineCore
         #expect(h.percentile(100) == 100)
         #expect(h.minimum == 1 && h.maximum == 100 && h.count == 100)
         #expect(h.mean == 50.5)
+        #expect(h.percentile(.nan) == nil && h.percentile(250) == 100 && h.percentile(-1) == 1)
+        #expect(LatencyHistogram().percentile(50) == nil)
     }
 
     @Test func largeValuesAreWithinOneSixtyFourth() throws {

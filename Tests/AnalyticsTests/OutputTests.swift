@@ -92,6 +92,12 @@ func sessionReport(seed: UInt64 = 11, elapsed: Double = 2.5) -> BacktestReport {
         }
         let markdown = SummaryKeys.markdown()
         for key in SummaryKeys.topLevel { #expect(markdown.contains("| `\(key.name)` |")) }
+        let readme = SummaryKeys.readme()
+        #expect(readme.contains(markdown))
+        for header in [BacktestReport.tradesHeader, BacktestReport.ordersHeader] {
+            let listed = readme.replacingOccurrences(of: "\n  ", with: " ")
+            #expect(listed.contains(header.joined(separator: ", ")))
+        }
     }
 
     @Test func onlyTimingKeysDependOnTheWallClock() throws {

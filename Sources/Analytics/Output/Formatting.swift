@@ -3,26 +3,26 @@ import TicklineCore
 /// Deterministic text for numbers and times: the same value prints the same bytes on every
 /// run and platform (no locale, no `printf`, no Foundation formatters).
 public enum AnalyticsFormat {
-    /// A ratio as JSON/CSV text: rounded to `decimals` fractional digits (halves to even; fewer
-    /// when the whole would pass 15 significant digits),
-    /// trailing zeros removed, `-0` printed as `0`; `nil`, NaN and ±infinity print `null`.
-    /// Values too large for a 64-bit scaled integer fall back to Swift's shortest round-trip
-    /// text (`1e+30`), which is also deterministic and valid JSON.
-    public static func number(_ value: Double?, decimals: Int = 9) -> String {
+    /// A ratio as JSON/CSV text: 12 significant digits in fixed notation (rounded halves to
+    /// even, at most 18 decimals), trailing zeros removed, `-0` printed as `0`; `nil`, NaN and
+    /// ±infinity print `null`. Values of 10^15 and beyond fall back to Swift's shortest
+    /// round-trip text (`1e+30`), which is also deterministic and valid JSON.
+    public static func number(_ value: Double?) -> String {
         guard let value, value.isFinite else { return "null" }
-        // Never more than 15 significant digits: a Double holds no more.
-        var places = decimals
+        guard value != 0 else { return "0" }
+        guard value.magnitude < 1e15 else { return value.description }
+        // Integer digits of |value| (≤ 0 for values below 1), found without log10.
+        var digits = 1
         var magnitude = value.magnitude
-        var integerDigits = 1
-        while magnitude >= 10, integerDigits < 20 { magnitude /= 10; integerDigits += 1 }
-        places = max(0, min(places, 15 - integerDigits))
-        return fixed(value, decimals: places, trim: true)
+        while magnitude >= 10 { magnitude /= 10; digits += 1 }
+        while magnitude < 1, digits > -20 { magnitude *= 10; digits -= 1 }
+        return fixed(value, decimals: min(18, max(0, 12 - digits)), trim: true)
     }
 
     /// `value` with exactly `decimals` fractional digits (or trimmed of trailing zeros).
     public static func fixed(_ value: Double, decimals: Int, trim: Bool = false) -> String {
         guard value.isFinite else { return value.isNaN ? "nan" : (value < 0 ? "-inf" : "inf") }
-        precondition(decimals >= 0 && decimals <= 12)
+        precondition(decimals >= 0 && decimals <= 18)
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
         let scaled = (value * scale).rounded(.toNearestOrEven)
@@ -122,7 +122,7 @@ public enum AnalyticsFormat {
 
     /// A duration for people: `850 ns`, `12.5 µs`, `3.2 ms`, `4.10 s`, `2h 05m`.
     public static func duration(seconds: Double) -> String {
-        guard seconds.isFinite else { return "n/a" }
+        guard seconds.isFinite, seconds.magnitude < 1e15 else { return "n/a" }
         if seconds >= 3600 {
             let total = Int64(seconds.rounded(.down))
             return "\(total / 3600)h \(pad(total / 60 % 60, 2))m"

@@ -4,7 +4,7 @@
 ///
 /// Conventions: money figures are exact decimals in the account currency (rounded once to the
 /// micro-unit, halves away from zero); quantities and prices are exact decimals; ratios are
-/// fractions (0.05 = 5%) printed with at most 9 decimals; a figure that does not exist for the
+/// fractions (0.05 = 5%) printed with 12 significant digits; a figure that does not exist for the
 /// data is `null`. Times are ISO 8601 UTC with nanoseconds, in simulated time. Keys ending in
 /// `_per_second`, `wall` or `elapsed` are measured with the wall clock and are the only ones
 /// that differ between two runs of the same backtest.
@@ -132,6 +132,58 @@ public enum SummaryKeys {
         for key in perDay { text += "| `daily_pnl[].\(key.name)` | \(key.definition) |\n" }
         for key in perStage { text += "| `stage_latency_ns_wall.<stage>.\(key.name)` | \(key.definition) |\n" }
         return text
+    }
+
+    /// The README section on backtest outputs: what each file holds, the definitions behind the
+    /// figures, and the key table (`markdown()`).
+    public static func readme() -> String {
+        """
+        ### Backtest outputs
+
+        `tickline backtest --out DIR` writes four files:
+
+        - `summary.json`: the figures below, keys sorted, numbers printed deterministically. Keys
+          ending in `_per_second`, `wall` or `elapsed` are wall-clock measurements; every other
+          byte is the same for the same input and seed.
+        - `trades.csv`: one row per round-trip trade (`trade_id, instrument, direction, entry_time,
+          exit_time, duration_seconds, quantity, entry_price, exit_price, gross_pnl, fees, net_pnl,
+          fills, state`).
+        - `orders.csv`: one row per order with its lifecycle (`client_order_id, instrument, side,
+          type, time_in_force, created_time, last_update_time, first_fill_time, quantity, price,
+          filled_quantity, avg_fill_price, fees, fills, replaces, cancel_requested, state,
+          reject_source, reject_reason`); intents refused by risk appear with state
+          `risk_rejected` and no order id.
+        - `report.html`: one self-contained page (inline CSS and SVG, no scripts or links) with the
+          summary, equity, drawdown, daily P&L and per-stage latency charts, and tables of
+          per-instrument attribution, rejects by reason and days.
+
+        **Accounting.** Positions, cost and P&L are kept in exact integers of 10⁻¹⁸ currency units
+        (price × quantity, 9 + 9 decimals) and rounded once to the micro-unit (10⁻⁶), halves away
+        from zero, when printed. Realised P&L uses average cost: a reducing fill realises
+        `sign(position) × qty × price − qty/|position| × cost`. Fees are kept apart; net P&L =
+        realised + unrealised − fees, and equity = starting capital + net P&L = cash + Σ position
+        × mark. Until an instrument gets a mark, its fills mark it at their price.
+
+        **Trades.** A trade is a position cycle of one instrument, from the fill that leaves flat
+        to the fill that returns to flat; a fill that flips the position closes one trade and
+        opens the next, its fee split pro rata. A closed trade's gross P&L is exactly the sum of
+        its cash flows (FIFO and average cost agree over a cycle); it wins when its net P&L
+        (after fees) is positive. Trades still open at the end are listed marked to market and
+        left out of the trade statistics.
+
+        **Ratios.** Daily returns rᵢ are each trading day's P&L over the equity at the end of the
+        previous trading day (the starting capital for the first); days follow the configured day
+        start offset and only days with activity count. With A = annualisation factor (252 by
+        default) and excess returns eᵢ = rᵢ − rf/A: Sharpe = mean(e)/stdev(e)·√A (sample stdev,
+        n − 1), Sortino = mean(e)/√(Σmin(eᵢ,0)²/n)·√A, annualised return = (1 + total)^(A/n) − 1,
+        Calmar = annualised return / max drawdown. Max drawdown is the largest fall from the
+        running equity peak as a fraction of that peak, followed on every equity update (not only
+        on the sampled curve); its duration runs from that peak to its recovery (or to the end).
+        A figure that does not exist for the data (one day, no volatility, no losing trade) is
+        `null`, never NaN.
+
+        \(markdown())
+        """
     }
 
     /// Whether a key is a timing field (differs between identical runs).
