@@ -1,1 +1,0 @@
-/// Backtest analytics: returns, risk ratios, trade statistics, summary.json, report.html.
