@@ -25,11 +25,11 @@ public struct Upstream {
         var semantics = BookSemantics.reduce
         var eventsAreBars = false
         switch config.source {
-        case .itch(let files):
-            source = try ITCHReplaySource(paths: files, feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
-        case .generator(let generator, let directory):
+        case .itch(let files, let dates):
+            source = try ITCHReplaySource(paths: files, dates: dates, feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
+        case .generator(let generator, let directory, let date):
             let path = try GeneratedSession.prepare(generator, directory: directory)
-            source = try ITCHReplaySource(paths: [path], feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
+            source = try ITCHReplaySource(paths: [path], dates: [date], feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
         case .dbn(let files):
             // Databento MBO follows the exchange's own conventions (clear, fill-as-modify):
             // the semantics that reproduce Databento's and Nautilus's books.

@@ -17,16 +17,17 @@ public enum EngineMode: String, Sendable, Equatable {
 
 /// Where market data comes from.
 public enum SourceConfig: Sendable, Equatable {
-    case itch(files: [String])
+    case itch(files: [String], dates: [CivilDate])
     case dbn(files: [String])
     case bars(files: [(path: String, symbol: String?)], zone: UTCOffsetRule)
-    case generator(ITCHGeneratorConfig, cacheDirectory: String)
+    case generator(ITCHGeneratorConfig, cacheDirectory: String, date: CivilDate)
 
     public static func == (a: SourceConfig, b: SourceConfig) -> Bool {
         switch (a, b) {
-        case (.itch(let x), .itch(let y)), (.dbn(let x), .dbn(let y)): x == y
+        case (.itch(let x, let dx), .itch(let y, let dy)): x == y && dx == dy
+        case (.dbn(let x), .dbn(let y)): x == y
         case (.bars(let x, let zx), .bars(let y, let zy)): x.map(\.path) == y.map(\.path) && x.map(\.symbol) == y.map(\.symbol) && zx == zy
-        case (.generator(let x, let dx), .generator(let y, let dy)): x == y && dx == dy
+        case (.generator(let x, let dx, let tx), .generator(let y, let dy, let ty)): x == y && dx == dy && tx == ty
         default: false
         }
     }
@@ -45,18 +46,21 @@ public enum SourceConfig: Sendable, Equatable {
 ///   ring_capacity: 4096         # per ring between threads, a power of two
 ///   counters: /tmp/tickline.counters   # live counters: tickline stat FILE
 ///   output: out/backtest        # default for --out
+///   capital: 1000000            # starting equity, account currency
 /// source:
 ///   kind: generator             # itch | dbn | bars | generator
 ///   files: [a.itch.gz, b.itch.gz]        # itch, dbn, bars (read in order, one open at a time)
 ///   symbols: [ESH4]             # bars: one per file (default: the file's base name)
 ///   zone: America/New_York      # bars: time zone of the timestamps (UTC | America/New_York | America/Chicago | Europe/London)
 ///   feed_latency_us: 5          # itch/generator: receive stamp = exchange time + this
+///   dates: [2024-01-02]         # itch/generator: the session date of each file (default 2024-01-02, then weekdays)
 ///   generator: { symbols: 8, messages: 2000000, seed: 1, cache: /tmp }
 /// bars:                         # bars built from trades (event sources)
 ///   interval_s: 60
 ///   session: us_equities        # us_equities | cme_globex | continuous
 ///   phases: regular             # regular | extended
 /// strategy: ...                 # see StrategyConfig (plus evaluate_on: bar | book | trade)
+/// execution: { style: marketable, offset_ticks: 0, tick: 0.01 }   # or style: passive
 /// risk: ...                     # see the Risk module
 /// venue: ...                    # see the simulated venue
 /// journal: ...                  # see the Journal module
@@ -84,6 +88,10 @@ public struct EngineConfig {
     public var venueNode: ConfigNode?
     public var journalNode: ConfigNode?
     public var root: ConfigNode
+    /// Account equity at the start (`engine.capital`, default 1,000,000).
+    public var capital: Money
+    /// How targets become orders (`execution:`: style marketable | passive, offset_ticks, tick).
+    public var execution: ExecutionPolicy
 
     public static let agentNames = ["decode", "features", "risk", "routing"]
 
@@ -92,9 +100,9 @@ public struct EngineConfig {
     }
 
     public static func parse(_ root: ConfigNode, file: String) throws(ConfigError) -> EngineConfig {
-        let top = try root.mapping(allowed: ["engine", "source", "bars", "strategy", "risk", "venue", "journal", "threads"])
+        let top = try root.mapping(allowed: ["engine", "source", "bars", "strategy", "execution", "risk", "venue", "journal", "threads"])
         let engine = try top.required("engine")
-        let e = try engine.mapping(allowed: ["mode", "seed", "instruments", "orders", "ring_capacity", "counters", "output"])
+        let e = try engine.mapping(allowed: ["mode", "seed", "instruments", "orders", "ring_capacity", "counters", "output", "capital"])
         let mode = EngineMode(rawValue: try e["mode"]?.choice(["backtest", "paper", "live"]) ?? "backtest")!
         let seed = try e["seed"]?.int() ?? 1
         if seed < 0, let n = e["seed"] { throw n.error("seed must not be negative") }
@@ -108,9 +116,17 @@ public struct EngineConfig {
         }
         let counters = try e["counters"]?.string() ?? "/tmp/tickline-engine-\(getpid()).counters"
         let output = try e["output"]?.string() ?? "out/backtest"
+        var capital = Money(units: 1_000_000)
+        if let n = e["capital"] {
+            let text = try n.string()
+            guard let value = try? Money(parsing: text), value.raw > 0, value.raw <= Money(units: 1_000_000_000_000).raw else {
+                throw n.error("capital must be a positive amount up to 10^12 (got '\(text)')")
+            }
+            capital = value
+        }
 
         let sourceNode = try top.required("source")
-        let s = try sourceNode.mapping(allowed: ["kind", "files", "symbols", "zone", "feed_latency_us", "generator"])
+        let s = try sourceNode.mapping(allowed: ["kind", "files", "symbols", "zone", "feed_latency_us", "generator", "dates"])
         let kind = try s.required("kind").choice(["itch", "dbn", "bars", "generator"])
         func files() throws(ConfigError) -> [String] {
             let list = try s.required("files").array()
@@ -121,9 +137,22 @@ public struct EngineConfig {
         }
         let latencyMicros = try s["feed_latency_us"]?.double() ?? 5
         if latencyMicros < 0 || latencyMicros > 1e6, let n = s["feed_latency_us"] { throw n.error("feed_latency_us must be 0...1000000") }
+        var dates: [CivilDate] = []
+        if let datesNode = s["dates"] {
+            guard kind == "itch" || kind == "generator" else { throw datesNode.error("dates: only for itch and generator sources (ITCH times are times of day)") }
+            for item in try datesNode.array() {
+                let text = try item.string()
+                let digits = text.filter(\.isNumber)
+                guard digits.count == 8, let ymd = Int(digits), (1...12).contains(ymd / 100 % 100), (1...31).contains(ymd % 100) else {
+                    throw item.error("expected a date YYYY-MM-DD, found '\(text)'")
+                }
+                dates.append(CivilDate(ymd / 10_000, ymd / 100 % 100, ymd % 100))
+            }
+        }
+        if dates.isEmpty { dates = [CivilDate(2024, 1, 2)] }
         let source: SourceConfig
         switch kind {
-        case "itch": source = .itch(files: try files())
+        case "itch": source = .itch(files: try files(), dates: dates)
         case "dbn": source = .dbn(files: try files())
         case "bars":
             let paths = try files()
@@ -152,7 +181,7 @@ public struct EngineConfig {
                 config.haltProbability = try h.double()
                 if !(0...0.01).contains(config.haltProbability) { throw h.error("halt_probability must be 0...0.01") }
             }
-            source = .generator(config, cacheDirectory: try g["cache"]?.string() ?? "/tmp")
+            source = .generator(config, cacheDirectory: try g["cache"]?.string() ?? "/tmp", date: dates[0])
         }
         if kind != "bars" {
             if let n = s["symbols"] { throw n.error("symbols: only for bars sources (one name per file)") }
@@ -190,6 +219,21 @@ public struct EngineConfig {
             throw strategyNode.error("ema_crossover evaluates on bar closes: evaluate_on must be bar")
         }
 
+        var execution = ExecutionPolicy()
+        if let executionNode = top["execution"] {
+            let x = try executionNode.mapping(allowed: ["style", "offset_ticks", "tick"])
+            execution.style = ExecutionPolicy.Style(rawValue: try x["style"]?.choice(["marketable", "passive"]) ?? "marketable")!
+            if let n = x["offset_ticks"] {
+                execution.offsetTicks = Int64(try n.int())
+                guard (0...1_000).contains(execution.offsetTicks) else { throw n.error("offset_ticks must be 0...1000") }
+            }
+            if let n = x["tick"] {
+                let text = try n.string()
+                guard let tick = try? Price(parsing: text), tick.raw > 0 else { throw n.error("tick must be a positive price (got '\(text)')") }
+                execution.tick = tick
+            }
+        }
+
         let threadsNode = top["threads"]
         let plan: ThreadPlan
         var warnings: [String] = []
@@ -211,6 +255,6 @@ public struct EngineConfig {
             countersPath: counters, outputDirectory: output, source: source, feedLatency: Nanos(Int64(latencyMicros * 1_000)),
             barInterval: interval, barSession: session, barPhases: phases, strategy: strategy, evaluateOn: trigger,
             threads: plan, threadWarnings: warnings, riskNode: top["risk"], venueNode: top["venue"], journalNode: top["journal"],
-            root: root)
+            root: root, capital: capital, execution: execution)
     }
 }

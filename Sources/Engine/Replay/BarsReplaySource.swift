@@ -99,6 +99,7 @@ public final class BarsReplaySource: ReplaySource {
     }
 
     public var progress: (done: Int, total: Int) { (doneBars, 0) }
+    public var instrumentNames: [String] { files.map(\.symbol) }
 
     /// Reads the next bar of file `i` into `pending` (nil at its end).
     func advance(_ i: Int) throws {

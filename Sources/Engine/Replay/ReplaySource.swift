@@ -21,6 +21,8 @@ public protocol ReplaySource: AnyObject {
     /// Upper bound on dense instrument ids this source can produce (books are sized from it).
     var instrumentCapacity: Int { get }
     func symbol(of instrument: InstrumentID) -> String
+    /// Names of the instruments seen so far, by dense id.
+    var instrumentNames: [String] { get }
     var counters: ReplayCounters { get }
     /// Bytes consumed and the total to consume (for progress and ETA); total 0 when unknown.
     var progress: (done: Int, total: Int) { get }
@@ -55,9 +57,11 @@ func fileSize(_ path: String) -> Int {
 }
 
 /// ITCH 5.0 files (plain or gzip, length-prefixed or type-table), decoded by the same decoder a
-/// live feed uses. Symbols map to dense ids across files; file k's timestamps are shifted by k
-/// days so time keeps increasing across a multi-day run. `feedLatency` is added to exchange
-/// time as the receive stamp (ITCH files carry no local time).
+/// live feed uses. Symbols map to dense ids across files. ITCH times are nanoseconds since
+/// midnight in New York: file k is dated `dates[k]` (consecutive weekdays after the first when
+/// fewer are given) and its times become UTC epoch nanoseconds, so calendars, bars and reports
+/// see real dates. `feedLatency` is added to exchange time as the receive stamp (ITCH files
+/// carry no local time).
 public final class ITCHReplaySource: ReplaySource {
     let paths: [String]
     var fileIndex = -1
@@ -75,7 +79,10 @@ public final class ITCHReplaySource: ReplaySource {
     public private(set) var finished = false
     public let instrumentCapacity: Int
 
-    public init(paths: [String], feedLatency: Nanos = .microseconds(5), instrumentCapacity: Int = 16_384) throws {
+    let dates: [CivilDate]
+
+    public init(paths: [String], dates: [CivilDate] = [CivilDate(2024, 1, 2)], feedLatency: Nanos = .microseconds(5),
+                instrumentCapacity: Int = 16_384) throws {
         guard !paths.isEmpty else { throw ReplayError.noFiles }
         for path in paths where access(path, R_OK) != 0 { throw ReplayError.cannotOpen(path) }
         self.paths = paths
@@ -83,9 +90,22 @@ public final class ITCHReplaySource: ReplaySource {
         self.instrumentCapacity = instrumentCapacity
         dense = DenseInstruments(capacity: instrumentCapacity)
         totalBytes = paths.reduce(0) { $0 + fileSize($1) }
+        var all = dates.isEmpty ? [CivilDate(2024, 1, 2)] : dates
+        while all.count < paths.count {
+            var next = all.last!.adding(days: 1)
+            while next.weekday == .saturday || next.weekday == .sunday { next = next.adding(days: 1) }
+            all.append(next)
+        }
+        self.dates = all
+    }
+
+    /// UTC epoch nanoseconds of New York midnight on `date`.
+    public static func newYorkMidnight(_ date: CivilDate) -> Int64 {
+        UTCOffsetRule.newYork.utcSeconds(forLocal: date.daysSinceEpoch * 86_400) * 1_000_000_000
     }
 
     public func symbol(of instrument: InstrumentID) -> String { dense.name(instrument) }
+    public var instrumentNames: [String] { dense.names }
     public var progress: (done: Int, total: Int) { (doneBytes, totalBytes) }
 
     func openNext() throws -> Bool {
@@ -106,7 +126,7 @@ public final class ITCHReplaySource: ReplaySource {
         counters.decodeErrors += Int(decoder.totalErrors)
         decoder = ITCHDecoder()
         for i in locateMap.indices { locateMap[i] = 0 }
-        dayShift = Int64(fileIndex) * 86_400_000_000_000
+        dayShift = Self.newYorkMidnight(dates[fileIndex])
         counters.files += 1
         return true
     }
@@ -194,6 +214,7 @@ public final class DBNReplaySource: ReplaySource {
     }
 
     public func symbol(of instrument: InstrumentID) -> String { dense.name(instrument) }
+    public var instrumentNames: [String] { dense.names }
     public var progress: (done: Int, total: Int) { (doneBytes, totalBytes) }
 
     func openNext() throws -> Bool {

@@ -133,10 +133,19 @@ public final class FeatureAgent: Agent {
         for i in 0..<readable.count {
             let message = readable[i]
             consumed += 1
+            if case .event(var event) = message {
+                // Executions and cancels get the resting order's price and side here, so
+                // bars, trade features, risk and the venue all see complete events.
+                let update = books.applyCompleting(&event)
+                room[used] = .event(event)
+                used += 1
+                used += onEvent(event, update: update, room: room, at: used)
+                continue
+            }
             room[used] = message
             used += 1
             switch message {
-            case .event(let event): used += onEvent(event, room: room, at: used)
+            case .event: break
             case .bar(let bar): used += onBar(bar, room: room, at: used)
             case .signal, .quote, .command: break
             case .end:
@@ -169,11 +178,10 @@ public final class FeatureAgent: Agent {
     }
 
     @inline(__always)
-    func onEvent(_ event: MarketEvent, room: RingWriter, at start: Int) -> Int {
+    func onEvent(_ event: MarketEvent, update: BookUpdate, room: RingWriter, at start: Int) -> Int {
         eventsSeen &+= 1
         let id = event.instrument
         guard id.index < instruments else { return 0 }
-        let update = books.apply(event)
         var written = 0
         if update == .changed {
             let bid = books.bestBid(id)?.price.raw ?? Price.undefined.raw

@@ -1,6 +1,7 @@
 import Orders
 import Plumbing
 import Risk
+import Synchronization
 import TicklineCore
 
 /// How the risk agent turns a target position into orders.
@@ -70,6 +71,11 @@ public final class RiskAgent: Agent {
     /// Whether routing has anything that could still produce a report (backtest lockstep).
     var venueBusy: () -> Bool
     let lockstep: Bool
+    /// Whether routing has delivered everything after the end (read across threads: atomic).
+    public var routingFinished: () -> Bool = { false }
+    let doneFlag = Atomic<Bool>(false)
+    /// The run is over: the end passed through, routing finished, every report applied.
+    public var done: Bool { doneFlag.load(ordering: .acquiring) }
     public private(set) var now = Nanos.zero
     public private(set) var endSeen = false
     public private(set) var endTime = Nanos.zero
@@ -132,7 +138,14 @@ public final class RiskAgent: Agent {
             work += 1
         }
         guard flushOutbox() else { return work }
-        if endSeen { return work }
+        if endSeen {
+            // Finished before empty: routing's flag is stored after its last push.
+            if !done, routingFinished(), reports.isEmpty {
+                publishCounters()
+                doneFlag.store(true, ordering: .releasing)
+            }
+            return work
+        }
         let limit = lockstep && venueBusy() ? 1 : 64
         var taken = 0
         while taken < limit {

@@ -1,0 +1,155 @@
+import Analytics
+import MarketData
+import Orders
+import Plumbing
+import Risk
+import Simulation
+import Synchronization
+import TicklineConfig
+import TicklineCore
+
+/// A backtest (or paper run) of one config: builds the stages, rings and agents, runs them on
+/// the config's thread plan, and writes the report. The same agents a live engine runs; only
+/// the source (a replay), the clock (simulated, from event times) and the venue (simulated)
+/// differ, and they are chosen here.
+public final class Backtest {
+    public struct Result {
+        public let report: BacktestReport
+        public let files: [String]
+        public let elapsed: Nanos
+        public let events: Int
+        public let warnings: [String]
+        /// The engine's own view at the end, for cross-checks against the report.
+        public let positions: [Quantity]
+        public let equity: Money
+        public let haltMask: UInt32
+    }
+
+    public let config: EngineConfig
+
+    public init(config: EngineConfig) {
+        self.config = config
+    }
+
+    /// Runs to the end of the data and writes summary.json, trades.csv, orders.csv and
+    /// report.html into `outputDirectory`.
+    public func run(outputDirectory: String, showProgress: Bool = true) throws -> Result {
+        let config = self.config
+        guard config.mode != .live else { throw EngineError.setup("live mode is not a backtest") }
+        let upstream = try Upstream.build(config)
+        let counters = try EngineCounters(path: config.countersPath)
+        let instruments = config.instruments
+
+        // Risk: limits from the config; client order ids in memory (a replay must give the same
+        // ids every run).
+        guard let riskNode = config.riskNode else {
+            throw EngineError.setup("\(config.file): a risk: section is required (no order reaches a venue without its checks)")
+        }
+        let riskConfig: RiskConfig
+        do { riskConfig = try RiskConfig.parseSection(riskNode, instruments: instruments) } catch { throw EngineError.setup("\(error)") }
+        let risk: RiskStage
+        do {
+            let ids = try ClientOrderIDReservation(path: nil, blockSize: riskConfig.orderIDBlock)
+            risk = try RiskStage(
+                limits: riskConfig.limits, overrides: riskConfig.overrides, instruments: instruments,
+                orderCapacity: riskConfig.orderCapacity, orderIDs: ids, startingEquity: config.capital,
+                calendar: riskConfig.calendar)
+        } catch {
+            throw EngineError.setup("risk: \(error)")
+        }
+
+        // The simulated venue keeps its own book of the replay (it must see each event before
+        // the book drops the orders it names).
+        guard let venueNode = config.venueNode else {
+            throw EngineError.setup("\(config.file): a venue: section is required for \(config.mode.rawValue) mode (the simulated venue)")
+        }
+        var venueConfig: VenueConfig
+        do { venueConfig = try VenueConfig.parse(venueNode) } catch { throw EngineError.setup("\(error)") }
+        if (try? venueNode.mapping(allowed: ["seed", "capacity", "latency", "fees", "price_band", "queue"]))?["seed"] == nil { venueConfig.seed = config.seed }
+        let venueBooks = OrderBooks(
+            capacity: BookCapacity(orders: config.orders, instruments: instruments, levelsPerSide: 1 << 16),
+            semantics: upstream.books.semantics)
+        let venue = SimulatedVenue(config: venueConfig, books: venueBooks)
+
+        let decodeRing = SPSCRing<EngineMessage>(capacity: config.ringCapacity)
+        let featureRing = SPSCRing<EngineMessage>(capacity: config.ringCapacity)
+        let riskRing = SPSCRing<EngineMessage>(capacity: config.ringCapacity)
+        let reportRing = SPSCRing<ExecReport>(capacity: max(config.ringCapacity, 1_024))
+
+        let clock = MonotonicClock()
+        let decode = DecodeAgent(source: upstream.source, out: decodeRing.producer, counters: counters)
+        let features = try FeatureAgent(
+            input: decodeRing.consumer, out: featureRing.producer, books: upstream.books, plan: upstream.plan,
+            instruments: instruments, bars: upstream.bars, strategy: upstream.strategy, trigger: upstream.trigger,
+            clock: clock, counters: counters)
+        let routing = RoutingAgent(input: riskRing.consumer, reports: reportRing.producer, venue: venue, counters: counters)
+        let riskAgent = RiskAgent(
+            input: featureRing.consumer, reports: reportRing.consumer, out: riskRing.producer, risk: risk,
+            policy: config.execution, instruments: instruments, lockstep: config.mode == .backtest,
+            venueBusy: { [unowned routing] in routing.busy }, counters: counters)
+        riskAgent.routingFinished = { [unowned routing] in routing.finished }
+
+        let recorder: BacktestRecorder
+        do {
+            recorder = try BacktestRecorder(configuration: AnalyticsConfiguration(startingCapital: config.capital))
+        } catch {
+            throw EngineError.setup("analytics: \(error)")
+        }
+        let observer = RecorderObserver(recorder: recorder, clock: clock)
+        riskAgent.observer = observer
+
+        let agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": routing]
+        var printer = ProgressPrinter(minuteBars: upstream.eventsAreBars && config.barInterval == .seconds(60))
+        let source = upstream.source
+        let elapsed = try PipelineRunner(plan: config.threads, agents: agents).run(
+            finished: { riskAgent.done },
+            progress: { wall in
+                guard showProgress else { return }
+                let (done, total) = source.progress
+                printer.update(events: Int(counters.decodePublished.current), simulated: Nanos(counters.simulatedTime.current),
+                               elapsed: wall, fraction: total > 0 ? Double(done) / Double(total) : nil)
+            })
+        if let failure = decode.failure { throw failure }
+        let events = source.counters.events + source.counters.bars
+        if showProgress {
+            printer.update(events: events, simulated: riskAgent.endTime, elapsed: elapsed, fraction: 1, final: true)
+        }
+
+        for (i, name) in source.instrumentNames.enumerated() { recorder.setSymbol(name, for: InstrumentID(UInt32(i))) }
+        recorder.recordEvents(events)
+        recorder.advanceTime(to: riskAgent.endTime)
+        let report = recorder.makeReport(wallElapsedSeconds: Double(elapsed.raw) / 1e9)
+        let files: [String]
+        do { files = try report.write(to: outputDirectory) } catch { throw EngineError.setup("writing the report: \(error)") }
+        var warnings = config.threadWarnings + source.warnings
+        if venue.counters.lateActions > 0 { warnings.append("venue: \(venue.counters.lateActions) commands arrived after their time (late actions)") }
+        if upstream.books.integrity.capacityRejects > 0 { warnings.append("books: capacity exceeded \(upstream.books.integrity.capacityRejects) times; raise engine.orders") }
+        return Result(
+            report: report, files: files, elapsed: elapsed, events: events, warnings: warnings,
+            positions: (0..<instruments).map { risk.positions.quantity(InstrumentID(UInt32($0))) },
+            equity: risk.equity, haltMask: risk.haltMask)
+    }
+}
+
+/// Feeds the analytics recorder from the risk agent's thread (cold calls; the recorder is read
+/// after the threads stop).
+final class RecorderObserver: RiskObserver {
+    let recorder: BacktestRecorder
+    let clock: MonotonicClock
+    init(recorder: BacktestRecorder, clock: MonotonicClock) {
+        self.recorder = recorder
+        self.clock = clock
+    }
+    func onDecision(_ decision: RiskDecisionRecord, now: Nanos) { recorder.record(decision) }
+    func onCommand(_ command: OrderCommand, now: Nanos) {
+        recorder.record(command)
+        var trace = command.trace
+        if trace.origin.raw != 0 {
+            trace.routing = trace.offset(clock.now())
+            recorder.recordLatency(trace)
+        }
+    }
+    func onReport(_ report: ExecReport, outcome: ExecOutcome, now: Nanos) { recorder.record(report) }
+    func onMark(_ instrument: InstrumentID, price: Price, now: Nanos) { recorder.recordMark(instrument, price: price, time: now) }
+    func onHalt(_ halt: HaltRecord) {}
+}
