@@ -149,6 +149,9 @@ public final class RiskAgent: Agent {
         let limit = lockstep && venueBusy() ? 1 : 64
         var taken = 0
         while taken < limit {
+            // A batch stops as soon as the venue has something in flight: what comes back
+            // must be applied before the next message (lockstep, backtest only).
+            if lockstep && taken > 0 && venueBusy() { break }
             guard outbox.commandCount == 0, out.free(needed: reserve) >= reserve, let message = input.peek()?.pointee else { break }
             input.advance(1)
             taken += 1

@@ -1,0 +1,144 @@
+import Analytics
+import Engine
+import Foundation
+import MarketData
+import TestSupport
+import Testing
+import TicklineConfig
+import TicklineCore
+
+/// Whole backtests through every stage: deterministic output, the same output on any thread
+/// plan, and the engine's positions agreeing with the fills.
+@Suite(.serialized) struct BacktestTests {
+    static let directory = NSTemporaryDirectory() + "tickline-backtest-tests-\(getpid())"
+
+    static func config(threads: String = "threads: { mode: fused, idle: backoff }", messages: Int = 120_000,
+                       strategy: String? = nil, extra: String = "") throws -> EngineConfig {
+        let yaml = """
+            engine: { mode: backtest, seed: 3, instruments: 16, capital: 250000, counters: \(directory)/counters }
+            source:
+              kind: generator
+              generator: { symbols: 6, messages: \(messages), seed: 21, cache: \(directory) }
+            bars: { interval_s: 60 }
+            strategy:
+            \(strategy ?? """
+              kind: ema_crossover
+              ema_crossover: { fast: 3, slow: 8, full_confidence_gap: 0.001 }
+              sizing: { max_position: 300, lot_size: 100, scale_by_confidence: true }
+            """)
+            execution: { style: marketable, offset_ticks: 1, tick: 0.01 }
+            risk:
+              max_order_qty: 400
+              max_order_notional: 100000
+              price_band_pct: 5
+              max_position: 300
+              max_gross_exposure: 500000
+              max_net_exposure: 400000
+              max_open_orders: 20
+              max_positions: 10
+              risk_per_trade_pct: 100
+              daily_loss_limit: 20000
+              max_drawdown: 30000
+              max_orders_per_second: 50
+              stale_after_ms: 0
+              order_ids: { in_memory: true }
+              pdt: { enabled: false }
+            venue:
+              latency: { order_entry: { kind: constant, ns: 40000 }, response: { kind: constant, ns: 30000 } }
+              fees: { maker: { bps: 0, per_share: -0.002 }, taker: { bps: 0, per_share: 0.003 } }
+            \(threads)
+            \(extra)
+            """
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try EngineConfig.parse(ConfigNode.parse(yaml, file: "test.yaml"), file: "test.yaml")
+    }
+
+    static func run(_ config: EngineConfig, _ name: String) throws -> (Backtest.Result, String) {
+        let out = directory + "/" + name
+        let result = try Backtest(config: config).run(outputDirectory: out, showProgress: false)
+        return (result, out)
+    }
+
+    static func read(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
+
+    /// summary.json without the keys that measure the wall clock.
+    static func stableSummary(_ path: String) throws -> String {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { line in
+            let key = line.trimmingCharacters(in: .whitespaces)
+            return !(key.hasPrefix("\"elapsed\"") || key.hasPrefix("\"events_per_second\"") || key.contains("_per_second\""))
+        }.joined(separator: "\n")
+    }
+
+    static func withoutWallLatency(_ text: String) -> String {
+        // The stage_latency_ns_wall block is measured with the real clock.
+        guard let start = text.range(of: "\"stage_latency_ns_wall\"") else { return text }
+        var depth = 0
+        var index = text[start.upperBound...].firstIndex(of: "{")!
+        repeat {
+            if text[index] == "{" { depth += 1 }
+            if text[index] == "}" { depth -= 1 }
+            index = text.index(after: index)
+        } while depth > 0
+        return String(text[..<start.lowerBound]) + String(text[index...])
+    }
+
+    @Test func sameInputAndSeedGiveIdenticalOutputs() throws {
+        let (first, a) = try Self.run(try Self.config(), "run-a")
+        let (second, b) = try Self.run(try Self.config(), "run-b")
+        #expect(first.report.summary.fills > 10, "the strategy trades (\(first.report.summary.fills) fills)")
+        for file in ["trades.csv", "orders.csv", "report.html"] {
+            #expect(try Self.read(a + "/" + file) == (try Self.read(b + "/" + file)), "\(file) differs between identical runs")
+        }
+        #expect(Self.withoutWallLatency(try Self.stableSummary(a + "/summary.json")) == Self.withoutWallLatency(try Self.stableSummary(b + "/summary.json")))
+        #expect(first.positions == second.positions && first.equity == second.equity)
+    }
+
+    @Test func fusedAndTwoThreadPlansGiveIdenticalOutputs() throws {
+        let (fused, a) = try Self.run(try Self.config(), "fused")
+        let twoThreads = """
+            threads:
+              mode: groups
+              idle: backoff
+              force: true
+              groups:
+                - { name: market, agents: [decode, features] }
+                - { name: execution, agents: [risk, routing] }
+            """
+        let (split, b) = try Self.run(try Self.config(threads: twoThreads), "split")
+        #expect(fused.report.summary.fills == split.report.summary.fills)
+        for file in ["trades.csv", "orders.csv", "report.html"] {
+            #expect(try Self.read(a + "/" + file) == (try Self.read(b + "/" + file)), "\(file) differs between the fused and the two-thread plan")
+        }
+    }
+
+    @Test func positionsFollowTheFillsAndEquityAddsUp() throws {
+        let (result, _) = try Self.run(try Self.config(), "invariants")
+        let report = result.report
+        #expect(report.summary.fills > 0)
+        // The risk stage's positions equal the analytics' independent ledger of the same fills.
+        for instrument in report.instruments {
+            #expect(result.positions[instrument.instrument.index] == instrument.position, "instrument \(instrument.name)")
+        }
+        // Cash + market value = equity, and the engine's equity is the report's.
+        #expect(report.summary.endingCash + report.summary.endingMarketValue == report.summary.endingEquity)
+        #expect(result.equity == report.summary.endingEquity)
+        // No limit breached: every position within max_position, no halt.
+        #expect(report.instruments.allSatisfy { abs($0.maxAbsPosition.raw) <= Quantity(units: 300).raw })
+        #expect(result.haltMask == 0)
+    }
+
+    @Test func configErrorsNameTheKey() {
+        do {
+            _ = try Self.config(extra: "bogus: 1")
+            Issue.record("an unknown top-level key was accepted")
+        } catch {
+            #expect("\(error)".contains("test.yaml:") && "\(error)".contains("bogus"), "\(error)")
+        }
+        do {
+            _ = try Self.config(threads: "threads: { mode: per-stage, idle: backoff, force: true }")
+            Issue.record("risk and routing on different threads were accepted in a backtest")
+        } catch {
+            #expect("\(error)".contains("risk and routing on one thread"), "\(error)")
+        }
+    }
+}
