@@ -7,10 +7,10 @@ import TicklineCore
 import Glibc
 #endif
 
-/// The embedded default of `config/demo.yaml` (kept identical by `DemoConfigTests`).
-let embeddedDemoConfig = """
+/// The embedded default of `config/plumbing-demo.yaml`.
+let embeddedPlumbingConfig = """
 # Plumbing demo: a synthetic source, a book/feature stage and a sink connected by SPSC rings,
-# run with the thread plan below. `tickline demo` uses this content when no --config is given.
+# run with the thread plan below. `tickline plumbing` uses this content when no --config is given.
 demo:
   messages: 20000000        # market events the source publishes
   instruments: 64
@@ -23,11 +23,12 @@ threads:
 
 """
 
-struct Demo: ParsableCommand {
+struct PlumbingDemo: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "plumbing",
         abstract: "Run the plumbing demo: source → features → sink over SPSC rings on the configured thread plan.")
 
-    @Option(help: "YAML config (default: the embedded config/demo.yaml).")
+    @Option(help: "YAML config (default: the embedded config/plumbing-demo.yaml).")
     var config: String?
 
     @Option(help: "Override demo.messages.")
@@ -37,7 +38,7 @@ struct Demo: ParsableCommand {
         let root: ConfigNode
         do {
             root = try config.map { (path) throws(ConfigError) in try ConfigNode.load(path: path) }
-                ?? ConfigNode.parse(embeddedDemoConfig, file: "<embedded config/demo.yaml>")
+                ?? ConfigNode.parse(embeddedPlumbingConfig, file: "<embedded config/plumbing-demo.yaml>")
         } catch {
             throw ValidationError("\(error)")
         }
