@@ -158,7 +158,7 @@ public final class RiskStage {
     @inlinable public var haltMask: UInt32 {
         engine.pointee.haltMask | (engine.pointee.awaitingReconciliation ? Self.awaitingReconciliationBit : 0)
     }
-    public static let awaitingReconciliationBit: UInt32 = 1 << 31
+    @inlinable public static var awaitingReconciliationBit: UInt32 { 1 << 31 }
     /// New orders are refused (a halt is active or reconciliation is pending).
     @inlinable public var isHalted: Bool { haltMask != 0 }
     @inlinable public var isAwaitingReconciliation: Bool { engine.pointee.awaitingReconciliation }
