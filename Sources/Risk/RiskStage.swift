@@ -327,7 +327,8 @@ public final class RiskStage {
         else {
             rejectCounts[Int(RiskRejectReason.invalidOrder.rawValue)] &+= 1
             return RiskDecisionRecord(tsEvent: now, clientOrderID: OrderID(0), instrument: InstrumentID(0), side: .none,
-                                      orderType: .limit, quantity: quantity, price: limitPrice, reason: .invalidOrder, observed: 8)
+                                      orderType: .limit, quantity: quantity, price: limitPrice, reason: .invalidOrder,
+                                      observed: RiskChecks.InvalidOrderCode.notWorking.rawValue)
         }
         let intent = OrderIntent(
             instrument: order.instrument, side: order.side, quantity: quantity, orderType: order.orderType,
@@ -360,7 +361,7 @@ public final class RiskStage {
         else {
             rejectCounts[Int(RiskRejectReason.invalidOrder.rawValue)] &+= 1
             record.reasonCode = RiskRejectReason.invalidOrder.rawValue
-            record.observed = 9
+            record.observed = RiskChecks.InvalidOrderCode.replaceRefused.rawValue
             return record
         }
         rates.record(order.instrument, now: now)
