@@ -10,12 +10,12 @@ import Glibc
 /// the order table slot of the chain, so finding an order from an execution report is a mask and
 /// one comparison: no hashing, no probing. 40 bits of sequence are 10^12 orders.
 public enum ClientOrderIDLayout {
-    public static let slotBits = 24
-    public static let slotMask: UInt64 = (1 << 24) - 1
+    @inlinable public static var slotBits: Int { 24 }
+    @inlinable public static var slotMask: UInt64 { (1 << 24) - 1 }
     /// The most slots an order table may have.
-    public static let maxSlots = 1 << 24
+    @inlinable public static var maxSlots: Int { 1 << 24 }
     /// The largest sequence number (exclusive).
-    public static let sequenceLimit: UInt64 = 1 << 40
+    @inlinable public static var sequenceLimit: UInt64 { 1 << 40 }
 
     @inlinable public static func make(sequence: UInt64, slot: Int) -> OrderID {
         OrderID(sequence << 24 | UInt64(truncatingIfNeeded: slot))

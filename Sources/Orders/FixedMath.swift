@@ -7,7 +7,7 @@ import TicklineCore
 /// CPU's 128/64 divide (`dividingFullWidth`) after a range check.
 public enum FixedMath {
     /// Price.raw × Quantity.raw is in 10^-18 currency units; Money is 10^-6.
-    public static let exactPerMoney: Int64 = 1_000_000_000_000
+    @inlinable public static var exactPerMoney: Int64 { 1_000_000_000_000 }
 
     /// price × quantity as money, truncated toward zero at the micro-unit: the same value as
     /// `Price.notional`, but saturating at `Int64.min`/`.max` where that would trap. Whole-unit

@@ -353,7 +353,9 @@ public struct OrderTable: ~Copyable {
                 // Rejected while our cancel of the unacknowledged order was in flight.
                 finish(slot: slot, .rejected)
             } else {
-                outcome.refusal = before.isTerminal || match == .superseded ? .staleReport : .invalidTransition
+                // A reject after a fill contradicts the venue's own report; a repeat after a
+                // reject or cancel is harmless.
+                outcome.refusal = before != .filled && (before.isTerminal || match == .superseded) ? .staleReport : .invalidTransition
             }
         case .cancelRejected:
             if match == .pendingReplacement || (match == .current && before == .pendingReplace) {

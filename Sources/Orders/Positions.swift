@@ -99,7 +99,7 @@ public struct PositionBook: ~Copyable {
     @usableFromInline let dayNumbers: UnsafeMutablePointer<Int32>
     @usableFromInline let dayCounts: UnsafeMutablePointer<UInt16>
     public let instruments: Int
-    public static let dayRingSize = 32
+    @inlinable public static var dayRingSize: Int { 32 }
 
     public init(instruments: Int, startingEquity: Money) {
         precondition(instruments >= 1)

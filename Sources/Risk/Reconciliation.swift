@@ -132,7 +132,6 @@ extension RiskStage {
         guard engine.pointee.approvals == 0, orders.workingCount == 0, orders.freeSlots == orders.capacity else { throw .notFresh }
         engine.pointee.awaitingReconciliation = true
         var summary = RebuildSummary()
-        var scratch = RiskOutbox(commandCapacity: 1, haltCapacity: 1)
         for record in records {
             summary.records += 1
             let now = record.tsRecorded
@@ -173,7 +172,6 @@ extension RiskStage {
                 summary.ignored += 1
             }
             if positions.equity.raw > engine.pointee.peakEquity.raw { engine.pointee.peakEquity = positions.equity }
-            scratch.removeAll()
         }
         orders.finishRestore()
         return summary

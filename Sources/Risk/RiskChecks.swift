@@ -161,6 +161,10 @@ public enum RiskChecks {
     /// Codes in `observed` for `.invalidOrder`.
     public enum InvalidOrderCode: Int64 {
         case quantity = 1, side, limitPrice, triggerPrice, stopSide, timeInForce, referencePrice
+        /// A replace of an order that is not working under that id.
+        case notWorking
+        /// A replace the order table refused (not acknowledged yet, or below the filled quantity).
+        case replaceRefused
     }
 
     /// Runs every check; the first rejection wins.

@@ -81,7 +81,8 @@ public struct RiskConfig: Sendable, Equatable {
         let dailyLoss = try money(map.required("daily_loss_limit"))
         let drawdown = try money(map.required("max_drawdown"))
         let rateNode = try map.required("max_orders_per_second")
-        let rate = try integer(rateNode, 1...100_000)
+        // The sliding window keeps the last N order times: N ≤ 10,000 keeps it in L1/L2.
+        let rate = try integer(rateNode, 1...10_000)
         var instrumentRate = rate
         if let n = map["max_orders_per_second_per_instrument"] {
             instrumentRate = try integer(n, 1...1_000)

@@ -158,7 +158,7 @@ public final class RiskStage {
     @inlinable public var haltMask: UInt32 {
         engine.pointee.haltMask | (engine.pointee.awaitingReconciliation ? Self.awaitingReconciliationBit : 0)
     }
-    public static let awaitingReconciliationBit: UInt32 = 1 << 31
+    @inlinable public static var awaitingReconciliationBit: UInt32 { 1 << 31 }
     /// New orders are refused (a halt is active or reconciliation is pending).
     @inlinable public var isHalted: Bool { haltMask != 0 }
     @inlinable public var isAwaitingReconciliation: Bool { engine.pointee.awaitingReconciliation }
@@ -327,7 +327,8 @@ public final class RiskStage {
         else {
             rejectCounts[Int(RiskRejectReason.invalidOrder.rawValue)] &+= 1
             return RiskDecisionRecord(tsEvent: now, clientOrderID: OrderID(0), instrument: InstrumentID(0), side: .none,
-                                      orderType: .limit, quantity: quantity, price: limitPrice, reason: .invalidOrder, observed: 8)
+                                      orderType: .limit, quantity: quantity, price: limitPrice, reason: .invalidOrder,
+                                      observed: RiskChecks.InvalidOrderCode.notWorking.rawValue)
         }
         let intent = OrderIntent(
             instrument: order.instrument, side: order.side, quantity: quantity, orderType: order.orderType,
@@ -360,7 +361,7 @@ public final class RiskStage {
         else {
             rejectCounts[Int(RiskRejectReason.invalidOrder.rawValue)] &+= 1
             record.reasonCode = RiskRejectReason.invalidOrder.rawValue
-            record.observed = 9
+            record.observed = RiskChecks.InvalidOrderCode.replaceRefused.rawValue
             return record
         }
         rates.record(order.instrument, now: now)

@@ -14,7 +14,7 @@ public struct RateWindows: ~Copyable {
     @usableFromInline let instrumentMask: Int
     @usableFromInline let instrumentBase: Int
     public let instruments: Int
-    public static let window = Nanos.seconds(1)
+    @inlinable public static var window: Nanos { Nanos(1_000_000_000) }
 
     /// Rings for an engine limit and a per-instrument limit (the largest of any instrument).
     public init(engineLimit: Int, instrumentLimit: Int, instruments: Int) {
@@ -85,8 +85,8 @@ public struct RateWindows: ~Copyable {
 /// Allocates in `init` only; single-threaded; non-copyable.
 public struct DuplicateGuard: ~Copyable {
     @usableFromInline let entries: UnsafeMutablePointer<Entry>
-    public static let sets = 256
-    public static let ways = 4
+    @inlinable public static var sets: Int { 256 }
+    @inlinable public static var ways: Int { 4 }
 
     @usableFromInline
     struct Entry {

@@ -155,7 +155,7 @@ extension FixedDecimal {
     @inlinable public init(raw: Int64) { self.raw = raw }
     @inlinable public static var decimals: Int { 9 }
     /// Databento's and this engine's "no price" marker (Int64.max).
-    public static let undefined = Price(raw: Int64.max)
+    @inlinable public static var undefined: Price { Price(raw: Int64.max) }
     @inlinable public var isDefined: Bool { raw != Int64.max }
 }
 

@@ -395,3 +395,69 @@ final class TableHarness {
         #expect(h.state(second) == .pendingNew)
     }
 }
+
+/// Every venue message in every state: what the table does with it, cell by cell. A fill is for
+/// 10 (or for the whole leaves: `fill`); the order is 100, partially filled means 40 done.
+@Suite struct OrderTransitionTableTests {
+    static let messages: [ExecType] = [.pendingNew, .new, .partialFill, .fill, .canceled, .replaced, .rejected, .expired,
+                                       .cancelRejected, .tradeBroken, .pendingCancel, .pendingReplace]
+
+    /// Expected outcome per state, in the order of `messages`: "→state" when applied, otherwise
+    /// the refusal.
+    static let expected: [(OrderState, [String])] = [
+        (.pendingNew, ["→pending-new", "→new", "→partially-filled", "→filled", "→canceled", "invalid_transition", "→rejected",
+                       "→expired", "stale_report", "trade_broken", "stale_report", "stale_report"]),
+        (.new, ["stale_report", "stale_report", "→partially-filled", "→filled", "→canceled", "invalid_transition", "invalid_transition",
+                "→expired", "stale_report", "trade_broken", "stale_report", "stale_report"]),
+        (.partiallyFilled, ["stale_report", "stale_report", "→partially-filled", "→filled", "→canceled", "invalid_transition",
+                            "invalid_transition", "→expired", "stale_report", "trade_broken", "stale_report", "stale_report"]),
+        (.filled, ["stale_report", "stale_report", "overfill", "overfill", "invalid_transition", "invalid_transition", "invalid_transition",
+                   "invalid_transition", "stale_report", "trade_broken", "stale_report", "stale_report"]),
+        (.pendingCancel, ["stale_report", "stale_report", "→pending-cancel", "→filled", "→canceled", "invalid_transition",
+                          "invalid_transition", "→expired", "→new", "trade_broken", "→pending-cancel", "stale_report"]),
+        (.canceled, ["stale_report", "stale_report", "late_fill", "late_fill", "stale_report", "invalid_transition", "stale_report",
+                     "stale_report", "stale_report", "trade_broken", "stale_report", "stale_report"]),
+        (.pendingReplace, ["stale_report", "stale_report", "→pending-replace", "→filled", "→canceled", "→new", "invalid_transition",
+                           "→expired", "→new", "trade_broken", "stale_report", "→pending-replace"]),
+        (.rejected, ["stale_report", "stale_report", "late_fill", "late_fill", "stale_report", "invalid_transition", "stale_report",
+                     "stale_report", "stale_report", "trade_broken", "stale_report", "stale_report"]),
+        (.expired, ["stale_report", "stale_report", "late_fill", "late_fill", "stale_report", "invalid_transition", "stale_report",
+                    "stale_report", "stale_report", "trade_broken", "stale_report", "stale_report"]),
+    ]
+
+    func make(_ state: OrderState, _ h: TableHarness) -> OrderID {
+        let id = h.open(.buy, 100)
+        switch state {
+        case .pendingNew: break
+        case .new: h.apply(.new, id)
+        case .partiallyFilled: h.apply(.new, id); h.apply(.partialFill, id, last: 40)
+        case .filled: h.apply(.fill, id, last: 100)
+        case .pendingCancel: h.apply(.new, id); _ = h.table.requestCancel(id, now: .zero)
+        case .canceled: h.apply(.new, id); h.apply(.canceled, id)
+        case .pendingReplace: h.apply(.new, id); _ = h.replace(id, to: 120)
+        case .rejected: h.apply(.rejected, id)
+        case .expired: h.apply(.new, id); h.apply(.expired, id)
+        default: Issue.record("no setup for \(state)")
+        }
+        #expect(h.state(id) == state)
+        return id
+    }
+
+    @Test func everyMessageInEveryState() throws {
+        for (state, outcomes) in Self.expected {
+            for (message, expectation) in zip(Self.messages, outcomes) {
+                let h = try TableHarness()
+                let id = make(state, h)
+                let leaves = h.order(id)?.leavesQuantity.raw ?? 0
+                let last: Int64 = message == .fill && leaves > 0 ? leaves / 1_000_000_000 : 10
+                let out = h.apply(message, id, last: last)
+                let got = out.refusal == .none ? "→\(out.after)" : "\(out.refusal)"
+                #expect(got == expectation, "\(message) in \(state)")
+                // A refused message changes nothing about the order.
+                if out.refusal != .none && out.refusal != .cumulativeMismatch {
+                    #expect(out.after == state && !out.hasFill, "\(message) in \(state)")
+                }
+            }
+        }
+    }
+}

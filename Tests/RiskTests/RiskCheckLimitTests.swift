@@ -433,6 +433,11 @@ import TicklineCore
         #expect(f.stage.orders.state(of: d.clientOrderID) == .replaced)
         #expect(f.stage.orders.state(of: r.clientOrderID) == .new)
         // Replacing something that is not working is an invalid order.
-        expectRejected(f.replace(d.clientOrderID, to: units(10)), .invalidOrder)
+        expectRejected(f.replace(d.clientOrderID, to: units(10)), .invalidOrder, observed: RiskChecks.InvalidOrderCode.notWorking.rawValue)
+        // A replace below what has filled is refused by the table.
+        f.report(.partialFill, r.clientOrderID, last: units(30), price: "100.5")
+        expectRejected(f.replace(r.clientOrderID, to: units(30), at: "100.5"), .invalidOrder,
+                       observed: RiskChecks.InvalidOrderCode.replaceRefused.rawValue)
+        #expect(f.stage.orders.state(of: r.clientOrderID) == .partiallyFilled)
     }
 }

@@ -120,7 +120,7 @@ import TicklineCore
             ("risk_per_trade_pct", "risk_per_trade_pct: -1", "must be greater than 0 and at most 100"),
             ("max_open_orders", "max_open_orders: 0", "must be between 1 and 1000000, found 0"),
             ("max_positions", "max_positions: -3", "must be between 1 and 1000000, found -3"),
-            ("max_orders_per_second", "max_orders_per_second: 1000000", "must be between 1 and 100000, found 1000000"),
+            ("max_orders_per_second", "max_orders_per_second: 10001", "must be between 1 and 10000, found 10001"),
             ("daily_loss_limit", "daily_loss_limit: 0", "must be greater than 0"),
             ("max_drawdown", "max_drawdown: -100", "must be greater than 0"),
         ]
