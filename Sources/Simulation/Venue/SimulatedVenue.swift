@@ -22,7 +22,10 @@ import TicklineCore
 /// book until the feed changes that level.
 ///
 /// **Time.** Exchange time (`tsEvent`) is the venue's clock; the engine's local clock is the
-/// same clock seen later. A command sent at local time t arrives at t + latency(action); before
+/// same clock seen later, so local times given to the venue must be on the exchange's epoch
+/// (in backtest the simulated clock driven by receive times, `FeedLatency` filling in missing
+/// ones; in paper mode a realtime clock, not the monotonic one). A command sent at local time t
+/// arrives at t + latency(action); before
 /// the venue applies a market event of exchange time T it applies every command that arrived at
 /// or before T, in arrival order (ties in submission order). A command delivered after the
 /// venue has passed its arrival time is applied at once and counted in `lateActions`: the
