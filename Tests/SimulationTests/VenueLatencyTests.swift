@@ -107,6 +107,33 @@ import TicklineCore
         #expect(a.map(\.tsEvent) != run(seed: 4).map(\.tsEvent), "another seed, other draws")
     }
 
+    @Test func commandsInFlightApplyInArrivalOrderThenSubmissionOrder() {
+        // 300 orders sent 1 µs apart with latencies from 0 to 49 µs in 5 µs steps: many
+        // overtake each other and many arrive together.
+        var config = Self.config()
+        config.orderEntryLatency = .empirical(samples: (0..<10).map { Int64($0) * 5_000 }, source: "t")
+        config.responseLatency = .constant(.zero)
+        let h = VenueHarness(config: config)
+        h.standardBook()
+        let start = h.time
+        var sent: [UInt64: Int64] = [:]
+        for i in 0..<300 {
+            let id = UInt64(1_000 + i)
+            h.venue.submit(OrderCommand(action: .new, clientOrderID: OrderID(id), instrument: h.instrument, side: .buy,
+                                        quantity: sh(1), price: px("90.00")), at: Nanos(start + Int64(i) * 1_000))
+            sent[id] = start + Int64(i) * 1_000
+        }
+        #expect(h.venue.inFlight == 300)
+        h.event(.tick, at: start + 400_000)
+        let reports = h.drain()
+        #expect(reports.count == 300 && reports.allSatisfy { $0.execType == .new })
+        for (a, b) in zip(reports, reports.dropFirst()) {
+            #expect(a.tsEvent < b.tsEvent || (a.tsEvent == b.tsEvent && a.clientOrderID < b.clientOrderID))
+        }
+        #expect(reports.allSatisfy { ($0.tsEvent.raw - sent[$0.clientOrderID.raw]!) % 5_000 == 0 }, "applied at its arrival")
+        #expect(reports.map(\.venueOrderID) == reports.map(\.venueOrderID).sorted(), "venue ids in arrival order")
+    }
+
     @Test func commandsHandedOverLateAreAppliedAtOnceAndCounted() {
         let h = VenueHarness(config: Self.config())
         h.standardBook()

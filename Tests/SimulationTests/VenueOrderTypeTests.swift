@@ -161,6 +161,27 @@ import TicklineCore
         #expect(h.venue.counters.fills == 7)
     }
 
+    @Test func cancelAllCancelsAnInstrumentsOrdersOrEveryOrder() {
+        let h = VenueHarness()
+        h.standardBook()
+        let a = h.limit(.buy, "99.00", 10)
+        let b = h.stop(.sell, trigger: "90.00", 10)
+        let other = h.newID()
+        h.send(OrderCommand(action: .new, clientOrderID: other, instrument: InstrumentID(2), side: .buy, quantity: sh(5),
+                            price: px("10.00")))
+        h.drain()
+        h.send(OrderCommand(action: .cancelAll, clientOrderID: h.newID(), instrument: h.instrument, side: .none,
+                            quantity: .zero, price: .undefined))
+        var reports = h.drain()
+        #expect(reports.map(\.execType) == [.canceled, .canceled])
+        #expect(reports.map(\.clientOrderID) == [a, b], "oldest first")
+        #expect(h.venue.order(other) != nil && h.venue.liveOrders == 1)
+        h.send(OrderCommand(action: .cancelAll, clientOrderID: h.newID(), instrument: InstrumentID(0), side: .none,
+                            quantity: .zero, price: .undefined))
+        reports = h.drain()
+        #expect(reports.map(\.clientOrderID) == [other] && h.venue.liveOrders == 0)
+    }
+
     @Test func sellsWalkBidsDownward() {
         let h = VenueHarness()
         h.standardBook()

@@ -11,17 +11,14 @@ extension SimulatedVenue {
         switch event.kind {
         case .add:
             let update = books.apply(event)
-            if update == .changed {
-                stamp(event.orderID)
-                crossingFills(index, side: event.side, price: event.price.raw, quantity: event.quantity.raw)
-            }
+            if update == .changed { added(index, event.orderID, side: event.side, price: event.price.raw, quantity: event.quantity.raw) }
             return update
         case .cancel, .delete:
             let slot = books.slotIndex(of: event.orderID)
             if slot >= 0 {
                 let order = books.order(inSlot: slot)
                 let reduced = event.kind == .delete ? order.quantity.raw : min(max(event.quantity.raw, 0), order.quantity.raw)
-                reduceAhead(index, side: order.side, price: order.price.raw, stamp: stamps[slot], by: reduced)
+                reduceAhead(index, side: order.side, price: order.price.raw, slot: slot, by: reduced)
             }
             return books.apply(event)
         case .execute:
@@ -31,7 +28,7 @@ extension SimulatedVenue {
             if event.price.raw == 0 { event.price = order.price }
             event.side = order.side
             let executed = min(max(event.quantity.raw, 0), order.quantity.raw)
-            executionFills(index, order: order, stamp: stamps[slot], executed: executed, time: event.tsEvent.raw)
+            executionFills(index, order: order, slot: slot, executed: executed, time: event.tsEvent.raw)
             instrument.pointee.lastTrade = event.price.raw
             let update = books.apply(event)
             if instrument.pointee.armed > 0 { triggerStops(index, price: event.price.raw) }
@@ -41,22 +38,18 @@ extension SimulatedVenue {
             guard slot >= 0 else {
                 // A Databento modify of an unseen order is an add.
                 let update = books.apply(event)
-                if update == .changed {
-                    stamp(OrderID(event.aux))
-                    crossingFills(index, side: event.side, price: event.price.raw, quantity: event.quantity.raw)
-                }
+                if update == .changed { added(index, OrderID(event.aux), side: event.side, price: event.price.raw, quantity: event.quantity.raw) }
                 return update
             }
             let old = books.order(inSlot: slot)
             // The book's rule: same id, same price, no larger size keeps the order's place.
             let keepsPlace = event.aux == event.orderID.raw && event.price == old.price && event.quantity <= old.quantity
             let reduced = keepsPlace ? old.quantity.raw &- max(event.quantity.raw, 0) : old.quantity.raw
-            reduceAhead(index, side: old.side, price: old.price.raw, stamp: stamps[slot], by: reduced)
+            reduceAhead(index, side: old.side, price: old.price.raw, slot: slot, by: reduced)
             let update = books.apply(event)
             if !keepsPlace && update == .changed {
-                stamp(OrderID(event.aux))
-                crossingFills(index, side: event.side == .none ? old.side : event.side, price: event.price.raw,
-                              quantity: event.quantity.raw)
+                added(index, OrderID(event.aux), side: event.side == .none ? old.side : event.side, price: event.price.raw,
+                      quantity: event.quantity.raw)
             }
             return update
         case .trade:
@@ -90,20 +83,42 @@ extension SimulatedVenue {
         instrument.pointee.quoted = true
     }
 
-    /// Stamps a market order just added with the current event count: it is behind every
-    /// order of ours already resting.
-    @inlinable func stamp(_ id: OrderID) {
-        let slot = books.slotIndex(of: id)
-        if slot >= 0 { stamps[slot] = state.pointee.eventStamp }
+    /// A market order was just added (or moved) at (side, price). If one of ours rests at that
+    /// level the new order is behind it: stamp it with the current event count. (Orders added
+    /// elsewhere keep whatever stamp their slot held, always older than any later join, so they
+    /// count as ahead of orders of ours that join their level later, which they are. Only the
+    /// rare adds at our own levels touch the stamp table.) If it crosses one of ours on the
+    /// other side, fill ours.
+    @usableFromInline func added(_ index: Int, _ id: OrderID, side: Side, price: Int64, quantity: Int64) {
+        var atOurLevel = false
+        var crosses = false
+        var cursor = Int(instruments[index].head)
+        while cursor >= 0 {
+            let order = orders + cursor
+            if order.pointee.status == .resting {
+                if order.pointee.side == side {
+                    if order.pointee.price == price { atOurLevel = true }
+                } else if side == .sell ? price <= order.pointee.price : price >= order.pointee.price {
+                    crosses = true
+                }
+            }
+            cursor = Int(order.pointee.next)
+        }
+        if atOurLevel {
+            let slot = books.slotIndex(of: id)
+            if slot >= 0 { stamps[slot] = state.pointee.eventStamp }
+        }
+        if crosses { crossingFills(index, side: side, price: price, quantity: quantity) }
     }
 
-    /// A market order at (side, price) lost `amount`: orders of ours behind it advance.
-    @usableFromInline func reduceAhead(_ index: Int, side: Side, price: Int64, stamp: UInt64, by amount: Int64) {
+    /// A market order at (side, price) in book slot `slot` lost `amount`: orders of ours
+    /// behind it advance. (Its stamp is read only when one of ours rests at its level.)
+    @usableFromInline func reduceAhead(_ index: Int, side: Side, price: Int64, slot: Int, by amount: Int64) {
         var cursor = Int(instruments[index].head)
         while cursor >= 0 {
             let order = orders + cursor
             if order.pointee.status == .resting && order.pointee.side == side && order.pointee.price == price
-                && stamp <= order.pointee.joinStamp {
+                && stamps[slot] <= order.pointee.joinStamp {
                 order.pointee.ahead = max(0, order.pointee.ahead &- amount)
             }
             cursor = Int(order.pointee.next)
@@ -114,7 +129,7 @@ extension SimulatedVenue {
     /// or at a price worse than ours, the aggressor reached ours first. Fills go to our orders
     /// in join order and never exceed the executed quantity (less what a trade print of the
     /// same match already gave us).
-    @usableFromInline func executionFills(_ index: Int, order executedOrder: BookOrder, stamp: UInt64, executed: Int64, time: Int64) {
+    @usableFromInline func executionFills(_ index: Int, order executedOrder: BookOrder, slot: Int, executed: Int64, time: Int64) {
         var remaining = executed
         let side = executedOrder.side
         let price = executedOrder.price.raw
@@ -125,7 +140,7 @@ extension SimulatedVenue {
             if order.pointee.status == .resting && order.pointee.side == side {
                 var eligible = false
                 if price == order.pointee.price {
-                    if stamp <= order.pointee.joinStamp {
+                    if stamps[slot] <= order.pointee.joinStamp {
                         order.pointee.ahead = max(0, order.pointee.ahead &- executed)
                     } else {
                         eligible = true

@@ -22,7 +22,10 @@ import TicklineCore
 /// book until the feed changes that level.
 ///
 /// **Time.** Exchange time (`tsEvent`) is the venue's clock; the engine's local clock is the
-/// same clock seen later. A command sent at local time t arrives at t + latency(action); before
+/// same clock seen later, so local times given to the venue must be on the exchange's epoch
+/// (in backtest the simulated clock driven by receive times, `FeedLatency` filling in missing
+/// ones; in paper mode a realtime clock, not the monotonic one). A command sent at local time t
+/// arrives at t + latency(action); before
 /// the venue applies a market event of exchange time T it applies every command that arrived at
 /// or before T, in arrival order (ties in submission order). A command delivered after the
 /// venue has passed its arrival time is applied at once and counted in `lateActions`: the
@@ -34,7 +37,7 @@ import TicklineCore
 /// the calls.
 ///
 /// **Queue position.** On order-by-order data a resting order joins the back of its level:
-/// market orders added before it are ahead (each market add on an instrument where we rest is
+/// market orders added before it are ahead (a market add at a level where one of ours rests is
 /// stamped with the event count, so "ahead" is a comparison of stamps, exact FIFO); their
 /// cancels and executions reduce the quantity ahead; an execution of an order behind ours, or
 /// at a price worse than ours (trade-through), fills ours first; a trade print at our price
@@ -88,7 +91,9 @@ public final class SimulatedVenue: @unchecked Sendable {
         state = .allocate(capacity: 1)
         state.initialize(to: VenueState(seed: config.seed))
         orderCapacity = config.orders
-        orders = .allocate(capacity: config.orders)
+        assert(MemoryLayout<VenueOrder>.stride == 128, "VenueOrder is two cache lines, hot fields in the first")
+        orders = UnsafeMutableRawPointer.allocate(byteCount: config.orders * MemoryLayout<VenueOrder>.stride, alignment: 64)
+            .bindMemory(to: VenueOrder.self, capacity: config.orders)
         freeSlots = .allocate(capacity: config.orders)
         orders.initialize(repeating: VenueOrder(), count: config.orders)
         for i in 0..<config.orders { freeSlots[i] = Int32(config.orders - 1 - i) }
@@ -129,7 +134,7 @@ public final class SimulatedVenue: @unchecked Sendable {
 
     deinit {
         state.deallocate()
-        orders.deallocate()
+        UnsafeMutableRawPointer(orders).deallocate()
         freeSlots.deallocate()
         ids.release()
         heap.deallocate()
@@ -206,6 +211,25 @@ public final class SimulatedVenue: @unchecked Sendable {
             }
         }
         return books.apply(event)
+    }
+
+    /// Starts loading the book entry an upcoming order-referencing event will look up. A replay
+    /// can look ahead (the next events are already decoded): call this for the event about 16
+    /// ahead and `prefetchOrder(for:)` for the one about 8 ahead, as `ITCHBookReplay` does; the
+    /// book's cache misses are most of the cost of an event.
+    @inlinable public func prefetchEntry(for event: MarketEvent) {
+        switch event.kind {
+        case .cancel, .delete, .execute, .replace: books.prefetchEntry(event.orderID.raw)
+        default: break
+        }
+    }
+
+    /// Starts loading an upcoming event's order record (see `prefetchEntry(for:)`).
+    @inlinable public func prefetchOrder(for event: MarketEvent) {
+        switch event.kind {
+        case .cancel, .delete, .execute, .replace: books.prefetchOrder(event.orderID.raw)
+        default: break
+        }
     }
 
     /// Applies every command that arrived at or before `exchangeTime` (no market event: the

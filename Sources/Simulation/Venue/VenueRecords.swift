@@ -77,37 +77,41 @@ public struct VenueCounters: Sendable, Equatable {
     case working = 3
 }
 
-/// One of our orders at the venue. Quantities and prices are raw 1e-9 units.
+/// One of our orders at the venue, 128 bytes. Quantities and prices are raw 1e-9 units. The
+/// fields an event's scan of an instrument's orders reads (status, side, price, next, and
+/// joinStamp / ahead for orders at the event's level) share the first cache line; the table
+/// is 64-byte aligned.
 @usableFromInline struct VenueOrder {
-    @usableFromInline var clientOrderID: UInt64
-    @usableFromInline var venueOrderID: UInt64
     /// Limit price (`Price.undefined.raw` for market and stop orders).
     @usableFromInline var price: Int64
-    /// Stop trigger price.
-    @usableFromInline var trigger: Int64
-    @usableFromInline var quantity: Int64
-    @usableFromInline var cumulative: Int64
     /// Displayed market quantity ahead of us at our price (exact on L3 data, an estimate on L2).
     @usableFromInline var ahead: Int64
-    /// L2: the quantity of our level when we last saw it at the top of book.
-    @usableFromInline var levelSeen: Int64
-    /// L2: quantity traded at our price since the last top-of-book update.
-    @usableFromInline var tradedSinceQuote: Int64
     /// Market orders with an add stamp at or below this were on the book when we joined.
     @usableFromInline var joinStamp: UInt64
+    @usableFromInline var next: Int32
+    @usableFromInline var prev: Int32
+    @usableFromInline var instrument: InstrumentID
+    @usableFromInline var side: Side
+    @usableFromInline var status: VenueOrderStatus
+    @usableFromInline var orderType: OrderType
+    @usableFromInline var timeInForce: TimeInForce
+    @usableFromInline var aheadKnown: Bool
     /// A trade print with exchange time `creditTime` filled us for `credit`: executions of
     /// resting orders reported with the same time are that same match (Databento MBO sends the
     /// aggressor's print, then each resting order's fill) and do not fill us again.
     @usableFromInline var creditTime: Int64
     @usableFromInline var credit: Int64
-    @usableFromInline var instrument: InstrumentID
-    @usableFromInline var prev: Int32
-    @usableFromInline var next: Int32
-    @usableFromInline var side: Side
-    @usableFromInline var orderType: OrderType
-    @usableFromInline var timeInForce: TimeInForce
-    @usableFromInline var status: VenueOrderStatus
-    @usableFromInline var aheadKnown: Bool
+    @usableFromInline var clientOrderID: UInt64
+    @usableFromInline var venueOrderID: UInt64
+    /// Stop trigger price.
+    @usableFromInline var trigger: Int64
+    @usableFromInline var quantity: Int64
+    @usableFromInline var cumulative: Int64
+    /// L2: the quantity of our level when we last saw it at the top of book.
+    @usableFromInline var levelSeen: Int64
+    /// L2: quantity traded at our price since the last top-of-book update.
+    @usableFromInline var tradedSinceQuote: Int64
+    @usableFromInline var padding: Int64 = 0
 
     @inlinable init() {
         clientOrderID = 0; venueOrderID = 0; price = Price.undefined.raw; trigger = Price.undefined.raw
