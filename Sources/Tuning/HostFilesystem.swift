@@ -107,16 +107,16 @@ public enum CPUList {
     /// malformed.
     public static func parse(_ text: String) -> [Int]? {
         var cpus: [Int] = []
-        for part in text.split(separator: ",") {
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             let item = part.trimmed
             guard !item.isEmpty else { return nil }
             let pieces = item.split(separator: ":", maxSplits: 1)
-            let range = pieces[0].split(separator: "-")
+            let range = pieces[0].split(separator: "-", omittingEmptySubsequences: false)
             guard range.count == 1 || range.count == 2, let low = Int(range[0]), low >= 0 else { return nil }
             let high = range.count == 2 ? Int(range[1]) : low
             guard let high, high >= low, high < 1 << 16 else { return nil }
             if pieces.count == 2 {
-                let stride = pieces[1].split(separator: "/")
+                let stride = pieces[1].split(separator: "/", omittingEmptySubsequences: false)
                 guard stride.count == 2, let used = Int(stride[0]), let group = Int(stride[1]), used >= 1, group >= used else { return nil }
                 for cpu in low...high where (cpu - low) % group < used { cpus.append(cpu) }
             } else {

@@ -109,7 +109,7 @@ public struct HostReader: Sendable {
             for part in raw.split(separator: ",") {
                 if let first = part.first, first.isLetter { flags.append(String(part)) } else { listParts.append(part) }
             }
-            isolcpus = CPUList.parse(listParts.joined(separator: ","))
+            isolcpus = listParts.isEmpty ? [] : CPUList.parse(listParts.joined(separator: ","))
         }
         func list(_ key: String) -> [Int]? { params[key].flatMap { CPUList.parse($0) } }
         return Isolation(

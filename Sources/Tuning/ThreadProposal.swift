@@ -3,8 +3,7 @@ import Plumbing
 /// The thread plan `tickline tune` proposes for a host, and the `threads:` YAML for it.
 ///
 /// Rules, in order:
-/// - the journal (cold) and housekeeping stay on a non-isolated CPU, on the NIC's node when it
-///   has one;
+/// - the journal (cold) and housekeeping stay on a non-isolated CPU of the hot threads' node;
 /// - hot agents run on isolated CPUs when the host has any, else on CPUs off the housekeeping
 ///   core;
 /// - one hot thread per physical core: never two on SMT siblings, and preferably not beside the
@@ -113,6 +112,10 @@ public struct ThreadProposal: Sendable, Equatable {
             return ca != cb ? ca > cb : a < b
         }
         let node = nicNode.flatMap { coresByNode[$0] != nil ? $0 : nil } ?? byCount.first
+        // The journal reads the hot threads' rings: keep housekeeping on their node when the
+        // hot CPUs did not depend on where housekeeping went (isolated hosts).
+        var housekeepingCPU = housekeeping
+        if !isolated.isEmpty, let node, let local = pool.first(where: { topology.node(of: $0) == node }) { housekeepingCPU = local }
 
         let lockMemory = host.process.canLockMemory
         if !lockMemory {
@@ -128,11 +131,11 @@ public struct ThreadProposal: Sendable, Equatable {
             }
             if cores.count >= agents.count {
                 return ThreadProposal(mode: .perStage, agents: agents, cpus: Array(cores.prefix(agents.count)), idle: .spin,
-                                      lockMemory: lockMemory, housekeepingCPU: housekeeping, node: node, notes: notes)
+                                      lockMemory: lockMemory, housekeepingCPU: housekeepingCPU, node: node, notes: notes)
             }
             notes.insert("fused: \(cores.count) free core\(cores.count == 1 ? "" : "s") on node \(node) for \(agents.count) hot agents (per-stage needs \(agents.count))", at: 0)
             return ThreadProposal(mode: .fused, agents: agents, cpus: [cores[0]], idle: .spin, lockMemory: lockMemory,
-                                  housekeepingCPU: housekeeping, node: node, notes: notes)
+                                  housekeepingCPU: housekeepingCPU, node: node, notes: notes)
         }
         // One CPU in all: a spinner would starve the journal and the kernel, so back off.
         notes.insert("fused with idle: backoff: a single CPU cannot give a spinning thread a core of its own", at: 0)
