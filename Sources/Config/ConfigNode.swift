@@ -92,6 +92,16 @@ public struct ConfigNode: @unchecked Sendable {
         return ConfigMapping(owner: self, entries: entries.map { ($0.0, $0.1) })
     }
 
+    /// The value under `key` of this mapping, whatever other keys it holds: for tools that read
+    /// one section of a file whose other sections belong to other parsers (`tickline tune --check`).
+    public func value(forKey key: String) throws(ConfigError) -> ConfigNode? {
+        guard case .mapping(let mapping) = node else { throw error("expected a mapping") }
+        for (keyNode, value) in mapping {
+            if case .scalar(let scalar) = keyNode, scalar.string == key { return child(value, key: key) }
+        }
+        return nil
+    }
+
     public func string() throws(ConfigError) -> String {
         guard case .scalar(let scalar) = node else { throw error("expected a string") }
         return scalar.string

@@ -1,1 +1,0 @@
-/// Host inspection for `tickline tune`.
