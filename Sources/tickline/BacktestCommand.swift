@@ -1,3 +1,4 @@
+import Analytics
 import ArgumentParser
 import Engine
 import TicklineConfig
@@ -16,11 +17,17 @@ struct BacktestCommand: ParsableCommand {
             summary.json that differs only in its timing fields.
             """)
 
-    @Option(help: "Engine config (YAML).") var config: String
+    @Option(help: "Engine config (YAML).") var config: String?
+    @Flag(help: "Print the definitions of the report's files and summary.json keys, and exit.") var keys = false
     @Option(help: "Output directory (default: the config's engine.output).") var out: String?
     @Flag(help: "No progress output.") var quiet = false
 
     func run() throws {
+        if keys {
+            print(SummaryKeys.readme())
+            return
+        }
+        guard let config else { throw ValidationError("--config is required") }
         let engineConfig: EngineConfig
         do { engineConfig = try EngineConfig.load(path: config) } catch { throw ValidationError("\(error)") }
         let directory = out ?? engineConfig.outputDirectory

@@ -188,3 +188,23 @@ import Testing
         #expect(err.contains("bad.yaml:5:") && err.contains("strategy.policy") && err.contains("sell_below"))
     }
 }
+
+/// The README quotes the report's key definitions and the embedded demo config: both stay in step.
+@Suite struct DocumentationTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test func readmeQuotesTheSummaryKeys() throws {
+        let (status, out, _) = try CLITests.run(["backtest", "--keys"])
+        #expect(status == 0)
+        let readme = try String(contentsOfFile: Self.root + "/README.md", encoding: .utf8)
+        #expect(readme.contains(out.trimmingCharacters(in: .whitespacesAndNewlines)), "README's backtest-outputs section is out of date: paste `tickline backtest --keys`")
+    }
+
+    @Test func embeddedDemoConfigIsConfigDemoYAML() throws {
+        let source = try String(contentsOfFile: Self.root + "/Sources/tickline/DemoCommand.swift", encoding: .utf8)
+        let file = try String(contentsOfFile: Self.root + "/config/demo.yaml", encoding: .utf8)
+        let start = try #require(source.range(of: "let embeddedDemoConfig = \"\"\"\n"))
+        let end = try #require(source.range(of: "\"\"\"", range: start.upperBound..<source.endIndex))
+        #expect(String(source[start.upperBound..<end.lowerBound]) == file)
+    }
+}
