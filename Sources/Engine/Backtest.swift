@@ -23,6 +23,13 @@ public final class Backtest {
         public let positions: [Quantity]
         public let equity: Money
         public let haltMask: UInt32
+        /// The features stage's books at the end (the replayed market, for checks).
+        public let books: OrderBooks
+        /// The simulated venue's own copy of the book and its counters.
+        public let venueBooks: OrderBooks
+        public let venueCounters: VenueCounters
+        /// Risk's refusals of venue messages by kind and its reject counts (for invariants).
+        public let riskStage: RiskStage
     }
 
     public let config: EngineConfig
@@ -88,6 +95,7 @@ public final class Backtest {
             policy: config.execution, instruments: instruments, lockstep: config.mode == .backtest,
             venueBusy: { [unowned routing] in routing.busy }, counters: counters)
         riskAgent.routingFinished = { [unowned routing] in routing.finished }
+        riskAgent.assumeTrading = config.assumeTrading
 
         let recorder: BacktestRecorder
         do {
@@ -127,7 +135,8 @@ public final class Backtest {
         return Result(
             report: report, files: files, elapsed: elapsed, events: events, warnings: warnings,
             positions: (0..<instruments).map { risk.positions.quantity(InstrumentID(UInt32($0))) },
-            equity: risk.equity, haltMask: risk.haltMask)
+            equity: risk.equity, haltMask: risk.haltMask, books: upstream.books, venueBooks: venueBooks,
+            venueCounters: venue.counters, riskStage: risk)
     }
 }
 

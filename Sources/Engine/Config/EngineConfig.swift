@@ -54,6 +54,7 @@ public enum SourceConfig: Sendable, Equatable {
 ///   zone: America/New_York      # bars: time zone of the timestamps (UTC | America/New_York | America/Chicago | Europe/London)
 ///   feed_latency_us: 5          # itch/generator: receive stamp = exchange time + this
 ///   dates: [2024-01-02]         # itch/generator: the session date of each file (default 2024-01-02, then weekdays)
+///   trading_status: feed        # feed | assume_trading (default: feed for itch/generator, assume_trading for dbn/bars)
 ///   generator: { symbols: 8, messages: 2000000, seed: 1, cache: /tmp }
 /// bars:                         # bars built from trades (event sources)
 ///   interval_s: 60
@@ -92,6 +93,10 @@ public struct EngineConfig {
     public var capital: Money
     /// How targets become orders (`execution:`: style marketable | passive, offset_ticks, tick).
     public var execution: ExecutionPolicy
+    /// `source.trading_status`: `feed` (instruments trade once the feed says so: ITCH's
+    /// default) or `assume_trading` (from their first quote or bar unless the feed says
+    /// otherwise: the default for DBN and bars, which rarely carry status).
+    public var assumeTrading: Bool
 
     public static let agentNames = ["decode", "features", "risk", "routing"]
 
@@ -126,7 +131,7 @@ public struct EngineConfig {
         }
 
         let sourceNode = try top.required("source")
-        let s = try sourceNode.mapping(allowed: ["kind", "files", "symbols", "zone", "feed_latency_us", "generator", "dates"])
+        let s = try sourceNode.mapping(allowed: ["kind", "files", "symbols", "zone", "feed_latency_us", "generator", "dates", "trading_status"])
         let kind = try s.required("kind").choice(["itch", "dbn", "bars", "generator"])
         func files() throws(ConfigError) -> [String] {
             let list = try s.required("files").array()
@@ -183,6 +188,9 @@ public struct EngineConfig {
             }
             source = .generator(config, cacheDirectory: try g["cache"]?.string() ?? "/tmp", date: dates[0])
         }
+        // ITCH sends trading actions; DBN MBO files and bars usually carry no status at all.
+        let statusChoice = try s["trading_status"]?.choice(["feed", "assume_trading"])
+        let assumeTrading = statusChoice.map { $0 == "assume_trading" } ?? (kind == "dbn" || kind == "bars")
         if kind != "bars" {
             if let n = s["symbols"] { throw n.error("symbols: only for bars sources (one name per file)") }
             if let n = s["zone"] { throw n.error("zone: only for bars sources") }
@@ -255,6 +263,6 @@ public struct EngineConfig {
             countersPath: counters, outputDirectory: output, source: source, feedLatency: Nanos(Int64(latencyMicros * 1_000)),
             barInterval: interval, barSession: session, barPhases: phases, strategy: strategy, evaluateOn: trigger,
             threads: plan, threadWarnings: warnings, riskNode: top["risk"], venueNode: top["venue"], journalNode: top["journal"],
-            root: root, capital: capital, execution: execution)
+            root: root, capital: capital, execution: execution, assumeTrading: assumeTrading)
     }
 }

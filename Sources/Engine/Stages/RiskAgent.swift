@@ -67,6 +67,11 @@ public final class RiskAgent: Agent {
     let workingCount: UnsafeMutablePointer<Int32>
     static let workingPerInstrument = 8
     let counters: EngineCounters
+    /// For feeds that carry no trading status (most DBN MBO files, bars): an instrument counts
+    /// as trading from its first quote or bar unless a status event has said otherwise.
+    public var assumeTrading = false
+    /// 0 = nothing known, 1 = assumed trading, 2 = the feed sent a status.
+    let statusSource: UnsafeMutablePointer<UInt8>
     public weak var observer: (any RiskObserver)?
     /// Whether routing has anything that could still produce a report (backtest lockstep).
     var venueBusy: () -> Bool
@@ -111,6 +116,8 @@ public final class RiskAgent: Agent {
         working.initialize(repeating: 0, count: instruments * Self.workingPerInstrument)
         workingCount = .allocate(capacity: instruments)
         workingCount.initialize(repeating: 0, count: instruments)
+        statusSource = .allocate(capacity: instruments)
+        statusSource.initialize(repeating: 0, count: instruments)
     }
 
     deinit {
@@ -121,6 +128,14 @@ public final class RiskAgent: Agent {
         coolingDown.deallocate()
         working.deallocate()
         workingCount.deallocate()
+        statusSource.deallocate()
+    }
+
+    @inline(__always)
+    func assumeTradingIfSilent(_ id: InstrumentID) {
+        guard assumeTrading, statusSource[id.index] == 0 else { return }
+        statusSource[id.index] = 1
+        risk.onTradingStatus(id, .trading)
     }
 
     /// Room a message needs downstream before it is taken: itself and a few commands. A halt's
@@ -164,6 +179,7 @@ public final class RiskAgent: Agent {
                 guard id.index < instruments else { break }
                 bids[id.index] = bid.raw
                 asks[id.index] = ask.raw
+                assumeTradingIfSilent(id)
                 if bid.isDefined && ask.isDefined {
                     let mid = Price(raw: bid.raw / 2 + ask.raw / 2 + (bid.raw & ask.raw & 1))
                     risk.onMark(id, price: mid, now: now, outbox: &outbox)
@@ -181,6 +197,7 @@ public final class RiskAgent: Agent {
                 // A bar source has no book: the close stands for both sides.
                 bids[id.index] = bar.close.raw
                 asks[id.index] = bar.close.raw
+                assumeTradingIfSilent(id)
                 risk.onMark(id, price: bar.close, now: now, outbox: &outbox)
                 observer?.onMark(id, price: bar.close, now: now)
                 flushOutbox()
@@ -218,6 +235,7 @@ public final class RiskAgent: Agent {
     func onEvent(_ event: MarketEvent) {
         advanceClock(event.tsReceive)
         if event.kind == .status, event.instrument.index < instruments {
+            statusSource[event.instrument.index] = 2
             risk.onTradingStatus(event.instrument, TradingState(rawValue: UInt8(truncatingIfNeeded: event.aux)) ?? .unknown)
         }
     }
