@@ -93,8 +93,7 @@ public final class Backtest {
         let riskAgent = RiskAgent(
             input: featureRing.consumer, reports: reportRing.consumer, out: riskRing.producer, risk: risk,
             policy: config.execution, instruments: instruments, lockstep: config.mode == .backtest,
-            venueBusy: { [unowned routing] in routing.busy }, counters: counters)
-        riskAgent.routingFinished = { [unowned routing] in routing.finished }
+            routing: routing, counters: counters)
         riskAgent.assumeTrading = config.assumeTrading
 
         let recorder: BacktestRecorder
@@ -107,6 +106,7 @@ public final class Backtest {
         riskAgent.observer = observer
 
         let agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": routing]
+        defer { withExtendedLifetime(routing) {} }
         var printer = ProgressPrinter(minuteBars: upstream.eventsAreBars && config.barInterval == .seconds(60))
         let source = upstream.source
         let elapsed = try PipelineRunner(plan: config.threads, agents: agents).run(

@@ -20,13 +20,28 @@ extension Agent {
 /// in place, so the stage code is identical to a one-thread-per-stage plan.
 public final class CompositeAgent: Agent {
     public let name: String
+    /// Strong references: the composite keeps its members alive.
     @usableFromInline let agents: ContiguousArray<any Agent>
+    /// The same members without reference counting, for the duty cycle: copying an existential
+    /// out of an array retains and releases it on every call, which showed up as the largest
+    /// non-model cost of a fused backtest (≈15 % of cycles in swift_retain/release).
+    @usableFromInline let cycle: UnsafeMutableBufferPointer<Member>
+
+    @usableFromInline
+    struct Member {
+        @usableFromInline unowned(unsafe) let agent: any Agent
+        @usableFromInline init(_ agent: any Agent) { self.agent = agent }
+    }
 
     public init(name: String, agents: [any Agent]) {
         precondition(!agents.isEmpty, "a composite needs at least one agent")
         self.name = name
         self.agents = ContiguousArray(agents)
+        cycle = .allocate(capacity: agents.count)
+        _ = cycle.initialize(from: agents.map(Member.init))
     }
+
+    deinit { cycle.deallocate() }
 
     public var members: [any Agent] { Array(agents) }
 
@@ -35,10 +50,8 @@ public final class CompositeAgent: Agent {
     @inlinable
     public func doWork() -> Int {
         var work = 0
-        agents.withUnsafeBufferPointer { members in
-            for index in members.indices {
-                work &+= members[index].doWork()
-            }
+        for index in 0..<cycle.count {
+            work &+= cycle[index].agent.doWork()
         }
         return work
     }

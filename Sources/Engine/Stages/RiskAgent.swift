@@ -73,11 +73,14 @@ public final class RiskAgent: Agent {
     /// 0 = nothing known, 1 = assumed trading, 2 = the feed sent a status.
     let statusSource: UnsafeMutablePointer<UInt8>
     public weak var observer: (any RiskObserver)?
-    /// Whether routing has anything that could still produce a report (backtest lockstep).
-    var venueBusy: () -> Bool
+    /// Routing's state: whether anything could still produce a report (backtest lockstep) and
+    /// whether it has finished after the end. Read without reference counting: the routing
+    /// agent outlives the run (the engine keeps both).
+    public unowned(unsafe) var routing: RoutingAgent?
     let lockstep: Bool
+    @inline(__always) func venueBusy() -> Bool { routing?.busy ?? false }
     /// Whether routing has delivered everything after the end (read across threads: atomic).
-    public var routingFinished: () -> Bool = { false }
+    @inline(__always) func routingFinished() -> Bool { routing?.finished ?? true }
     let doneFlag = Atomic<Bool>(false)
     /// The run is over: the end passed through, routing finished, every report applied.
     public var done: Bool { doneFlag.load(ordering: .acquiring) }
@@ -90,7 +93,7 @@ public final class RiskAgent: Agent {
 
     public init(
         input: SPSCConsumer<EngineMessage>, reports: SPSCConsumer<ExecReport>, out: SPSCProducer<EngineMessage>, risk: RiskStage,
-        policy: ExecutionPolicy, instruments: Int, lockstep: Bool, venueBusy: @escaping () -> Bool, counters: EngineCounters
+        policy: ExecutionPolicy, instruments: Int, lockstep: Bool, routing: RoutingAgent?, counters: EngineCounters
     ) {
         self.input = input
         self.reports = reports
@@ -100,7 +103,7 @@ public final class RiskAgent: Agent {
         self.policy = policy
         self.instruments = instruments
         self.lockstep = lockstep
-        self.venueBusy = venueBusy
+        self.routing = routing
         self.counters = counters
         targets = .allocate(capacity: instruments)
         targets.initialize(repeating: 0, count: instruments)
