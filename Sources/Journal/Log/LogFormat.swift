@@ -33,7 +33,7 @@ import Glibc
 ///  8  n  image          the JournalRecord's bytes as in memory (enum fields hold Swift case
 ///                       indices; see RecordFields)
 /// ```
-/// Summary (`.sum`, `retired.sum`; 160 bytes): magic "TKLJSUM1", format, first position,
+/// Summary (`.sum`, `retired.sum`; 176 bytes): magic "TKLJSUM1", format, first position,
 /// record count, session, 16 per-kind counts (by `RecordFields.index`), CRC-32C of the rest.
 ///
 /// Positions are dense: the frame at index i of segment S has position S.first + i, and the
@@ -50,7 +50,7 @@ public enum LogFormat {
     public static let frameSize = frameHeaderSize + recordSize
     /// Longest frame a reader accepts (a newer writer's larger record); longer is corruption.
     public static let maxFrameLength = 64 * 1024
-    public static let summarySize = 160
+    public static let summarySize = 176
     public static let kindSlots = 16
 
     /// `00000000000000000042.seg`
@@ -187,7 +187,7 @@ public struct SegmentSummary: Equatable, Sendable {
 
     public var end: UInt64 { first + count }
 
-    /// Writes the 160-byte encoding at `p`.
+    /// Writes the 176-byte encoding at `p`.
     func encode(into p: UnsafeMutableRawPointer) {
         p.initializeMemory(as: UInt8.self, repeating: 0, count: LogFormat.summarySize)
         p.storeBytes(of: LogFormat.summaryMagic.littleEndian, toByteOffset: 0, as: UInt64.self)
