@@ -112,7 +112,7 @@ func decodeNumeric(_ bytes: UnsafeRawBufferPointer, scale: Int) -> (raw: Int64, 
         for raw in values where raw > Int64.min / 1000 && raw < Int64.max / 1000 {
             for scale in [6, 9] {
                 buffer.removeAll()
-                PGCopy.appendNumeric(buffer, raw: raw, scale: scale)
+                PGCopy.appendNumeric(buffer.writer, raw: raw, scale: scale)
                 let decoded = decodeNumeric(buffer.bytes, scale: scale)
                 #expect(decoded?.raw == raw, "\(raw) scale \(scale)")
                 // dscale: the fractional digits the value needs.
@@ -125,13 +125,13 @@ func decodeNumeric(_ bytes: UnsafeRawBufferPointer, scale: Int) -> (raw: Int64, 
 
     @Test func numericLayoutOfKnownValues() {
         let buffer = ByteBuffer()
-        PGCopy.appendNumeric(buffer, raw: 12_500_000_000, scale: 9)  // 12.5: digits [12, 5000], weight 0, dscale 1
+        PGCopy.appendNumeric(buffer.writer, raw: 12_500_000_000, scale: 9)  // 12.5: digits [12, 5000], weight 0, dscale 1
         #expect(Array(buffer.bytes) == [0, 0, 0, 12, 0, 2, 0, 0, 0, 0, 0, 1, 0, 12, 0x13, 0x88])
         buffer.removeAll()
-        PGCopy.appendNumeric(buffer, raw: -1, scale: 9)  // -0.000000001: digit [1000], weight -3, dscale 9
+        PGCopy.appendNumeric(buffer.writer, raw: -1, scale: 9)  // -0.000000001: digit [1000], weight -3, dscale 9
         #expect(Array(buffer.bytes) == [0, 0, 0, 10, 0, 1, 0xFF, 0xFD, 0x40, 0, 0, 9, 0x03, 0xE8])
         buffer.removeAll()
-        PGCopy.appendNumeric(buffer, raw: 0, scale: 6)
+        PGCopy.appendNumeric(buffer.writer, raw: 0, scale: 6)
         #expect(Array(buffer.bytes) == [0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0])
     }
 
@@ -163,7 +163,7 @@ func decodeNumeric(_ bytes: UnsafeRawBufferPointer, scale: Int) -> (raw: Int64, 
             let columns = RecordFields.columns(of: record.kind)
             withUnsafePointer(to: record) { pointer in
                 buffer.removeAll()
-                PGCopy.appendRow(buffer, record: pointer, position: 9, session: 2, fieldCount: Int16(columns.count))
+                PGCopy.appendRow(buffer.writer, record: pointer, position: 9, session: 2, fieldCount: Int16(columns.count))
                 // Walk the row: field count, then length-prefixed fields.
                 let bytes = buffer.bytes
                 #expect(Int(Int16(bigEndian: bytes.loadUnaligned(as: Int16.self))) == columns.count)

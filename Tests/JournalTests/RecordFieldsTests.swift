@@ -82,7 +82,7 @@ import TicklineCore
                                    instrument: InstrumentID(3), sequence: JournalSequence.make(producer: 2, counter: 77), tsEvent: Nanos(5), tsRecorded: Nanos(6))
         withUnsafePointer(to: record) { pointer in
             let csv = ByteBuffer()
-            var writer = CSVFieldWriter(buffer: csv)
+            var writer = CSVFieldWriter(buffer: csv.writer)
             RecordFields.visitHeader(pointer, position: 10, session: 3, into: &writer)
             RecordFields.visitPayload(pointer, into: &writer)
             let cells = csv.string.split(separator: ",", omittingEmptySubsequences: false)
@@ -93,7 +93,7 @@ import TicklineCore
             #expect(byName["last_price"] == "12.345" && byName["fee"] == "-0.000025" && byName["exec_type"] == "fill")
             let json = ByteBuffer()
             json.append(UInt8(ascii: "{"))
-            var jsonWriter = JSONFieldWriter(buffer: json)
+            var jsonWriter = JSONFieldWriter(buffer: json.writer)
             RecordFields.visitPayload(pointer, into: &jsonWriter)
             json.append(UInt8(ascii: "}"))
             #expect(json.string.contains("\"exec_type\":\"fill\"") && json.string.contains("\"last_quantity\":2,"))

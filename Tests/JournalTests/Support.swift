@@ -112,17 +112,25 @@ enum Services {
             .appendingPathComponent("scripts/services").path
     }()
 
-    /// Runs `scripts/services <arguments>`; true on success.
+    /// Runs `scripts/services <arguments>`; true on success. posix_spawn + waitpid rather than
+    /// Foundation's Process: a server the script daemonizes inherits Process's bookkeeping
+    /// descriptor, and waitUntilExit then waits for the daemon, not the script.
     @discardableResult
     static func control(_ arguments: String...) -> Bool {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = [script] + arguments
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return false }
-        process.waitUntilExit()
-        return process.terminationStatus == 0
+        let argv = ["/bin/bash", script] + arguments
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        var cArgs = argv.map { strdup($0) } + [nil]
+        defer { for arg in cArgs { free(arg) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, "/bin/bash", &actions, nil, &cArgs, environ)
+        guard rc == 0 else { return false }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        return status == 0
     }
 
     /// A config for both sinks on the services, isolated by schema and key prefix.

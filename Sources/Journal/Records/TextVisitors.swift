@@ -1,41 +1,75 @@
 import TicklineCore
 
-extension ByteBuffer {
+extension ByteAppending {
     /// `*<n>\r\n`
     @inlinable public func appendRESPArrayHeader(_ n: Int) {
         append(UInt8(ascii: "*")); appendDecimal(Int64(n)); append(13); append(10)
     }
 
-    /// `$<len>\r\n<bytes>\r\n`
+    /// `$<len>\r\n<bytes>\r\n`, with one reservation.
     @inlinable public func appendRESPBulk(_ bytes: UnsafeRawBufferPointer) {
-        append(UInt8(ascii: "$")); appendDecimal(Int64(bytes.count)); append(13); append(10)
-        append(bytes); append(13); append(10)
+        let n = bytes.count
+        let lengthDigits = decimalDigits(UInt64(n))
+        let total = 1 + lengthDigits + 2 + n + 2
+        var p = reserve(total)
+        p.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
+        var rest = n
+        var cursor = p + 1 + lengthDigits
+        repeat {
+            cursor -= 1
+            cursor.storeBytes(of: UInt8(truncatingIfNeeded: rest % 10) &+ 48, as: UInt8.self)
+            rest /= 10
+        } while rest != 0
+        p += 1 + lengthDigits
+        p.storeBytes(of: UInt16(0x0A0D), as: UInt16.self)
+        if n > 0 { (p + 2).copyMemory(from: bytes.baseAddress!, byteCount: n) }
+        (p + 2 + n).storeBytes(of: UInt16(0x0A0D), as: UInt16.self)
+        commit(total)
     }
 
     @inlinable public func appendRESPBulk(_ text: StaticString) {
         appendRESPBulk(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
-    /// A bulk string holding the decimal digits of `value`.
+    /// A bulk string holding the decimal digits of `value`, with one reservation.
     @inlinable public func appendRESPBulk(decimal value: Int64) {
-        var digits = value < 0 ? 2 : 1
-        var probe = value.magnitude
-        while probe >= 10 { probe /= 10; digits &+= 1 }
-        append(UInt8(ascii: "$")); appendDecimal(Int64(digits)); append(13); append(10)
-        appendDecimal(value); append(13); append(10)
+        let negative = value < 0
+        let magnitude = value.magnitude
+        let digits = decimalDigits(magnitude) &+ (negative ? 1 : 0)
+        // "$" + 1-2 length digits + CRLF + digits + CRLF
+        let lengthDigits = digits >= 10 ? 2 : 1
+        let total = 1 + lengthDigits + 2 + digits + 2
+        let p = reserve(total)
+        p.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
+        if lengthDigits == 2 {
+            p.storeBytes(of: UInt8(truncatingIfNeeded: digits / 10) &+ 48, toByteOffset: 1, as: UInt8.self)
+        }
+        p.storeBytes(of: UInt8(truncatingIfNeeded: digits % 10) &+ 48, toByteOffset: lengthDigits, as: UInt8.self)
+        p.storeBytes(of: UInt16(0x0A0D), toByteOffset: 1 + lengthDigits, as: UInt16.self)
+        let start = p + 3 + lengthDigits
+        if negative { start.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self) }
+        var rest = magnitude
+        var cursor = start + digits
+        repeat {
+            cursor -= 1
+            cursor.storeBytes(of: UInt8(truncatingIfNeeded: rest % 10) &+ 48, as: UInt8.self)
+            rest /= 10
+        } while rest != 0
+        (start + digits).storeBytes(of: UInt16(0x0A0D), as: UInt16.self)
+        commit(total)
     }
 
     /// A bulk string holding what `scratch` holds.
-    @inlinable public func appendRESPBulk(_ scratch: ByteBuffer) { appendRESPBulk(scratch.bytes) }
+    @inlinable public func appendRESPBulk<B: ByteAppending>(_ scratch: B) { appendRESPBulk(scratch.bytes) }
 }
 
 /// Writes a record's fields as RESP bulk-string pairs (name, value text) for XADD / HSET.
 /// Values are exact text: decimals as `FixedDecimal` prints them, doubles round-trip exact,
 /// enumerations by name, timestamps as nanoseconds, NULL as the empty string.
 public struct RESPFieldWriter: FieldVisitor {
-    public let buffer: ByteBuffer
-    public let scratch: ByteBuffer
-    public init(buffer: ByteBuffer, scratch: ByteBuffer) {
+    public let buffer: ByteWriter
+    public let scratch: ByteWriter
+    public init(buffer: ByteWriter, scratch: ByteWriter) {
         self.buffer = buffer
         self.scratch = scratch
     }
@@ -82,9 +116,9 @@ public struct RESPFieldWriter: FieldVisitor {
 /// Writes a record as the members of a JSON object (`"name":value,` …; the caller writes the
 /// braces). Decimals are exact JSON numbers, NaN/infinite doubles `null`, enumerations by name.
 public struct JSONFieldWriter: FieldVisitor {
-    public let buffer: ByteBuffer
+    public let buffer: ByteWriter
     public var first = true
-    public init(buffer: ByteBuffer) { self.buffer = buffer }
+    public init(buffer: ByteWriter) { self.buffer = buffer }
 
     @inlinable mutating func key(_ name: StaticString) {
         if !first { buffer.append(UInt8(ascii: ",")) }
@@ -126,9 +160,9 @@ public struct JSONFieldWriter: FieldVisitor {
 /// Writes a record as CSV cells (the caller writes the line end). Text cells are quoted when
 /// needed; arrays are `;`-separated inside one cell; NULL is an empty cell.
 public struct CSVFieldWriter: FieldVisitor {
-    public let buffer: ByteBuffer
+    public let buffer: ByteWriter
     public var first = true
-    public init(buffer: ByteBuffer) { self.buffer = buffer }
+    public init(buffer: ByteWriter) { self.buffer = buffer }
 
     @inlinable mutating func separator() {
         if !first { buffer.append(UInt8(ascii: ",")) }

@@ -1,9 +1,17 @@
 import CTickline
 
+/// Decimal digits in `value` (1 for 0).
+@inlinable func decimalDigits(_ value: UInt64) -> Int {
+    var digits = 1
+    var probe = value
+    while probe >= 10 { probe /= 10; digits &+= 1 }
+    return digits
+}
+
 /// Allocation-free ASCII formatting into a `ByteBuffer`: integers, scaled decimals (exact, as
 /// `FixedDecimal.description` prints them) and doubles (shortest of %.15g/%.16g/%.17g that
 /// round-trips). Used by the Redis sink (RESP bulk strings) and the dump tool.
-extension ByteBuffer {
+extension ByteAppending {
     /// Decimal digits of `value`.
     @inlinable public func appendDecimal(_ value: Int64) {
         if value < 0 {
@@ -15,19 +23,16 @@ extension ByteBuffer {
     }
 
     @inlinable public func appendDecimal(unsigned value: UInt64) {
-        reserve(20)
-        var digits = 1
-        var probe = value
-        while probe >= 10 { probe /= 10; digits &+= 1 }
+        let start = reserve(20)
+        let digits = decimalDigits(value)
         var rest = value
-        let end = base + used + digits
-        var cursor = end
+        var cursor = start + digits
         repeat {
             cursor -= 1
             cursor.storeBytes(of: UInt8(truncatingIfNeeded: rest % 10) &+ 48, as: UInt8.self)
             rest /= 10
         } while rest != 0
-        used &+= digits
+        commit(digits)
     }
 
     /// `raw` × 10^-scale, exact, trailing fractional zeros removed (`12.5`, `-0.000001`, `3`).
@@ -43,21 +48,19 @@ extension ByteBuffer {
         var digits = scale
         while fraction % 10 == 0 { fraction /= 10; digits &-= 1 }
         append(UInt8(ascii: "."))
-        reserve(digits)
-        var cursor = base + used + digits
+        var cursor = reserve(digits) + digits
         for _ in 0..<digits {
             cursor -= 1
             cursor.storeBytes(of: UInt8(truncatingIfNeeded: fraction % 10) &+ 48, as: UInt8.self)
             fraction /= 10
         }
-        used &+= digits
+        commit(digits)
     }
 
     /// A double that reads back exactly (`nan`, `inf`, `-inf` for the special values).
     @inlinable public func appendDouble(_ value: Double) {
-        reserve(32)
-        let n = tickline_format_double((base + used).assumingMemoryBound(to: CChar.self), 32, value)
-        used &+= Int(n)
+        let n = tickline_format_double(reserve(32).assumingMemoryBound(to: CChar.self), 32, value)
+        commit(Int(n))
     }
 
     /// `bytes` as the inside of a JSON string (quotes, backslashes and control bytes escaped).

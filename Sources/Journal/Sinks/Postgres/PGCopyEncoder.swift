@@ -20,13 +20,13 @@ public enum PGCopy {
     public static let epochOffsetMicros: Int64 = 946_684_800_000_000
     public static let float8OID: Int32 = 701
 
-    public static func appendHeader(_ buffer: ByteBuffer) {
+    public static func appendHeader<B: ByteAppending>(_ buffer: B) {
         signature.withUnsafeBytes { buffer.append($0) }
         buffer.appendBigEndian(Int32(0))
         buffer.appendBigEndian(Int32(0))
     }
 
-    public static func appendTrailer(_ buffer: ByteBuffer) { buffer.appendBigEndian(Int16(-1)) }
+    public static func appendTrailer<B: ByteAppending>(_ buffer: B) { buffer.appendBigEndian(Int16(-1)) }
 
     /// Nanoseconds since the Unix epoch → PostgreSQL timestamp (microseconds since 2000),
     /// rounding towards negative infinity.
@@ -37,7 +37,7 @@ public enum PGCopy {
 
     /// Appends a numeric field (length word included) for `raw` × 10^-scale, scale ≤ 12.
     @inlinable
-    public static func appendNumeric(_ buffer: ByteBuffer, raw: Int64, scale: Int) {
+    public static func appendNumeric(_ buffer: ByteWriter, raw: Int64, scale: Int) {
         precondition(scale >= 0 && scale <= 12)
         let negative = raw < 0
         let magnitude = raw.magnitude
@@ -106,8 +106,8 @@ public enum PGCopy {
 
 /// Writes one row's fields in binary COPY format (a `FieldVisitor`).
 public struct PGCopyRowWriter: FieldVisitor {
-    public let buffer: ByteBuffer
-    public init(buffer: ByteBuffer) { self.buffer = buffer }
+    public let buffer: ByteWriter
+    public init(buffer: ByteWriter) { self.buffer = buffer }
 
     @inlinable public mutating func int16(_ name: StaticString, _ value: Int16) {
         buffer.appendBigEndian(Int32(2)); buffer.appendBigEndian(value)
@@ -170,7 +170,7 @@ extension PGCopy {
     /// Appends the row for `record` at `position` in `session`: field count, header columns,
     /// payload columns (the table's column order).
     @inlinable
-    public static func appendRow(_ buffer: ByteBuffer, record: UnsafePointer<JournalRecord>, position: UInt64, session: UInt64, fieldCount: Int16) {
+    public static func appendRow(_ buffer: ByteWriter, record: UnsafePointer<JournalRecord>, position: UInt64, session: UInt64, fieldCount: Int16) {
         buffer.appendBigEndian(fieldCount)
         var writer = PGCopyRowWriter(buffer: buffer)
         RecordFields.visitHeader(record, position: position, session: session, into: &writer)

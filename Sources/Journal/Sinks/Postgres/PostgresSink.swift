@@ -32,7 +32,8 @@ public final class PostgresSink: JournalSink {
     public private(set) var storage: PGStorage?
     /// (kind index, day) partitions known to exist.
     var partitions = Set<Int64>()
-    let buffer = ByteBuffer(capacity: 512 * 1024)
+    let bufferStorage = ByteBuffer(capacity: 512 * 1024)
+    var buffer: ByteWriter { bufferStorage.writer }
     let sendThreshold = 256 * 1024
     /// Per kind: the COPY statement, field count, and the batch's record indices.
     let copySQL: [String]
@@ -250,6 +251,13 @@ public final class PostgresSink: JournalSink {
         }
         let rows = try c.query("SELECT position FROM \(schema.qualified("journal_cursors")) WHERE name = '\(journalName)'")
         return (counts, UInt64(rows.first?.first.flatMap { $0 } ?? "0") ?? 0)
+    }
+
+    /// Runs a statement on the sink's connection (tests and tools).
+    public func execute(_ sql: String) throws(SinkError) {
+        if connection == nil { _ = try connect() }
+        guard let c = connection else { throw .connection("not connected") }
+        try c.execute(sql)
     }
 
     /// Runs a query on the sink's connection (tests and tools).

@@ -46,6 +46,8 @@ public indirect enum RedisReply: Equatable, Sendable {
 /// (a command that failed inside EXEC).
 struct ReplyTally {
     var topLevelErrors = 0
+    /// Top-level nil replies (EXEC answers nil when a WATCHed key changed: nothing applied).
+    var topLevelNils = 0
     var nestedErrors = 0
     var firstErrorLength = 0
     var firstError: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
@@ -83,7 +85,10 @@ nonisolated(unsafe) private let countingFunctions: UnsafeMutablePointer<redisRep
         },
         createArray: { _, _ in sentinel },
         createInteger: { _, _ in sentinel },
-        createNil: { _ in sentinel },
+        createNil: { task in
+            if let task, task.pointee.parent == nil, let t = tally(task) { t.pointee.topLevelNils += 1 }
+            return sentinel
+        },
         freeObject: { _ in }))
     return functions
 }()
@@ -112,6 +117,8 @@ final class RedisConnection {
             redisFree(context)
             throw .connection("redis \(address): \(message)")
         }
+        // hiredis does not mark its socket close-on-exec; a process we spawn must not keep it.
+        _ = fcntl(context.pointee.fd, F_SETFD, FD_CLOEXEC)
         _ = redisSetTimeout(context, timeout)
         _ = redisEnableKeepAlive(context)
         self.context = context

@@ -12,16 +12,18 @@ import TicklineCore
 /// | feature snapshots | `HSET <prefix>features:<instrument>` `f<index>` … (latest values) |
 /// | market events, latency samples | not sent (PostgreSQL has them) |
 ///
-/// Streams are capped with `MAXLEN ~ <stream_maxlen>`; each entry's id is `<position>-0`, the
+/// Streams are capped with `MAXLEN ~ <stream_maxlen>`; each entry's id is `<position>-1`, the
 /// record's log position, so an entry names its journal record (join with PostgreSQL's
 /// `position` column) and can never be added twice. Every field is exact text (decimals as
 /// `FixedDecimal` prints them, doubles round-trip exact, enumerations by name).
 ///
 /// Exactly once: each batch is one `MULTI … EXEC` holding the commands, an `HINCRBY` of the
 /// per-kind counts (`<prefix>journal:counts:<name>`, what `journal verify` compares) and the
-/// `SET` of the cursor (`<prefix>journal:cursor:<name>`). A connection lost before `EXEC` runs
-/// discards the whole transaction; after reconnecting the sink reads the cursor and resends
-/// from there. `PUBLISH` is at-least-once by nature (a subscriber that must not see a halt twice
+/// `SET` of the cursor (`<prefix>journal:cursor:<name>`), preceded by `WATCH` of the cursor and
+/// a check that it still equals the batch's start (compare-and-set, like PostgreSQL's
+/// conditional UPDATE: if anyone moves the cursor in between, EXEC applies nothing). A
+/// connection lost before `EXEC` runs discards the whole transaction; after reconnecting the
+/// sink reads the cursor and resends from there. `PUBLISH` is at-least-once by nature (a subscriber that must not see a halt twice
 /// dedupes on the `position` member of the message).
 ///
 /// The batch is encoded into one reusable buffer, written to the socket in one go (pipelined:
@@ -33,9 +35,11 @@ public final class RedisSink: JournalSink {
     let settings: () throws(SinkError) -> RedisSettings
     let streamMaxLength: Int
     var connection: RedisConnection?
-    let buffer = ByteBuffer(capacity: 1 << 20)
-    let scratch = ByteBuffer(capacity: 256)
-    let json = ByteBuffer(capacity: 1024)
+    let storage = (ByteBuffer(capacity: 1 << 20), ByteBuffer(capacity: 256), ByteBuffer(capacity: 1024))
+    /// The batch's commands, a field value being formatted, a halt's JSON message.
+    let buffer: ByteWriter
+    let scratch: ByteWriter
+    let json: ByteWriter
     /// Per kind: fields in a record (header + payload).
     let fieldCounts: [Int]
     var kindCounts = [Int](repeating: 0, count: 16)
@@ -71,6 +75,9 @@ public final class RedisSink: JournalSink {
         self.settings = settings
         fieldCounts = JournalKind.allCases.map { RecordFields.columns(of: $0).count }
         keys = Keys(prefix: keyPrefix, journal: journalName, maxLength: max(0, streamMaxLength))
+        buffer = storage.0.writer
+        scratch = storage.1.writer
+        json = storage.2.writer
     }
 
     public func carries(_ kind: JournalKind) -> Bool {
@@ -98,6 +105,8 @@ public final class RedisSink: JournalSink {
     }
 
     public func disconnect() { connection = nil }
+
+    var cursorKey: String { String(decoding: keys.cursor, as: UTF8.self) }
 
     // MARK: encoding
 
@@ -127,12 +136,12 @@ public final class RedisSink: JournalSink {
             buffer.appendRESPBulk("~")
             bulk(keys.maxLength)
         }
-        // Entry id "<position>-0".
+        // Entry id "<position>-1" (Redis refuses 0-0).
         var digits = 1
         var probe = position
         while probe >= 10 { probe /= 10; digits += 1 }
         buffer.append(UInt8(ascii: "$")); buffer.appendDecimal(Int64(digits + 2)); buffer.append(13); buffer.append(10)
-        buffer.appendDecimal(unsigned: position); buffer.append("-0\r\n")
+        buffer.appendDecimal(unsigned: position); buffer.append("-1\r\n")
         buffer.appendRESPBulk("kind")
         buffer.appendRESPBulk(RecordFields.kindLabel(kind))
         var writer = RESPFieldWriter(buffer: buffer, scratch: scratch)
@@ -229,11 +238,25 @@ public final class RedisSink: JournalSink {
         guard let connection else { throw .connection("not connected") }
         let replies = encode(batch)
         do throws(SinkError) {
+            _ = try connection.command(["WATCH", cursorKey])
+            let stored: UInt64
+            switch try connection.command(["GET", cursorKey]) {
+            case .null: stored = 0
+            case .string(let text): stored = UInt64(text) ?? .max
+            case let other: throw SinkError.server("GET cursor: \(other)")
+            }
+            guard stored == batch.startPosition else {
+                _ = try connection.command(["UNWATCH"])
+                throw SinkError.cursor("journal '\(journalName)' cursor is \(stored), not \(batch.startPosition) (another writer?)")
+            }
             try connection.send(buffer.bytes)
             let tally = try connection.readReplies(replies)
             if tally.topLevelErrors > 0 {
                 // A refused command discards the transaction (EXECABORT): nothing was applied.
                 throw SinkError.server("transaction refused: \(tally.firstErrorText)")
+            }
+            if tally.topLevelNils > 0 {
+                throw SinkError.cursor("journal '\(journalName)' cursor moved during the batch (another writer?)")
             }
             if tally.nestedErrors > 0 {
                 commandErrors += tally.nestedErrors
