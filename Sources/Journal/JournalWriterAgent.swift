@@ -50,7 +50,8 @@ final class JournalWriterAgent: Agent {
     let counters: WriterCounters
     let clock = MonotonicClock()
     var overBudget = false
-    var backpressureJournaled = false
+    /// `halt.raisedCount` when the journal last recorded a back-pressure halt.
+    var journaledIncidents = 0
     var ownCounter: UInt64 = 0
     var failing = false
     var retryAt = Nanos.zero
@@ -158,10 +159,15 @@ final class JournalWriterAgent: Agent {
         }
     }
 
+    /// Records a back-pressure halt a producer raised (once per incident: the flag stays raised
+    /// until the engine clears it, and a later incident raises it again).
     func journalHalts() {
-        if !backpressureJournaled && halt.reason == .journalBackpressure {
-            backpressureJournaled = true
-            appendOwnHalt(.journalBackpressure, active: true, observed: 0, limit: 0, detail: "journal ring full: a record that must be kept was refused")
+        let incidents = halt.raisedCount
+        if incidents != journaledIncidents {
+            journaledIncidents = incidents
+            if halt.reason == .journalBackpressure {
+                appendOwnHalt(.journalBackpressure, active: true, observed: 0, limit: 0, detail: "journal ring full: a record that must be kept was refused")
+            }
         }
     }
 

@@ -51,14 +51,25 @@ import TicklineCore
         var random = SplitMix64(seed: 3)
         let buffer = ByteBuffer()
         let specials: [Double] = [0, -0.0, 0.1, 1.0 / 3, 1e300, -2.5e-308, .pi, 123456789.125]
-        for value in specials + (0..<2000).map({ _ in Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF) }) {
+        var values = specials
+        for i in 0..<20_000 {
+            let bits = random.next()
+            var value = i % 2 == 0 ? Double(bitPattern: bits & 0x7FEF_FFFF_FFFF_FFFF) : Double(bits >> 11) / Double(1 << 53)
+            if i % 3 == 0 { value = -value }
+            values.append(value)
+        }
+        var mismatches = 0
+        for value in values {
             buffer.removeAll()
             buffer.appendDouble(value)
-            #expect(Double(buffer.string) == value)
+            // Shortest round-trip text, identical to Swift's own.
+            if Double(buffer.string) != value || buffer.string != value.description { mismatches += 1 }
         }
+        #expect(mismatches == 0)
         buffer.removeAll(); buffer.appendDouble(0.1); #expect(buffer.string == "0.1")
         buffer.removeAll(); buffer.appendDouble(.nan); #expect(buffer.string == "nan")
         buffer.removeAll(); buffer.appendDouble(-.infinity); #expect(buffer.string == "-inf")
+        buffer.removeAll(); buffer.appendDouble(1e-5); #expect(buffer.string == "1e-05")
     }
 
     @Test func respBulkStrings() {

@@ -172,6 +172,36 @@ func localConfig(_ dir: TemporaryDirectory) -> JournalConfig {
         #expect(droppable.reduce(UInt64(0)) { $0 + state.counts[$1] } + UInt64(stats.budgetDropped) == droppable.reduce(UInt64(0)) { $0 + expected[$1] })
     }
 
+    /// A full ring refuses an order (the engine must not send it) and raises the halt; the
+    /// journal thread records that halt in the log itself, once per incident.
+    @Test func backPressureIsRecordedAsAHalt() throws {
+        let dir = TemporaryDirectory("backpressure")
+        defer { dir.remove() }
+        var config = localConfig(dir)
+        config.ringCapacity = 64
+        let journal = try Journal(config: config, sinks: [])
+        let producer = journal.makeProducer(name: "p")
+        let command = OrderCommand(action: .new, clientOrderID: OrderID(1), instrument: InstrumentID(1), side: .buy,
+                                   quantity: Quantity(units: 1), price: Price(units: 10))
+        var results: [JournalWriteResult] = []
+        for _ in 0..<65 { results.append(producer.record(command, now: Nanos(1))) }
+        #expect(results.filter { $0 == .recorded }.count == 64 && results.last == .backPressured)
+        #expect(journal.halt.reason == .journalBackpressure)
+        try journal.start()
+        #expect(journal.stop(sinkTimeout: .seconds(5)))
+        var halts: [(UInt16, HaltRecord)] = []
+        try LogInspector.forEach(dir.path) { record, _, _ in
+            if record.pointee.kind == .halt {
+                halts.append((JournalSequence.producer(of: record.pointee.sequence), record.pointee.payload(as: HaltRecord.self)))
+            }
+            return true
+        }
+        #expect(halts.count == 1)
+        #expect(halts.first?.0 == JournalSequence.journalProducerID)
+        #expect(halts.first?.1.reason == .journalBackpressure && halts.first?.1.isActive == true)
+        #expect(journal.stats().producers.backPressured == 1 && journal.stats().appended[.orderCommand] == 64)
+    }
+
     /// The engine dies mid-stream (records in rings and buffers lost, last segment unsealed and
     /// torn) and restarts on the same log: the new session continues the positions, the sink
     /// resumes from its stored cursor; no position is delivered twice and none is skipped.

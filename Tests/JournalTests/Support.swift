@@ -3,27 +3,15 @@ import Journal
 import Plumbing
 import TicklineCore
 
-/// A deterministic stream of journal records of every kind, by index: the same index always
-/// gives the same record, so tests can recount what a run should have produced.
+/// A deterministic stream of journal records of every kind, by index, written through the
+/// producer's typed API: the same index always gives the same record (the values of
+/// `SyntheticRecords.record(i, kind:)`), so tests can recount what a run should have produced.
 struct Workload {
-    /// Kinds in proportion (out of 64): market events dominate, as in a live engine.
-    static let mix: [JournalKind] = {
-        var kinds: [JournalKind] = []
-        let weights: [(JournalKind, Int)] = [
-            (.marketEvent, 24), (.featureSnapshot, 6), (.signal, 6), (.orderIntent, 4), (.riskDecision, 4),
-            (.orderCommand, 4), (.execReport, 6), (.positionSnapshot, 4), (.halt, 1), (.latencySample, 4), (.feedGap, 1),
-        ]
-        for (kind, weight) in weights { kinds += Array(repeating: kind, count: weight) }
-        return kinds
-    }()
-
     /// 2024-03-01T09:30:00Z; records are a microsecond apart.
-    static let baseTime: Int64 = 1_709_285_400_000_000_000
+    static let baseTime = SyntheticRecords.baseTime
 
-    static func kind(_ i: Int) -> JournalKind {
-        var mixer = SplitMix64(seed: UInt64(i) &* 0x9E37_79B9_7F4A_7C15 &+ 17)
-        return mix[Int(mixer.next() % UInt64(mix.count))]
-    }
+    /// The kind of record `i`: the engine's mix, as `SyntheticRecords` draws it.
+    static func kind(_ i: Int) -> JournalKind { SyntheticRecords.mixedKind(i) }
 
     /// Records `i` through `producer` (tsRecorded = event time + 1 µs).
     @discardableResult

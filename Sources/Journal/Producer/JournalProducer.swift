@@ -1,3 +1,4 @@
+import CTickline
 import Plumbing
 import Synchronization
 import TicklineCore
@@ -49,11 +50,11 @@ public enum DroppablePolicy: Sendable, Equatable {
 /// ```
 /// producer line (written by the producer only)
 ///   0  nextCounter     UInt64   next sequence counter (low 48 bits of `sequence`)
-///   8  published       Int      records published into the ring, ever
+///   8  published       Atomic<Int>  records published into the ring, ever (= recorded;
+///                                single writer, relaxed store: statistics read it)
 ///  16  cachedConsumed  Int      last value of `consumed` the producer read
 ///  24  sampleTick      Int      droppable records seen above the high-water mark
 ///  32  lastWake        Int      `published` when the producer last notified the journal
-///  40  recorded        Atomic<Int64>   |
 ///  48  sampled         Atomic<Int64>   | counters, single writer, relaxed stores;
 ///  56  dropped         Atomic<Int64>   | read by the journal thread for statistics
 ///  64  backPressured   Atomic<Int64>   |
@@ -72,7 +73,8 @@ struct ProducerControl {
 
     static func allocate() -> ProducerControl {
         let memory = allocateAligned(byteCount: byteCount)
-        for offset in [40, 48, 56, 64] {
+        (memory + 8).bindMemory(to: Atomic<Int>.self, capacity: 1).initialize(to: Atomic(0))
+        for offset in [48, 56, 64] {
             (memory + offset).bindMemory(to: Atomic<Int64>.self, capacity: 1).initialize(to: Atomic(0))
         }
         (memory + CacheLine.padding).bindMemory(to: Atomic<Int>.self, capacity: 1).initialize(to: Atomic(0))
@@ -82,11 +84,10 @@ struct ProducerControl {
     func deallocate() { base.deallocate() }
 
     @inlinable var nextCounter: UnsafeMutablePointer<UInt64> { base.assumingMemoryBound(to: UInt64.self) }
-    @inlinable var published: UnsafeMutablePointer<Int> { (base + 8).assumingMemoryBound(to: Int.self) }
+    @inlinable var published: UnsafeMutablePointer<Atomic<Int>> { (base + 8).assumingMemoryBound(to: Atomic<Int>.self) }
     @inlinable var cachedConsumed: UnsafeMutablePointer<Int> { (base + 16).assumingMemoryBound(to: Int.self) }
     @inlinable var sampleTick: UnsafeMutablePointer<Int> { (base + 24).assumingMemoryBound(to: Int.self) }
     @inlinable var lastWake: UnsafeMutablePointer<Int> { (base + 32).assumingMemoryBound(to: Int.self) }
-    @inlinable var recorded: UnsafeMutablePointer<Atomic<Int64>> { (base + 40).assumingMemoryBound(to: Atomic<Int64>.self) }
     @inlinable var sampled: UnsafeMutablePointer<Atomic<Int64>> { (base + 48).assumingMemoryBound(to: Atomic<Int64>.self) }
     @inlinable var dropped: UnsafeMutablePointer<Atomic<Int64>> { (base + 56).assumingMemoryBound(to: Atomic<Int64>.self) }
     @inlinable var backPressured: UnsafeMutablePointer<Atomic<Int64>> { (base + 64).assumingMemoryBound(to: Atomic<Int64>.self) }
@@ -147,7 +148,7 @@ extension UnsafeMutablePointer where Pointee == Atomic<Int64> {
         let counter = c.nextCounter.pointee
         // The sequence is consumed even when the record is not written: gaps show drops.
         c.nextCounter.pointee = counter &+ 1
-        let published = c.published.pointee
+        let published = c.published.pointee.load(ordering: .relaxed)
         if kind.isDroppable, published &- c.cachedConsumed.pointee >= highWater {
             // Relaxed: an estimate; claim() below does the acquiring load that matters.
             c.cachedConsumed.pointee = c.consumed.pointee.load(ordering: .relaxed)
@@ -176,6 +177,11 @@ extension UnsafeMutablePointer where Pointee == Atomic<Int64> {
             return .backPressured
         }
         let raw = UnsafeMutableRawPointer(slot)
+        // Ask for the lines of the slot eight records ahead in exclusive state now, so that
+        // writing it later does not wait for the read-for-ownership (it only hints: past the
+        // end of the ring, or on a slot still being read, it costs nothing but a wasted hint).
+        tickline_prefetch_write(raw + 8 * 128)
+        tickline_prefetch_write(raw + 8 * 128 + 64)
         raw.storeBytes(of: kind, toByteOffset: 0, as: JournalKind.self)
         raw.storeBytes(of: version, toByteOffset: 1, as: UInt8.self)
         raw.storeBytes(of: UInt16(0), toByteOffset: 2, as: UInt16.self)
@@ -190,8 +196,7 @@ extension UnsafeMutablePointer where Pointee == Atomic<Int64> {
         }
         ring.publish(1)
         let now = published &+ 1
-        c.published.pointee = now
-        c.recorded.bump()
+        c.published.pointee.store(now, ordering: .relaxed)
         if now &- c.cachedConsumed.pointee >= wakeMark { wakeIfBehind(now) }
         return .recorded
     }
@@ -254,7 +259,7 @@ extension UnsafeMutablePointer where Pointee == Atomic<Int64> {
     /// This producer's counters (any thread; relaxed reads).
     public var counters: ProducerCounters {
         ProducerCounters(
-            recorded: control.recorded.pointee.load(ordering: .relaxed),
+            recorded: Int64(control.published.pointee.load(ordering: .relaxed)),
             sampled: control.sampled.pointee.load(ordering: .relaxed),
             dropped: control.dropped.pointee.load(ordering: .relaxed),
             backPressured: control.backPressured.pointee.load(ordering: .relaxed))

@@ -1,82 +1,78 @@
 import TicklineCore
 
+extension ByteCursor {
+    /// `*<n>\r\n`
+    @inlinable public mutating func respArray(_ n: Int) {
+        byte(UInt8(ascii: "*")); digits(UInt64(n), count: decimalDigits(UInt64(n))); crlf()
+    }
+    /// `$<len>\r\n<bytes>\r\n`
+    @inlinable public mutating func respBulk(_ source: UnsafeRawPointer, _ count: Int) {
+        byte(UInt8(ascii: "$")); digits(UInt64(count), count: decimalDigits(UInt64(count))); crlf()
+        bytes(source, count); crlf()
+    }
+    @inlinable public mutating func respBulk(_ s: StaticString) { respBulk(s.utf8Start, s.utf8CodeUnitCount) }
+    /// A bulk string of the decimal digits of `value`.
+    @inlinable public mutating func respBulk(decimal value: Int64) {
+        let m = value.magnitude
+        let count = decimalDigits(m)
+        let length = count &+ (value < 0 ? 1 : 0)
+        byte(UInt8(ascii: "$")); digits(UInt64(length), count: decimalDigits(UInt64(length))); crlf()
+        if value < 0 { byte(UInt8(ascii: "-")) }
+        digits(m, count: count); crlf()
+    }
+    /// A bulk string whose content `body` writes (at most 99 bytes): the length is patched in
+    /// after, so the text is formatted once, in place.
+    @inlinable public mutating func respBulkShort(_ body: (inout ByteCursor) -> Void) {
+        let header = p
+        p += 5  // "$NN\r\n" (one length digit shifts the content below)
+        let contentStart = p
+        body(&self)
+        let length = p - contentStart
+        precondition(length < 100)
+        if length >= 10 {
+            header.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
+            header.storeBytes(of: UInt8(truncatingIfNeeded: length / 10) &+ 48, toByteOffset: 1, as: UInt8.self)
+            header.storeBytes(of: UInt8(truncatingIfNeeded: length % 10) &+ 48, toByteOffset: 2, as: UInt8.self)
+            header.storeBytes(of: UInt16(0x0A0D), toByteOffset: 3, as: UInt16.self)
+        } else {
+            header.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
+            header.storeBytes(of: UInt8(truncatingIfNeeded: length) &+ 48, toByteOffset: 1, as: UInt8.self)
+            header.storeBytes(of: UInt16(0x0A0D), toByteOffset: 2, as: UInt16.self)
+            (header + 4).copyMemory(from: contentStart, byteCount: length)
+            p -= 1
+        }
+        crlf()
+    }
+}
+
 extension ByteAppending {
     /// `*<n>\r\n`
-    @inlinable public func appendRESPArrayHeader(_ n: Int) {
-        append(UInt8(ascii: "*")); appendDecimal(Int64(n)); append(13); append(10)
-    }
-
-    /// `$<len>\r\n<bytes>\r\n`, with one reservation.
+    @inlinable public func appendRESPArrayHeader(_ n: Int) { write(worstCase: 24) { $0.respArray(n) } }
+    /// `$<len>\r\n<bytes>\r\n`
     @inlinable public func appendRESPBulk(_ bytes: UnsafeRawBufferPointer) {
-        let n = bytes.count
-        let lengthDigits = decimalDigits(UInt64(n))
-        let total = 1 + lengthDigits + 2 + n + 2
-        var p = reserve(total)
-        p.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
-        var rest = n
-        var cursor = p + 1 + lengthDigits
-        repeat {
-            cursor -= 1
-            cursor.storeBytes(of: UInt8(truncatingIfNeeded: rest % 10) &+ 48, as: UInt8.self)
-            rest /= 10
-        } while rest != 0
-        p += 1 + lengthDigits
-        p.storeBytes(of: UInt16(0x0A0D), as: UInt16.self)
-        if n > 0 { (p + 2).copyMemory(from: bytes.baseAddress!, byteCount: n) }
-        (p + 2 + n).storeBytes(of: UInt16(0x0A0D), as: UInt16.self)
-        commit(total)
+        write(worstCase: bytes.count + 32) { $0.respBulk(bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, bytes.count) }
     }
-
-    @inlinable public func appendRESPBulk(_ text: StaticString) {
-        appendRESPBulk(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
-    }
-
-    /// A bulk string holding the decimal digits of `value`, with one reservation.
-    @inlinable public func appendRESPBulk(decimal value: Int64) {
-        let negative = value < 0
-        let magnitude = value.magnitude
-        let digits = decimalDigits(magnitude) &+ (negative ? 1 : 0)
-        // "$" + 1-2 length digits + CRLF + digits + CRLF
-        let lengthDigits = digits >= 10 ? 2 : 1
-        let total = 1 + lengthDigits + 2 + digits + 2
-        let p = reserve(total)
-        p.storeBytes(of: UInt8(ascii: "$"), as: UInt8.self)
-        if lengthDigits == 2 {
-            p.storeBytes(of: UInt8(truncatingIfNeeded: digits / 10) &+ 48, toByteOffset: 1, as: UInt8.self)
-        }
-        p.storeBytes(of: UInt8(truncatingIfNeeded: digits % 10) &+ 48, toByteOffset: lengthDigits, as: UInt8.self)
-        p.storeBytes(of: UInt16(0x0A0D), toByteOffset: 1 + lengthDigits, as: UInt16.self)
-        let start = p + 3 + lengthDigits
-        if negative { start.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self) }
-        var rest = magnitude
-        var cursor = start + digits
-        repeat {
-            cursor -= 1
-            cursor.storeBytes(of: UInt8(truncatingIfNeeded: rest % 10) &+ 48, as: UInt8.self)
-            rest /= 10
-        } while rest != 0
-        (start + digits).storeBytes(of: UInt16(0x0A0D), as: UInt16.self)
-        commit(total)
-    }
-
+    @inlinable public func appendRESPBulk(_ text: StaticString) { write(worstCase: text.utf8CodeUnitCount + 32) { $0.respBulk(text) } }
+    /// A bulk string holding the decimal digits of `value`.
+    @inlinable public func appendRESPBulk(decimal value: Int64) { write(worstCase: 48) { $0.respBulk(decimal: value) } }
     /// A bulk string holding what `scratch` holds.
     @inlinable public func appendRESPBulk<B: ByteAppending>(_ scratch: B) { appendRESPBulk(scratch.bytes) }
 }
 
-/// Writes a record's fields as RESP bulk-string pairs (name, value text) for XADD / HSET.
-/// Values are exact text: decimals as `FixedDecimal` prints them, doubles round-trip exact,
-/// enumerations by name, timestamps as nanoseconds, NULL as the empty string.
+/// Writes a record's fields as RESP bulk-string pairs (name, value text) for XADD / HSET into
+/// reserved space (the caller reserves `RESPFieldWriter.worstCase` per record). Values are exact
+/// text: decimals as `FixedDecimal` prints them, doubles round-trip exact, enumerations by
+/// name, timestamps as nanoseconds, NULL as the empty string.
 public struct RESPFieldWriter: FieldVisitor {
-    public let buffer: ByteWriter
-    public let scratch: ByteWriter
-    public init(buffer: ByteWriter, scratch: ByteWriter) {
-        self.buffer = buffer
-        self.scratch = scratch
-    }
+    /// Upper bound of one record's fields (largest: 30 fields of ≤ 24-byte names and ≤ 48-byte
+    /// values, or 10 doubles).
+    public static let worstCase = 4096
+    public var cursor: ByteCursor
+    @inlinable public init(cursor: ByteCursor) { self.cursor = cursor }
 
     @inlinable mutating func pair(_ name: StaticString, _ value: Int64) {
-        buffer.appendRESPBulk(name)
-        buffer.appendRESPBulk(decimal: value)
+        cursor.respBulk(name)
+        cursor.respBulk(decimal: value)
     }
     @inlinable public mutating func int16(_ name: StaticString, _ value: Int16) { pair(name, Int64(value)) }
     @inlinable public mutating func int32(_ name: StaticString, _ value: Int32) { pair(name, Int64(value)) }
@@ -84,32 +80,44 @@ public struct RESPFieldWriter: FieldVisitor {
     @inlinable public mutating func timestamp(_ name: StaticString, _ nanos: Int64) { pair(name, nanos) }
     @inlinable public mutating func boolean(_ name: StaticString, _ value: Bool) { pair(name, value ? 1 : 0) }
     @inlinable public mutating func float64(_ name: StaticString, _ value: Double) {
-        buffer.appendRESPBulk(name)
-        scratch.removeAll(); scratch.appendDouble(value)
-        buffer.appendRESPBulk(scratch)
+        cursor.respBulk(name)
+        cursor.respBulkShort { $0.double(value) }
     }
     @inlinable public mutating func decimal(_ name: StaticString, _ raw: Int64?, scale: Int) {
-        buffer.appendRESPBulk(name)
-        scratch.removeAll()
-        if let raw { scratch.appendScaled(raw, scale: scale) }
-        buffer.appendRESPBulk(scratch)
+        cursor.respBulk(name)
+        cursor.respBulkShort { c in if let raw { c.scaled(raw, scale: scale) } }
     }
     @inlinable public mutating func code(_ name: StaticString, _ value: Int16, label: StaticString) {
-        buffer.appendRESPBulk(name)
-        buffer.appendRESPBulk(label)
+        cursor.respBulk(name)
+        cursor.respBulk(label)
     }
     @inlinable public mutating func text(_ name: StaticString, _ bytes: UnsafeRawBufferPointer) {
-        buffer.appendRESPBulk(name)
-        buffer.appendRESPBulk(bytes)
+        cursor.respBulk(name)
+        cursor.respBulk(bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, bytes.count)
     }
     @inlinable public mutating func float64Array(_ name: StaticString, _ values: UnsafeRawPointer, count: Int) {
-        buffer.appendRESPBulk(name)
-        scratch.removeAll()
+        cursor.respBulk(name)
+        // Up to 10 values of ≤ 24 characters: longer than a short bulk allows; format in place
+        // after a 6-byte header slot ("$NNN\r\n") and patch it.
+        let header = cursor.p
+        cursor.p += 6
+        let start = cursor.p
         for i in 0..<count {
-            if i > 0 { scratch.append(UInt8(ascii: ",")) }
-            scratch.appendDouble(values.loadUnaligned(fromByteOffset: i * 8, as: Double.self))
+            if i > 0 { cursor.byte(UInt8(ascii: ",")) }
+            cursor.double(values.loadUnaligned(fromByteOffset: i * 8, as: Double.self))
         }
-        buffer.appendRESPBulk(scratch)
+        let length = cursor.p - start
+        var h = ByteCursor(header)
+        h.byte(UInt8(ascii: "$"))
+        let digits = decimalDigits(UInt64(length))
+        h.digits(UInt64(length), count: digits)
+        h.crlf()
+        let shift = 6 - (h.p - header)
+        if shift > 0 {
+            (start - shift).copyMemory(from: start, byteCount: length)
+            cursor.p -= shift
+        }
+        cursor.crlf()
     }
 }
 

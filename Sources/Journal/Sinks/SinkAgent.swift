@@ -89,6 +89,9 @@ final class SinkAgent: Agent {
                 guard stored <= end else {
                     throw SinkError.cursor("\(sink.name) holds records up to position \(stored) but the log ends at \(end): is this the same journal directory?")
                 }
+                // What the sink really holds, even if the log can no longer serve it (segments
+                // below it stay until it has them).
+                channel.acknowledged.store(stored, ordering: .releasing)
                 do {
                     try reader.seek(to: stored)
                 } catch {

@@ -38,114 +38,126 @@ public enum PGCopy {
     /// Appends a numeric field (length word included) for `raw` × 10^-scale, scale ≤ 12.
     @inlinable
     public static func appendNumeric(_ buffer: ByteWriter, raw: Int64, scale: Int) {
-        precondition(scale >= 0 && scale <= 12)
+        buffer.write(worstCase: 32) { numeric(&$0, raw: raw, scale: scale) }
+    }
+
+    /// Writes a numeric field at the cursor (≤ 32 bytes). Scales 9 and 6 (Price/Quantity,
+    /// Money) divide by constants.
+    @inlinable
+    public static func numeric(_ c: inout ByteCursor, raw: Int64, scale: Int) {
+        switch scale {
+        case 9: numeric(&c, raw: raw, scale: 9, pow10: 1_000_000_000, groups: 3, pad: 1000)
+        case 6: numeric(&c, raw: raw, scale: 6, pow10: 1_000_000, groups: 2, pad: 100)
+        default:
+            precondition(scale >= 0 && scale <= 12)
+            var pow10: UInt64 = 1
+            for _ in 0..<scale { pow10 &*= 10 }
+            let groups = (scale + 3) / 4
+            var pad: UInt64 = 1
+            for _ in 0..<(groups * 4 - scale) { pad &*= 10 }
+            numeric(&c, raw: raw, scale: scale, pow10: pow10, groups: groups, pad: pad)
+        }
+    }
+
+    @inlinable @inline(__always)
+    static func numeric(_ c: inout ByteCursor, raw: Int64, scale: Int, pow10: UInt64, groups fractionGroups: Int, pad: UInt64) {
         let negative = raw < 0
         let magnitude = raw.magnitude
-        var pow10: UInt64 = 1
-        for _ in 0..<scale { pow10 &*= 10 }
         var integer = magnitude / pow10
-        var fraction = magnitude % pow10
+        let fraction = magnitude - integer * pow10
         // Display scale: fractional digits without trailing zeros.
-        var dscale = scale
-        if fraction == 0 {
-            dscale = 0
-        } else {
+        var dscale = 0
+        if fraction != 0 {
+            dscale = scale
             var f = fraction
             while f % 10 == 0 { f /= 10; dscale &-= 1 }
         }
-        // Fraction as whole base-10000 groups: pad to a multiple of four digits.
-        let fractionGroups = (scale + 3) / 4
-        for _ in 0..<(fractionGroups * 4 - scale) { fraction &*= 10 }
-        // Digits, least significant group first, in a fixed-size scratch (≤ 5 integer groups
-        // for a UInt64, ≤ 3 fraction groups).
-        var groups: (Int16, Int16, Int16, Int16, Int16, Int16, Int16, Int16, Int16) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        // Base-10000 digits, least significant first: the fraction padded to whole groups,
+        // then the integer part (≤ 5 groups for a UInt64).
+        var g: (Int16, Int16, Int16, Int16, Int16, Int16, Int16, Int16, Int16) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
-        withUnsafeMutableBytes(of: &groups) { g in
+        withUnsafeMutableBytes(of: &g) { d in
+            var f = fraction &* pad
             for _ in 0..<fractionGroups {
-                g.storeBytes(of: Int16(fraction % 10_000), toByteOffset: count * 2, as: Int16.self)
-                fraction /= 10_000
-                count += 1
+                d.storeBytes(of: Int16(truncatingIfNeeded: f % 10_000), toByteOffset: count &* 2, as: Int16.self)
+                f /= 10_000
+                count &+= 1
             }
             while integer > 0 {
-                g.storeBytes(of: Int16(integer % 10_000), toByteOffset: count * 2, as: Int16.self)
+                d.storeBytes(of: Int16(truncatingIfNeeded: integer % 10_000), toByteOffset: count &* 2, as: Int16.self)
                 integer /= 10_000
-                count += 1
+                count &+= 1
             }
         }
-        // Index i (least significant first) has weight i - fractionGroups. Strip zero groups at
-        // both ends.
-        var low = 0
-        var high = count - 1
-        withUnsafeBytes(of: groups) { g in
-            while low <= high && g.load(fromByteOffset: low * 2, as: Int16.self) == 0 { low += 1 }
-            while high >= low && g.load(fromByteOffset: high * 2, as: Int16.self) == 0 { high -= 1 }
-        }
-        if low > high {
-            buffer.appendBigEndian(Int32(8))
-            buffer.appendBigEndian(Int16(0))
-            buffer.appendBigEndian(Int16(0))
-            buffer.appendBigEndian(Int16(0))
-            buffer.appendBigEndian(Int16(0))
-            return
-        }
-        let ndigits = high - low + 1
-        buffer.appendBigEndian(Int32(8 + 2 * ndigits))
-        buffer.appendBigEndian(Int16(ndigits))
-        buffer.appendBigEndian(Int16(high - fractionGroups))
-        buffer.appendBigEndian(negative ? Int16(0x4000) : Int16(0))
-        buffer.appendBigEndian(Int16(dscale))
-        withUnsafeBytes(of: groups) { g in
+        withUnsafeBytes(of: g) { d in
+            // Index i has weight i − fractionGroups; zero groups at both ends are dropped.
+            var low = 0
+            var high = count &- 1
+            while low <= high && d.load(fromByteOffset: low &* 2, as: Int16.self) == 0 { low &+= 1 }
+            while high >= low && d.load(fromByteOffset: high &* 2, as: Int16.self) == 0 { high &-= 1 }
+            if low > high {
+                c.bigEndian(Int32(8)); c.bigEndian(Int64(0))
+                return
+            }
+            let ndigits = high &- low &+ 1
+            c.bigEndian(Int32(truncatingIfNeeded: 8 &+ 2 &* ndigits))
+            c.bigEndian(Int16(truncatingIfNeeded: ndigits))
+            c.bigEndian(Int16(truncatingIfNeeded: high &- fractionGroups))
+            c.bigEndian(negative ? Int16(0x4000) : Int16(0))
+            c.bigEndian(Int16(truncatingIfNeeded: dscale))
             var i = high
             while i >= low {
-                buffer.appendBigEndian(g.load(fromByteOffset: i * 2, as: Int16.self))
-                i -= 1
+                c.bigEndian(d.load(fromByteOffset: i &* 2, as: Int16.self))
+                i &-= 1
             }
         }
     }
 }
 
-/// Writes one row's fields in binary COPY format (a `FieldVisitor`).
+/// Writes one row's fields in binary COPY format (a `FieldVisitor`) at a cursor in space the
+/// caller reserved (`PGCopy.maxRowBytes`).
 public struct PGCopyRowWriter: FieldVisitor {
-    public let buffer: ByteWriter
-    public init(buffer: ByteWriter) { self.buffer = buffer }
+    public var cursor: ByteCursor
+    @inlinable public init(cursor: ByteCursor) { self.cursor = cursor }
 
     @inlinable public mutating func int16(_ name: StaticString, _ value: Int16) {
-        buffer.appendBigEndian(Int32(2)); buffer.appendBigEndian(value)
+        cursor.bigEndian(Int32(2)); cursor.bigEndian(value)
     }
     @inlinable public mutating func int32(_ name: StaticString, _ value: Int32) {
-        buffer.appendBigEndian(Int32(4)); buffer.appendBigEndian(value)
+        cursor.bigEndian(Int32(4)); cursor.bigEndian(value)
     }
     @inlinable public mutating func int64(_ name: StaticString, _ value: Int64) {
-        buffer.appendBigEndian(Int32(8)); buffer.appendBigEndian(value)
+        cursor.bigEndian(Int32(8)); cursor.bigEndian(value)
     }
     @inlinable public mutating func float64(_ name: StaticString, _ value: Double) {
-        buffer.appendBigEndian(Int32(8)); buffer.appendBigEndian(value.bitPattern)
+        cursor.bigEndian(Int32(8)); cursor.bigEndian(value.bitPattern)
     }
     @inlinable public mutating func boolean(_ name: StaticString, _ value: Bool) {
-        buffer.appendBigEndian(Int32(1)); buffer.append(value ? 1 : 0)
+        cursor.bigEndian(Int32(1)); cursor.byte(value ? 1 : 0)
     }
     @inlinable public mutating func decimal(_ name: StaticString, _ raw: Int64?, scale: Int) {
-        if let raw { PGCopy.appendNumeric(buffer, raw: raw, scale: scale) } else { buffer.appendBigEndian(Int32(-1)) }
+        if let raw { PGCopy.numeric(&cursor, raw: raw, scale: scale) } else { cursor.bigEndian(Int32(-1)) }
     }
     @inlinable public mutating func timestamp(_ name: StaticString, _ nanos: Int64) {
-        buffer.appendBigEndian(Int32(8)); buffer.appendBigEndian(PGCopy.timestampMicros(nanos))
+        cursor.bigEndian(Int32(8)); cursor.bigEndian(PGCopy.timestampMicros(nanos))
     }
     @inlinable public mutating func code(_ name: StaticString, _ value: Int16, label: StaticString) {
-        buffer.appendBigEndian(Int32(2)); buffer.appendBigEndian(value)
+        cursor.bigEndian(Int32(2)); cursor.bigEndian(value)
     }
     @inlinable public mutating func text(_ name: StaticString, _ bytes: UnsafeRawBufferPointer) {
-        buffer.appendBigEndian(Int32(bytes.count)); buffer.append(bytes)
+        cursor.bigEndian(Int32(truncatingIfNeeded: bytes.count))
+        if let base = bytes.baseAddress { cursor.bytes(base, bytes.count) }
     }
     @inlinable public mutating func float64Array(_ name: StaticString, _ values: UnsafeRawPointer, count: Int) {
-        buffer.appendBigEndian(Int32(20 + 12 * count))
-        buffer.appendBigEndian(Int32(1))
-        buffer.appendBigEndian(Int32(0))
-        buffer.appendBigEndian(PGCopy.float8OID)
-        buffer.appendBigEndian(Int32(count))
-        buffer.appendBigEndian(Int32(1))
+        cursor.bigEndian(Int32(truncatingIfNeeded: 20 &+ 12 &* count))
+        cursor.bigEndian(Int32(1))
+        cursor.bigEndian(Int32(0))
+        cursor.bigEndian(PGCopy.float8OID)
+        cursor.bigEndian(Int32(truncatingIfNeeded: count))
+        cursor.bigEndian(Int32(1))
         for i in 0..<count {
-            buffer.appendBigEndian(Int32(8))
-            buffer.appendBigEndian(values.loadUnaligned(fromByteOffset: i * 8, as: UInt64.self))
+            cursor.bigEndian(Int32(8))
+            cursor.bigEndian(values.loadUnaligned(fromByteOffset: i &* 8, as: UInt64.self))
         }
     }
 }
@@ -167,13 +179,19 @@ public struct FieldCounter: FieldVisitor {
 }
 
 extension PGCopy {
+    /// Upper bound of one row's encoding (the widest, a feature snapshot, is under 400).
+    public static let maxRowBytes = 1024
+
     /// Appends the row for `record` at `position` in `session`: field count, header columns,
     /// payload columns (the table's column order).
     @inlinable
     public static func appendRow(_ buffer: ByteWriter, record: UnsafePointer<JournalRecord>, position: UInt64, session: UInt64, fieldCount: Int16) {
-        buffer.appendBigEndian(fieldCount)
-        var writer = PGCopyRowWriter(buffer: buffer)
-        RecordFields.visitHeader(record, position: position, session: session, into: &writer)
-        RecordFields.visitPayload(record, into: &writer)
+        buffer.write(worstCase: maxRowBytes) { c in
+            c.bigEndian(fieldCount)
+            var writer = PGCopyRowWriter(cursor: c)
+            RecordFields.visitHeader(record, position: position, session: session, into: &writer)
+            RecordFields.visitPayload(record, into: &writer)
+            c = writer.cursor
+        }
     }
 }

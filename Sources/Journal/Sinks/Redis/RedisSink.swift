@@ -35,10 +35,9 @@ public final class RedisSink: JournalSink {
     let settings: () throws(SinkError) -> RedisSettings
     let streamMaxLength: Int
     var connection: RedisConnection?
-    let storage = (ByteBuffer(capacity: 1 << 20), ByteBuffer(capacity: 256), ByteBuffer(capacity: 1024))
-    /// The batch's commands, a field value being formatted, a halt's JSON message.
+    let storage = (ByteBuffer(capacity: 1 << 20), ByteBuffer(capacity: 1024))
+    /// The batch's commands; a halt's JSON message.
     let buffer: ByteWriter
-    let scratch: ByteWriter
     let json: ByteWriter
     /// Per kind: fields in a record (header + payload).
     let fieldCounts: [Int]
@@ -76,8 +75,7 @@ public final class RedisSink: JournalSink {
         fieldCounts = JournalKind.allCases.map { RecordFields.columns(of: $0).count }
         keys = Keys(prefix: keyPrefix, journal: journalName, maxLength: max(0, streamMaxLength))
         buffer = storage.0.writer
-        scratch = storage.1.writer
-        json = storage.2.writer
+        json = storage.1.writer
     }
 
     public func carries(_ kind: JournalKind) -> Bool {
@@ -108,72 +106,76 @@ public final class RedisSink: JournalSink {
 
     var cursorKey: String { String(decoding: keys.cursor, as: UTF8.self) }
 
-    // MARK: encoding
+    // MARK: encoding (into space reserved per command; see RESPFieldWriter.worstCase)
 
-    func bulk(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { buffer.appendRESPBulk($0) }
+    func bulk(_ c: inout ByteCursor, _ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { c.respBulk($0.baseAddress!, $0.count) }
     }
 
     /// `$<len>\r\n<prefix><decimal>\r\n`
-    func bulk(_ prefix: [UInt8], decimal value: UInt64) {
-        var digits = 1
-        var probe = value
-        while probe >= 10 { probe /= 10; digits += 1 }
-        buffer.append(UInt8(ascii: "$")); buffer.appendDecimal(Int64(prefix.count + digits)); buffer.append(13); buffer.append(10)
-        prefix.withUnsafeBytes { buffer.append($0) }
-        buffer.appendDecimal(unsigned: value)
-        buffer.append(13); buffer.append(10)
+    func bulk(_ c: inout ByteCursor, _ prefix: [UInt8], decimal value: UInt64) {
+        let digits = decimalDigits(value)
+        c.byte(UInt8(ascii: "$"))
+        c.digits(UInt64(prefix.count + digits), count: decimalDigits(UInt64(prefix.count + digits)))
+        c.crlf()
+        prefix.withUnsafeBytes { c.bytes($0.baseAddress!, $0.count) }
+        c.digits(value, count: digits)
+        c.crlf()
     }
 
     func xadd(_ key: [UInt8], _ record: UnsafePointer<JournalRecord>, position: UInt64, session: UInt64, kind: JournalKind) {
-        let fields = fieldCounts[RecordFields.index(of: kind)]
-        let trim = streamMaxLength > 0 ? 3 : 0
-        buffer.appendRESPArrayHeader(2 + trim + 1 + 2 + 2 * fields)
-        buffer.appendRESPBulk("XADD")
-        bulk(key)
-        if trim > 0 {
-            buffer.appendRESPBulk("MAXLEN")
-            buffer.appendRESPBulk("~")
-            bulk(keys.maxLength)
+        buffer.write(worstCase: RESPFieldWriter.worstCase + 256) { c in
+            let fields = fieldCounts[RecordFields.index(of: kind)]
+            let trim = streamMaxLength > 0 ? 3 : 0
+            c.respArray(2 + trim + 1 + 2 + 2 * fields)
+            c.respBulk("XADD")
+            bulk(&c, key)
+            if trim > 0 {
+                c.respBulk("MAXLEN")
+                c.respBulk("~")
+                bulk(&c, keys.maxLength)
+            }
+            // Entry id "<position>-1" (Redis refuses 0-0).
+            let digits = decimalDigits(position)
+            c.byte(UInt8(ascii: "$")); c.digits(UInt64(digits + 2), count: decimalDigits(UInt64(digits + 2))); c.crlf()
+            c.digits(position, count: digits); c.text("-1"); c.crlf()
+            c.respBulk("kind")
+            c.respBulk(RecordFields.kindLabel(kind))
+            var writer = RESPFieldWriter(cursor: c)
+            RecordFields.visitHeader(record, position: position, session: session, into: &writer)
+            RecordFields.visitPayload(record, into: &writer)
+            c = writer.cursor
         }
-        // Entry id "<position>-1" (Redis refuses 0-0).
-        var digits = 1
-        var probe = position
-        while probe >= 10 { probe /= 10; digits += 1 }
-        buffer.append(UInt8(ascii: "$")); buffer.appendDecimal(Int64(digits + 2)); buffer.append(13); buffer.append(10)
-        buffer.appendDecimal(unsigned: position); buffer.append("-1\r\n")
-        buffer.appendRESPBulk("kind")
-        buffer.appendRESPBulk(RecordFields.kindLabel(kind))
-        var writer = RESPFieldWriter(buffer: buffer, scratch: scratch)
-        RecordFields.visitHeader(record, position: position, session: session, into: &writer)
-        RecordFields.visitPayload(record, into: &writer)
     }
 
     func hsetPosition(_ record: UnsafePointer<JournalRecord>, position: UInt64, session: UInt64) {
-        buffer.appendRESPArrayHeader(2 + 2 * fieldCounts[RecordFields.index(of: .positionSnapshot)])
-        buffer.appendRESPBulk("HSET")
-        bulk(keys.positionPrefix, decimal: UInt64(record.pointee.instrument.raw))
-        var writer = RESPFieldWriter(buffer: buffer, scratch: scratch)
-        RecordFields.visitHeader(record, position: position, session: session, into: &writer)
-        RecordFields.visitPayload(record, into: &writer)
+        buffer.write(worstCase: RESPFieldWriter.worstCase + 256) { c in
+            c.respArray(2 + 2 * fieldCounts[RecordFields.index(of: .positionSnapshot)])
+            c.respBulk("HSET")
+            bulk(&c, keys.positionPrefix, decimal: UInt64(record.pointee.instrument.raw))
+            var writer = RESPFieldWriter(cursor: c)
+            RecordFields.visitHeader(record, position: position, session: session, into: &writer)
+            RecordFields.visitPayload(record, into: &writer)
+            c = writer.cursor
+        }
     }
 
     func hsetFeatures(_ record: UnsafePointer<JournalRecord>, position: UInt64) {
         let f = (UnsafeRawPointer(record) + RecordFields.payloadOffset).loadUnaligned(as: FeatureSnapshot.self)
-        let count = Int(f.count)
-        buffer.appendRESPArrayHeader(2 + 2 * (4 + count))
-        buffer.appendRESPBulk("HSET")
-        bulk(keys.featuresPrefix, decimal: UInt64(record.pointee.instrument.raw))
-        buffer.appendRESPBulk("model_version"); buffer.appendRESPBulk(decimal: Int64(f.modelVersion))
-        buffer.appendRESPBulk("ts_event"); buffer.appendRESPBulk(decimal: record.pointee.tsEvent.raw)
-        buffer.appendRESPBulk("ts_recorded"); buffer.appendRESPBulk(decimal: record.pointee.tsRecorded.raw)
-        buffer.appendRESPBulk("position"); buffer.appendRESPBulk(decimal: Int64(bitPattern: position))
-        let values = UnsafeRawPointer(record) + RecordFields.payloadOffset + 16
-        for i in 0..<count {
-            bulk(keys.featurePrefix, decimal: UInt64(f.firstFeature) + UInt64(i))
-            scratch.removeAll()
-            scratch.appendDouble(values.loadUnaligned(fromByteOffset: i * 8, as: Double.self))
-            buffer.appendRESPBulk(scratch)
+        let count = min(Int(f.count), FeatureSnapshot.capacity)
+        buffer.write(worstCase: RESPFieldWriter.worstCase) { c in
+            c.respArray(2 + 2 * (4 + count))
+            c.respBulk("HSET")
+            bulk(&c, keys.featuresPrefix, decimal: UInt64(record.pointee.instrument.raw))
+            c.respBulk("model_version"); c.respBulk(decimal: Int64(f.modelVersion))
+            c.respBulk("ts_event"); c.respBulk(decimal: record.pointee.tsEvent.raw)
+            c.respBulk("ts_recorded"); c.respBulk(decimal: record.pointee.tsRecorded.raw)
+            c.respBulk("position"); c.respBulk(decimal: Int64(bitPattern: position))
+            let values = UnsafeRawPointer(record) + RecordFields.payloadOffset + 16
+            for i in 0..<count {
+                bulk(&c, keys.featurePrefix, decimal: UInt64(f.firstFeature) + UInt64(i))
+                c.respBulkShort { $0.double(values.loadUnaligned(fromByteOffset: i * 8, as: Double.self)) }
+            }
         }
     }
 
@@ -186,7 +188,7 @@ public final class RedisSink: JournalSink {
         json.append(UInt8(ascii: "}"))
         buffer.appendRESPArrayHeader(3)
         buffer.appendRESPBulk("PUBLISH")
-        bulk(keys.halts)
+        keys.halts.withUnsafeBytes { buffer.appendRESPBulk($0) }
         buffer.appendRESPBulk(json)
     }
 
@@ -220,14 +222,14 @@ public final class RedisSink: JournalSink {
         for kind in JournalKind.allCases where kindCounts[RecordFields.index(of: kind)] > 0 {
             buffer.appendRESPArrayHeader(4)
             buffer.appendRESPBulk("HINCRBY")
-            bulk(keys.counts)
+            keys.counts.withUnsafeBytes { buffer.appendRESPBulk($0) }
             buffer.appendRESPBulk(RecordFields.kindLabel(kind))
             buffer.appendRESPBulk(decimal: Int64(kindCounts[RecordFields.index(of: kind)]))
             commands += 1
         }
         buffer.appendRESPArrayHeader(3)
         buffer.appendRESPBulk("SET")
-        bulk(keys.cursor)
+        keys.cursor.withUnsafeBytes { buffer.appendRESPBulk($0) }
         buffer.appendRESPBulk(decimal: Int64(bitPattern: batch.endPosition))
         commands += 1
         buffer.appendRESPArrayHeader(1); buffer.appendRESPBulk("EXEC")
