@@ -77,6 +77,30 @@ func lastSegmentPath(_ directory: String) throws -> String {
         close(third.lockFD)
     }
 
+    /// Sinks read only what the policy made durable: every batch synced, or synced once the
+    /// interval passed; never syncing lets them read what was written.
+    @Test func fsyncPoliciesGateWhatSinksRead() throws {
+        let dir = TemporaryDirectory("fsync")
+        defer { dir.remove() }
+        let batch = try LogWriter(directory: try LogDirectory.openForWriting(dir.path), policy: .everyBatch, segmentBytes: 1 << 20, bufferBytes: 16 * 1024)
+        try writeRecords(batch, count: 100)
+        #expect(batch.positions.synced == 100 && batch.positions.readable == 100)
+        try batch.closeLog()
+        batch.releaseLock()
+        let interval = try LogWriter(directory: try LogDirectory.openForWriting(dir.path), policy: .interval(.milliseconds(20)),
+                                     segmentBytes: 1 << 20, bufferBytes: 16 * 1024)
+        interval.lastSync = MonotonicClock().now()
+        try writeRecords(interval, from: 100, count: 50)
+        #expect(interval.positions.written == 150 && interval.positions.readable == 100)
+        try interval.syncIfDue(now: interval.lastSync + .milliseconds(1))
+        #expect(interval.positions.readable == 100)
+        try interval.syncIfDue(now: interval.lastSync + .milliseconds(25))
+        #expect(interval.positions.readable == 150)
+        try interval.closeLog()
+        interval.releaseLock()
+        #expect(try readAll(dir.path).count == 150)
+    }
+
     @Test func secondWriterIsRefused() throws {
         let dir = TemporaryDirectory("lock")
         defer { dir.remove() }
