@@ -2,10 +2,14 @@
 #include "CTickline.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stddef.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -112,4 +116,118 @@ int tickline_futex_wait(uint32_t *addr, uint32_t expected, int64_t timeout_ns) {
 int32_t tickline_futex_wake(uint32_t *addr, int32_t count) {
     long rc = syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
     return rc >= 0 ? (int32_t)rc : -errno;
+}
+
+// ---- CRC-32C -------------------------------------------------------------------------------
+
+static uint32_t tickline_crc32c_table[8][256];
+static int tickline_crc32c_mode; // 0 = not chosen yet, 1 = software, 2 = hardware (atomic access)
+
+static void tickline_crc32c_init_table(void) {
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t crc = n;
+        for (int k = 0; k < 8; k++) crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
+        tickline_crc32c_table[0][n] = crc;
+    }
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t crc = tickline_crc32c_table[0][n];
+        for (int k = 1; k < 8; k++) {
+            crc = tickline_crc32c_table[0][crc & 0xff] ^ (crc >> 8);
+            tickline_crc32c_table[k][n] = crc;
+        }
+    }
+}
+
+static pthread_once_t tickline_crc32c_once = PTHREAD_ONCE_INIT;
+
+static void tickline_crc32c_choose(void) {
+    tickline_crc32c_init_table();
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    __atomic_store_n(&tickline_crc32c_mode, __builtin_cpu_supports("sse4.2") ? 2 : 1, __ATOMIC_RELEASE);
+#else
+    __atomic_store_n(&tickline_crc32c_mode, 1, __ATOMIC_RELEASE);
+#endif
+}
+
+uint32_t tickline_crc32c_software(uint32_t crc, const void *data, size_t length) {
+    pthread_once(&tickline_crc32c_once, tickline_crc32c_choose);
+    const unsigned char *p = (const unsigned char *)data;
+    crc = ~crc;
+    while (length >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        uint32_t low = (uint32_t)word ^ crc, high = (uint32_t)(word >> 32);
+        crc = tickline_crc32c_table[7][low & 0xff] ^ tickline_crc32c_table[6][(low >> 8) & 0xff] ^
+              tickline_crc32c_table[5][(low >> 16) & 0xff] ^ tickline_crc32c_table[4][low >> 24] ^
+              tickline_crc32c_table[3][high & 0xff] ^ tickline_crc32c_table[2][(high >> 8) & 0xff] ^
+              tickline_crc32c_table[1][(high >> 16) & 0xff] ^ tickline_crc32c_table[0][high >> 24];
+        p += 8;
+        length -= 8;
+    }
+    while (length--) crc = tickline_crc32c_table[0][(crc ^ *p++) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2")))
+static uint32_t tickline_crc32c_sse42(uint32_t crc, const void *data, size_t length) {
+    const unsigned char *p = (const unsigned char *)data;
+    uint64_t c = (uint32_t)~crc;
+    while (length >= 8) {
+        uint64_t word;
+        memcpy(&word, p, 8);
+        c = __builtin_ia32_crc32di(c, word);
+        p += 8;
+        length -= 8;
+    }
+    uint32_t c32 = (uint32_t)c;
+    while (length--) c32 = __builtin_ia32_crc32qi(c32, *p++);
+    return ~c32;
+}
+#endif
+
+uint32_t tickline_crc32c(uint32_t crc, const void *data, size_t length) {
+    int mode = __atomic_load_n(&tickline_crc32c_mode, __ATOMIC_ACQUIRE);
+    if (__builtin_expect(mode == 0, 0)) {
+        pthread_once(&tickline_crc32c_once, tickline_crc32c_choose);
+        mode = __atomic_load_n(&tickline_crc32c_mode, __ATOMIC_ACQUIRE);
+    }
+#if defined(__x86_64__)
+    if (mode == 2) return tickline_crc32c_sse42(crc, data, length);
+#endif
+    return tickline_crc32c_software(crc, data, length);
+}
+
+bool tickline_crc32c_is_hardware(void) {
+    pthread_once(&tickline_crc32c_once, tickline_crc32c_choose);
+    return __atomic_load_n(&tickline_crc32c_mode, __ATOMIC_ACQUIRE) == 2;
+}
+
+// ---- doubles as text -----------------------------------------------------------------------
+
+int32_t tickline_format_double(char *out, size_t capacity, double value) {
+    if (capacity < 32) return 0;
+    if (isnan(value)) { memcpy(out, "nan", 4); return 3; }
+    if (isinf(value)) {
+        if (value > 0) { memcpy(out, "inf", 4); return 3; }
+        memcpy(out, "-inf", 5); return 4;
+    }
+    static const char *const formats[] = {"%.15g", "%.16g", "%.17g"};
+    int n = 0;
+    for (int i = 0; i < 3; i++) {
+        n = snprintf(out, capacity, formats[i], value);
+        if (n <= 0 || (size_t)n >= capacity) return 0;
+        if (i == 2 || strtod(out, NULL) == value) break;
+    }
+    return n;
+}
+
+// ---- signals -------------------------------------------------------------------------------
+
+int tickline_block_sigpipe_in_thread(void) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    return pthread_sigmask(SIG_BLOCK, &set, NULL);
 }

@@ -3,6 +3,7 @@
 // Every symbol is prefixed `tickline_`. Functions return 0 on success or a positive errno.
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
 #include <sys/socket.h>
@@ -93,6 +94,28 @@ typedef struct tickline_mmsghdr {
 
 /// sendmmsg(2). Returns the number of messages sent, or -1 with errno set.
 int tickline_sendmmsg(int fd, tickline_mmsghdr *messages, unsigned int count, int flags);
+
+/// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) of `length` bytes, continuing from
+/// `crc` (pass 0 to start). Uses the SSE4.2 `crc32` instruction when the CPU has it (checked
+/// once), a slicing-by-8 table otherwise; both give the same result. Standard check value:
+/// tickline_crc32c(0, "123456789", 9) == 0xE3069283.
+uint32_t tickline_crc32c(uint32_t crc, const void *data, size_t length);
+
+/// The software path of tickline_crc32c, always (tests compare the two).
+uint32_t tickline_crc32c_software(uint32_t crc, const void *data, size_t length);
+
+/// True when tickline_crc32c uses the hardware instruction.
+bool tickline_crc32c_is_hardware(void);
+
+/// Writes the shortest of "%.15g", "%.16g", "%.17g" that reads back as exactly `value`
+/// (NaN as "nan", infinities as "inf"/"-inf") into `out`, NUL-terminated; returns its length,
+/// or 0 when `capacity` is too small (32 bytes always suffice). Allocates nothing.
+int32_t tickline_format_double(char *out, size_t capacity, double value);
+
+/// Blocks SIGPIPE for the calling thread only (pthread_sigmask), so a write to a socket the
+/// peer closed fails with EPIPE instead of killing the process (what libpq does internally;
+/// hiredis does not). Returns 0 or a positive errno.
+int tickline_block_sigpipe_in_thread(void);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import TicklineCore
+@testable import Journal
+
+/// Builds a batch of workload records `range` at positions `start...` (session 7).
+func workloadBatch(_ range: Range<Int>, start: UInt64 = 0) -> RecordBatch {
+    let fixture = ProducerFixture(capacity: 1 << 16, highWater: 1 << 16, policy: .drop)
+    for i in range { Workload.record(i, into: fixture.producer) }
+    let batch = RecordBatch(capacity: range.count)
+    batch.clear(start: start, session: 7)
+    for (offset, record) in fixture.drain().enumerated() { batch.append(record, position: start + UInt64(offset)) }
+    return batch
+}
+
+/// Against the real servers: what the sinks store is the records' exact values.
+// Needs the loopback services; scripts/test starts them (skipped with a message otherwise).
+@Suite(.serialized, .enabled(if: Services.available, Comment(rawValue: Services.missing)))
+struct SinkIntegrationTests {
+    @Test func postgresStoresExactValues() throws {
+        let config = Services.config(directory: "/unused", tag: "pgvalues")
+        let sink = Journal.configuredSinks(config)[0] as! PostgresSink
+        #expect(try sink.connect() == 0)
+        #expect(sink.storage == .partitioned)  // PostgreSQL 15 without TimescaleDB here
+        let batch = workloadBatch(0..<2000)
+        try sink.deliver(batch)
+        // A second delivery from a stale cursor is refused (another writer moved it).
+        #expect(throws: SinkError.self) { try sink.deliver(batch) }
+        _ = try sink.connect()
+        let (counts, cursor) = try sink.storedCounts()
+        #expect(cursor == 2000 && counts == Workload.counts(0..<2000))
+        let s = sink.schema
+        // Exact decimals, NULL for an undefined price, enum raw values, timestamps, arrays.
+        let fill = try sink.query("SELECT last_price::text, fee::text, exec_type, side, time, ts_event, producer, sequence, session FROM \(s.table(.execReport)) ORDER BY position LIMIT 1")[0]
+        let firstFill = (0..<2000).first { Workload.kind($0) == .execReport }!
+        #expect(fill[0] == Price(raw: 100_000_000_000 + Int64(firstFill % 10_000) * 10_000_000).description)
+        #expect(fill[1] == "-0.001234" && fill[2] == "2" && fill[3] == "1")
+        #expect(fill[5] == String(Workload.baseTime + Int64(firstFill) * 1000))
+        #expect(fill[4]?.hasPrefix("2024-03-01 09:30:00") == true)
+        #expect(fill[6] == "3" && fill[7] == String(firstFill) && fill[8] == "7")
+        let risk = try sink.query("SELECT price IS NULL, reason, approved, quantity::text FROM \(s.table(.riskDecision)) ORDER BY position LIMIT 1")[0]
+        #expect(risk[0] == "t")
+        let features = try sink.query("SELECT feature_values[1], array_length(feature_values, 1) FROM \(s.table(.featureSnapshot)) ORDER BY position LIMIT 1")[0]
+        #expect(features[1] == "7")
+        let label = try sink.query("SELECT label FROM \(s.qualified("journal_codes")) WHERE type = 'exec_type' AND code = 2")
+        #expect(label.first?.first == "partial_fill")
+        let partitions = try sink.query("SELECT count(*) FROM pg_inherits JOIN pg_class p ON p.oid = inhparent JOIN pg_namespace n ON n.oid = p.relnamespace WHERE n.nspname = '\(s.schema)' AND p.relname = 'exec_reports'")
+        #expect(Int(partitions[0][0] ?? "0")! >= 4)  // yesterday, today, ahead, and 2024-03-01
+        let migrations = try sink.query("SELECT version FROM \(s.qualified("schema_migrations")) ORDER BY version")
+        #expect(migrations.map { $0[0] } == ["1", "2"])
+        // Reconnecting does not re-run migrations or move the cursor.
+        #expect(try sink.connect() == 2000)
+        try sink.execute("DROP SCHEMA \(s.schema) CASCADE")
+    }
+
+    @Test func hypertableStatementsNameTheTimeColumn() {
+        let schema = PGSchema(schema: "j")
+        let hyper = schema.migrations(storage: .hypertable)[1].statements
+        #expect(hyper.contains("SELECT create_hypertable('\"j\".\"exec_reports\"', 'time', chunk_time_interval => INTERVAL '1 day', if_not_exists => TRUE)"))
+        #expect(hyper.allSatisfy { !$0.contains("PARTITION BY") })
+        let plain = schema.migrations(storage: .partitioned)[1].statements
+        #expect(plain.filter { $0.hasSuffix("PARTITION BY RANGE (\"time\")") }.count == JournalKind.allCases.count)
+        #expect(plain.last?.contains("'partitioned'") == true && hyper.last?.contains("'hypertable'") == true)
+    }
+
+    @Test func redisStoresStreamsHashesAndCounts() throws {
+        let config = Services.config(directory: "/unused", tag: "redisvalues")
+        let sink = Journal.configuredSinks(config)[1] as! RedisSink
+        #expect(try sink.connect() == 0)
+        let fixture = workloadBatch(0..<3000)
+        try sink.deliver(fixture)
+        let (counts, cursor) = try sink.storedCounts()
+        var expected = Workload.counts(0..<3000)
+        expected[.marketEvent] = 0
+        expected[.latencySample] = 0
+        #expect(cursor == 3000 && counts == expected)
+        let p = config.redis!.keyPrefix
+        // Streams: ids are log positions; fields are exact text.
+        let fillIndex = (0..<3000).first { Workload.kind($0) == .execReport }!
+        let entry = try sink.command(["XRANGE", p + "fills", "\(fillIndex)-1", "\(fillIndex)-1"])
+        guard case .array(let entries) = entry, case .array(let pair) = entries.first, case .array(let fields) = pair.last else {
+            Issue.record("no stream entry: \(entry)"); return
+        }
+        var map: [String: String] = [:]
+        var i = 0
+        while i + 1 < fields.count { map[fields[i].text!] = fields[i + 1].text!; i += 2 }
+        #expect(map["kind"] == "exec_report" && map["exec_type"] == "partial_fill" && map["fee"] == "-0.001234")
+        #expect(map["last_price"] == Price(raw: 100_000_000_000 + Int64(fillIndex % 10_000) * 10_000_000).description)
+        #expect(map["position"] == String(fillIndex) && map["session"] == "7")
+        // MAXLEN ~ keeps streams near their cap; orders hold three kinds.
+        if case .integer(let length) = try sink.command(["XLEN", p + "orders"]) {
+            #expect(length == Int64(expected[.orderIntent] + expected[.riskDecision] + expected[.orderCommand]))
+        }
+        // Latest position per instrument, latest feature values.
+        let lastPosition = (0..<3000).last { Workload.kind($0) == .positionSnapshot }!
+        let instrument = lastPosition % 50 + 1
+        #expect(try sink.command(["HGET", p + "position:\(instrument)", "position"]).text == String(lastPosition))
+        let lastFeature = (0..<3000).last { Workload.kind($0) == .featureSnapshot && $0 % 50 + 1 == instrument }!
+        #expect(try sink.command(["HGET", p + "features:\(instrument)", "f10"]).text.flatMap(Double.init) == Double(lastFeature % 97) / 7)
+        // Replaying the batch is refused as a whole (the cursor is past its start): nothing
+        // is applied twice.
+        _ = try sink.connect()
+        #expect(throws: SinkError.self) { try sink.deliver(fixture) }
+        _ = try sink.connect()
+        let after = try sink.storedCounts()
+        #expect(after.cursor == 3000 && after.counts == expected)
+        #expect(sink.commandErrors == 0, "\(sink.lastCommandError)")
+        _ = try sink.command(["EVAL", "for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0", "0", p + "*"])
+    }
+}
