@@ -1,4 +1,5 @@
 import Analytics
+import Journal
 import MarketData
 import Orders
 import Plumbing
@@ -105,6 +106,23 @@ public final class Backtest {
         let observer = RecorderObserver(recorder: recorder, clock: clock)
         riskAgent.observer = observer
 
+        // The journal (when configured): the risk thread's decisions, commands, reports,
+        // positions and halts, and the features thread's signals, through per-thread rings to
+        // the local log and the sinks. A full ring for a kind that must not be lost raises the
+        // journal's halt signal, which risk turns into a halt of new orders.
+        var journal: Journal?
+        if let journalNode = config.journalNode {
+            let journalConfig: JournalConfig
+            do { journalConfig = try JournalConfig.parse(journalNode) } catch { throw EngineError.setup("\(error)") }
+            let opened: Journal
+            do { opened = try Journal(config: journalConfig) } catch { throw EngineError.setup("journal: \(error)") }
+            observer.journal = opened.makeProducer(name: "risk")
+            observer.positions = risk
+            riskAgent.journalHalt = opened.halt.handle
+            do { try opened.start() } catch { throw EngineError.setup("journal: \(error)") }
+            journal = opened
+        }
+
         let agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": routing]
         defer { withExtendedLifetime(routing) {} }
         var printer = ProgressPrinter(minuteBars: upstream.eventsAreBars && config.barInterval == .seconds(60))
@@ -117,6 +135,12 @@ public final class Backtest {
                 printer.update(events: Int(counters.decodePublished.current), simulated: Nanos(counters.simulatedTime.current),
                                elapsed: wall, fraction: total > 0 ? Double(done) / Double(total) : nil)
             })
+        var journalWarning: String?
+        if let journal {
+            if !journal.stop(sinkTimeout: .seconds(30)) { journalWarning = "journal: sinks did not catch up within 30 s (the local log keeps the rest; tickline journal verify)" }
+            let stats = journal.stats()
+            if stats.producers.dropped > 0 { journalWarning = (journalWarning.map { $0 + "; " } ?? "") + "journal: \(stats.producers.dropped) droppable records dropped" }
+        }
         if let failure = decode.failure { throw failure }
         let events = source.counters.events + source.counters.bars
         if showProgress {
@@ -129,7 +153,7 @@ public final class Backtest {
         let report = recorder.makeReport(wallElapsedSeconds: Double(elapsed.raw) / 1e9)
         let files: [String]
         do { files = try report.write(to: outputDirectory) } catch { throw EngineError.setup("writing the report: \(error)") }
-        var warnings = config.threadWarnings + source.warnings
+        var warnings = config.threadWarnings + source.warnings + (journalWarning.map { [$0] } ?? [])
         if venue.counters.lateActions > 0 { warnings.append("venue: \(venue.counters.lateActions) commands arrived after their time (late actions)") }
         if upstream.books.integrity.capacityRejects > 0 { warnings.append("books: capacity exceeded \(upstream.books.integrity.capacityRejects) times; raise engine.orders") }
         return Result(
@@ -145,20 +169,34 @@ public final class Backtest {
 final class RecorderObserver: RiskObserver {
     let recorder: BacktestRecorder
     let clock: MonotonicClock
+    /// The risk thread's journal producer, when a journal is configured.
+    var journal: JournalProducer?
+    var positions: RiskStage?
     init(recorder: BacktestRecorder, clock: MonotonicClock) {
         self.recorder = recorder
         self.clock = clock
     }
-    func onDecision(_ decision: RiskDecisionRecord, now: Nanos) { recorder.record(decision) }
+    func onDecision(_ decision: RiskDecisionRecord, now: Nanos) {
+        recorder.record(decision)
+        _ = journal?.record(decision, now: now)
+    }
     func onCommand(_ command: OrderCommand, now: Nanos) {
         recorder.record(command)
+        _ = journal?.record(command, now: now)
         var trace = command.trace
         if trace.origin.raw != 0 {
             trace.routing = trace.offset(clock.now())
             recorder.recordLatency(trace)
         }
     }
-    func onReport(_ report: ExecReport, outcome: ExecOutcome, now: Nanos) { recorder.record(report) }
+    func onReport(_ report: ExecReport, outcome: ExecOutcome, now: Nanos) {
+        recorder.record(report)
+        guard let journal else { return }
+        _ = journal.record(report, now: now)
+        if outcome.fillQuantity.raw != 0, let positions {
+            _ = journal.record(positions.positionSnapshot(report.instrument, now: now), now: now)
+        }
+    }
     func onMark(_ instrument: InstrumentID, price: Price, now: Nanos) { recorder.recordMark(instrument, price: price, time: now) }
-    func onHalt(_ halt: HaltRecord) {}
+    func onHalt(_ halt: HaltRecord) { _ = journal?.record(halt, now: halt.tsEvent) }
 }

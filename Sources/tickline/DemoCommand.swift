@@ -101,6 +101,12 @@ venue:
     maker: { bps: 0, per_share: -0.0020 }
     taker: { bps: 0, per_share: 0.0030 }
   price_band: { bps: 1000, reference: mid }
+journal:                      # every decision, order, fill, position and halt, to a local log (no sinks here;
+  name: demo                  # config/journal.yaml shows PostgreSQL and Redis): tickline journal dump --log DIR
+  directory: /tmp/tickline-demo-journal
+  fsync: never
+  postgres: { enabled: false }
+  redis: { enabled: false }
 threads:
   mode: fused                 # one pinned thread: the right plan for a 2-core host (tickline tune proposes one for yours)
   idle: spin

@@ -1,4 +1,5 @@
 import Orders
+import Journal
 import Plumbing
 import Risk
 import Synchronization
@@ -73,6 +74,9 @@ public final class RiskAgent: Agent {
     /// 0 = nothing known, 1 = assumed trading, 2 = the feed sent a status.
     let statusSource: UnsafeMutablePointer<UInt8>
     public weak var observer: (any RiskObserver)?
+    /// The journal's halt signal: set when it could not keep a record that must not be lost
+    /// (or ran out of disk budget); read once per duty cycle.
+    public var journalHalt: HaltSignalHandle?
     /// Routing's state: whether anything could still produce a report (backtest lockstep) and
     /// whether it has finished after the end. Read without reference counting: the routing
     /// agent outlives the run (the engine keeps both).
@@ -154,6 +158,9 @@ public final class RiskAgent: Agent {
         while let report = reports.tryPop() {
             onReport(report)
             work += 1
+        }
+        if let journalHalt, journalHalt.isHalted, !risk.isHalted(by: journalHalt.reason) {
+            risk.halt(journalHalt.reason, now: now, detail: "journal", outbox: &outbox)
         }
         guard flushOutbox() else { return work }
         if endSeen {
