@@ -254,8 +254,8 @@ public struct ForestCompiler: Sendable, Equatable {
         if access(library, R_OK) == 0 { return (library, true) }
         let pid = getpid()
         let sourcePath = stem + ".c"
-        try Self.write(source, to: sourcePath + ".tmp\(pid)")
-        try Self.rename(sourcePath + ".tmp\(pid)", sourcePath)
+        try Self.writeFile(source, to: sourcePath + ".tmp\(pid)")
+        try Self.renameFile(sourcePath + ".tmp\(pid)", sourcePath)
         let partial = library + ".tmp\(pid)", log = stem + ".log"
         let arguments = [compiler] + flags + ["-o", partial, sourcePath]
         let status = try run(arguments, log: log)
@@ -265,7 +265,7 @@ public struct ForestCompiler: Sendable, Equatable {
             throw ForestCompileError(.compilerFailed(compiler: compiler, status: status, log: text))
         }
         // Another process may have renamed the same library in place meanwhile: same bytes.
-        try Self.rename(partial, library)
+        try Self.renameFile(partial, library)
         unlink(log)
         unlink(sourcePath)
         return (library, false)
@@ -315,14 +315,14 @@ public struct ForestCompiler: Sendable, Equatable {
         return code
     }
 
-    static func write(_ text: String, to path: String) throws(ForestCompileError) {
+    static func writeFile(_ text: String, to path: String) throws(ForestCompileError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ForestCompileError(.io(path: path, errno: errno)) }
         defer { close(fd) }
         var bytes = Array(text.utf8)
         var done = 0
         while done < bytes.count {
-            let count = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            let count = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw ForestCompileError(.io(path: path, errno: errno))
@@ -332,8 +332,8 @@ public struct ForestCompiler: Sendable, Equatable {
         bytes.removeAll()
     }
 
-    static func rename(_ from: String, _ to: String) throws(ForestCompileError) {
-        guard Glibc.rename(from, to) == 0 else { throw ForestCompileError(.io(path: to, errno: errno)) }
+    static func renameFile(_ from: String, _ to: String) throws(ForestCompileError) {
+        guard rename(from, to) == 0 else { throw ForestCompileError(.io(path: to, errno: errno)) }
     }
 }
 

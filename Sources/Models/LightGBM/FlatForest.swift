@@ -31,12 +31,15 @@
 /// categories are computed once per row into a stack temporary of `featureCount` words), or
 /// every kind (zero-as-missing). Rows whose paths repeat are faster still in `CompiledForest`.
 ///
-/// Measured (swiftc -O, whole module, 2-core Xeon at 2.3 GHz shared with other builds; rows
-/// back to back, the 200 oracle rows repeated; ns per row, single-row / batch, with LightGBM
-/// 4.7.0's own batch predict on one thread for scale): NYC_taxi (100 trees of 31 leaves)
-/// 475 / 485 (LightGBM 1 240); airline (100 trees, mostly categorical splits) 1 850 / 1 600
-/// (6 400); boston_housing 840 / 830 (4 430); a 100-tree depth-8 model of 255 leaves
-/// 975 / 730 (8 040).
+/// Measured (`tickline model bench`, release build, this thread's CPU time, 2-core Xeon at
+/// 2.3 GHz shared with other builds; rows back to back; ns per row, single-row / batch): on the
+/// 200 oracle rows repeated, NYC_taxi (100 trees of 31 leaves) 490 / 525, airline (100 trees,
+/// mostly categorical splits) 1 920 / 1 700, boston_housing 810 / 870, multiclass 520 / 545;
+/// the 100-tree depth-8 synthetic model (255 leaves, 32 features, `SyntheticModel`) 1 015 / 815
+/// on independent random rows and 965 / 745 on walking rows. (Eight lanes and no NaN
+/// substitution, as before, measured the same way: 500 / 545, 1 950 / 1 710, 885 / 955,
+/// 565 / 650, 1 225 / 1 025 and 1 180 / 950.) LightGBM and lleaves on the same rows:
+/// Benchmarks/scripts/lightgbm-peers.py.
 ///
 /// Immutable after `init`: any number of threads may call the prediction methods at once.
 public final class FlatForest: @unchecked Sendable {
