@@ -19,20 +19,27 @@
 /// * `predict` divides by the iteration count in random-forest mode (`average_output`) and then
 ///   applies the objective's transform; `predictRaw` does neither, as LightGBM's raw score.
 ///
-/// Evaluation: the trees are taken eight at a time; their eight traversals of one row advance
-/// in lockstep, branch-free (`right - goesLeft`), first for the steps every lane must take, then
-/// until nothing moves, so their load chains overlap and only a group's exit can mispredict.
-/// The batch path runs each group of eight trees over a chunk of rows before the next group.
+/// Evaluation: the trees are taken in groups of eight; the traversals of two groups (sixteen
+/// trees of one row, or eight trees of two rows in the batch path) advance in lockstep,
+/// branch-free (`right - goesLeft`), first for the steps every lane must take, then until
+/// nothing moves, so sixteen load chains overlap and only a group's exit can mispredict. The
+/// batch path runs each group of eight trees over a chunk of rows before the next group.
 /// Specialisations per forest and row: plain comparisons (no NaN in the row, numerical splits
-/// only), NaN-aware, categorical with or without NaN (the row's categories are computed once
-/// per row into a stack temporary of `featureCount` words), or every kind (zero-as-missing).
+/// only), substituted (a row with NaN is copied three times with NaN replaced by 0, +∞ and -∞,
+/// and each node reads the copy that makes `x <= threshold` its whole decision, so such rows
+/// cost what plain ones do: `nanFeatures`), categorical with or without NaN (the row's
+/// categories are computed once per row into a stack temporary of `featureCount` words), or
+/// every kind (zero-as-missing). Rows whose paths repeat are faster still in `CompiledForest`.
 ///
-/// Measured (swiftc -O, whole module, 2-core Xeon at 2.3 GHz shared with other builds; rows
-/// back to back, the 200 oracle rows repeated; ns per row, single-row / batch, with LightGBM
-/// 4.7.0's own batch predict on one thread for scale): NYC_taxi (100 trees of 31 leaves)
-/// 475 / 485 (LightGBM 1 240); airline (100 trees, mostly categorical splits) 1 850 / 1 600
-/// (6 400); boston_housing 840 / 830 (4 430); a 100-tree depth-8 model of 255 leaves
-/// 975 / 730 (8 040).
+/// Measured (`tickline model bench`, release build, this thread's CPU time, 2-core Xeon at
+/// 2.3 GHz shared with other builds; rows back to back; ns per row, single-row / batch): on the
+/// 200 oracle rows repeated, NYC_taxi (100 trees of 31 leaves) 490 / 525, airline (100 trees,
+/// mostly categorical splits) 1 920 / 1 700, boston_housing 810 / 870, multiclass 520 / 545;
+/// the 100-tree depth-8 synthetic model (255 leaves, 32 features, `SyntheticModel`) 1 015 / 815
+/// on independent random rows and 965 / 745 on walking rows. (Eight lanes and no NaN
+/// substitution, as before, measured the same way: 500 / 545, 1 950 / 1 710, 885 / 955,
+/// 565 / 650, 1 225 / 1 025 and 1 180 / 950.) LightGBM and lleaves on the same rows:
+/// Benchmarks/scripts/lightgbm-peers.py.
 ///
 /// Immutable after `init`: any number of threads may call the prediction methods at once.
 public final class FlatForest: @unchecked Sendable {
@@ -70,6 +77,17 @@ public final class FlatForest: @unchecked Sendable {
     /// Category bitset words: first a zero region, then every categorical split's bitset,
     /// padded with zero words to the same length for all splits on its feature plus one.
     @usableFromInline let categoryWords: UnsafeMutablePointer<UInt32>
+    /// Words in `categoryWords`.
+    let categoryWordCount: Int
+    /// Whether rows holding NaN take the substituted path (see `nanFeatures`): every forest
+    /// without zero-as-missing splits, unless a threshold defeats the substitutes (±∞, NaN).
+    @usableFromInline let substitutesNaN: Bool
+    /// `nanFeatures[i]`: where node `i` reads its value in a row's three substituted copies
+    /// (`feature + copy × featureCount`): copy 0 has NaN replaced by 0.0 (missing type None:
+    /// NaN is read as 0.0), copy 1 by +∞ (NaN goes right), copy 2 by -∞ (NaN goes left). Every
+    /// other value is the row's own, so `x <= threshold` on the right copy is the node's whole
+    /// decision, and rows with NaN cost what rows without do.
+    @usableFromInline let nanFeatures: UnsafeMutablePointer<UInt32>
     /// `categoryOffsets[i]`: where node `i`'s bitset starts in `categoryWords` (0, the zero
     /// region, for every other node). Allocated only for forests with categorical splits.
     @usableFromInline let categoryOffsets: UnsafeMutablePointer<UInt32>
@@ -126,12 +144,30 @@ public final class FlatForest: @unchecked Sendable {
         self.hasCategoricalSplits = builder.flags.contains { $0.contains(.categorical) }
         self.hasZeroAsMissingSplits = builder.flags.contains { $0.contains(.zeroMissing) }
         self.nodeCount = builder.nodes.count
+        // The substitutes decide as the flags do unless a threshold is +∞ (+∞ <= t would send
+        // NaN left on copy 1) or -∞ or NaN (-∞ <= t would send NaN right on copy 2).
+        var nanFeatures = [UInt32](repeating: 0, count: builder.nodes.count)
+        var substitutable = !hasZeroAsMissingSplits
+        for (index, node) in builder.nodes.enumerated() {
+            let nodeFlags = builder.flags[index]
+            guard !nodeFlags.contains(.leaf), !nodeFlags.contains(.categorical) else { continue }
+            var copy: UInt32 = 0
+            if nodeFlags.contains(.nanIsMissing) {
+                copy = nodeFlags.contains(.nanLeft) ? 2 : 1
+                if copy == 1 && node.value == .infinity { substitutable = false }
+                if copy == 2 && !(node.value > -.infinity) { substitutable = false }
+            }
+            nanFeatures[index] = node.feature + copy * UInt32(model.featureCount)
+        }
+        self.substitutesNaN = substitutable
+        self.nanFeatures = Self.copy(nanFeatures)
         self.nodes = Self.copy(builder.nodes)
         self.flags = Self.copy(builder.flags)
         self.leafValues = Self.copy(builder.values)
         self.roots = Self.copy(roots)
         self.groupPlans = Self.copy(plans)
         self.categoryWords = Self.copy(builder.words)
+        self.categoryWordCount = builder.words.count
         self.categoryOffsets = Self.copy(hasCategoricalSplits || hasZeroAsMissingSplits ? builder.categoryOffsets : [])
         self.categoryLimits = Self.copy(categoryWordCounts.map { UInt32(truncatingIfNeeded: $0 * 32) })
     }
@@ -145,6 +181,7 @@ public final class FlatForest: @unchecked Sendable {
         UnsafeMutableRawPointer(categoryWords).deallocate()
         UnsafeMutableRawPointer(categoryOffsets).deallocate()
         UnsafeMutableRawPointer(categoryLimits).deallocate()
+        UnsafeMutableRawPointer(nanFeatures).deallocate()
     }
 
     /// A cache-line-aligned copy of `array` (at least one element's room, so never null).
@@ -168,6 +205,23 @@ public final class FlatForest: @unchecked Sendable {
     public func root(ofTree tree: Int) -> Int {
         precondition(tree >= 0 && tree < treeCount)
         return roots[tree]
+    }
+
+    /// Leaves of selected tree `tree` (control path).
+    public func leafCount(ofTree tree: Int) -> Int {
+        precondition(tree >= 0 && tree < treeCount)
+        var count = 0
+        var stack = [roots[tree]]
+        while let index = stack.popLast() {
+            if flags[index].contains(.leaf) {
+                count += 1
+            } else {
+                let right = Int(nodes[index].right)
+                stack.append(right - 1)
+                stack.append(right)
+            }
+        }
+        return count
     }
 
     /// Builds the flat arrays tree by tree.
@@ -236,7 +290,9 @@ public final class FlatForest: @unchecked Sendable {
                     let defaultLeft = tree.decisionType[n] & LightGBM.defaultLeftMask != 0
                     switch tree.missingType(n) {
                     case .none: if 0 <= t { nodeFlags.insert(.nanLeft) }  // NaN is read as 0.0
-                    case .nan: if defaultLeft { nodeFlags.insert(.nanLeft) }
+                    case .nan:
+                        nodeFlags.insert(.nanIsMissing)
+                        if defaultLeft { nodeFlags.insert(.nanLeft) }
                     case .zero:
                         nodeFlags.insert(.zeroMissing)
                         if defaultLeft { nodeFlags.formUnion([.defaultLeft, .nanLeft]) }
@@ -275,6 +331,8 @@ public final class FlatForest: @unchecked Sendable {
     static var categorical: Bool { get }
     /// The forest has zero-as-missing splits.
     static var zeroMissing: Bool { get }
+    /// The row is a NaN row's three substituted copies: read `nanFeatures`, compare only.
+    static var substituted: Bool { get }
 }
 
 /// No NaN in the row, only plain numerical splits: `x <= threshold` decides.
@@ -282,6 +340,7 @@ public final class FlatForest: @unchecked Sendable {
     @inlinable static var nanAware: Bool { false }
     @inlinable static var categorical: Bool { false }
     @inlinable static var zeroMissing: Bool { false }
+    @inlinable static var substituted: Bool { false }
 }
 
 /// Numerical splits; the row holds NaN.
@@ -289,6 +348,7 @@ public final class FlatForest: @unchecked Sendable {
     @inlinable static var nanAware: Bool { true }
     @inlinable static var categorical: Bool { false }
     @inlinable static var zeroMissing: Bool { false }
+    @inlinable static var substituted: Bool { false }
 }
 
 /// Numerical and categorical splits, no NaN in the row.
@@ -296,6 +356,7 @@ public final class FlatForest: @unchecked Sendable {
     @inlinable static var nanAware: Bool { false }
     @inlinable static var categorical: Bool { true }
     @inlinable static var zeroMissing: Bool { false }
+    @inlinable static var substituted: Bool { false }
 }
 
 /// Numerical and categorical splits; the row holds NaN.
@@ -303,6 +364,24 @@ public final class FlatForest: @unchecked Sendable {
     @inlinable static var nanAware: Bool { true }
     @inlinable static var categorical: Bool { true }
     @inlinable static var zeroMissing: Bool { false }
+    @inlinable static var substituted: Bool { false }
+}
+
+/// Numerical splits; the row is a NaN row's substituted copies (`FlatForest.nanFeatures`).
+@usableFromInline enum SubstitutedSplits: SplitKinds {
+    @inlinable static var nanAware: Bool { false }
+    @inlinable static var categorical: Bool { false }
+    @inlinable static var zeroMissing: Bool { false }
+    @inlinable static var substituted: Bool { true }
+}
+
+/// Numerical and categorical splits; the row is a NaN row's substituted copies (categories
+/// come from the row itself).
+@usableFromInline enum CategoricalSubstitutedSplits: SplitKinds {
+    @inlinable static var nanAware: Bool { false }
+    @inlinable static var categorical: Bool { true }
+    @inlinable static var zeroMissing: Bool { false }
+    @inlinable static var substituted: Bool { true }
 }
 
 /// Every split kind, zero-as-missing included.
@@ -310,6 +389,7 @@ public final class FlatForest: @unchecked Sendable {
     @inlinable static var nanAware: Bool { true }
     @inlinable static var categorical: Bool { true }
     @inlinable static var zeroMissing: Bool { true }
+    @inlinable static var substituted: Bool { false }
 }
 
 extension FlatForest {
@@ -322,7 +402,7 @@ extension FlatForest {
         _ index: Int, _ row: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _: Kinds.Type
     ) -> Int {
         let node = nodes[index]
-        let x = row[Int(node.feature)]
+        let x = Kinds.substituted ? row[Int(nanFeatures[index])] : row[Int(node.feature)]
         // Bit 0 = go left, in integer logic so that LLVM keeps it branch-free.
         var left: UInt8 = x <= node.value ? 1 : 0
         if Kinds.nanAware {
@@ -374,6 +454,19 @@ extension FlatForest {
     func fillCategories(_ x: UnsafePointer<Double>, _ categories: UnsafeMutablePointer<UInt32>) {
         for feature in 0..<featureCount {
             categories[feature] = Swift.min(Self.category(x[feature]), categoryLimits[feature])
+        }
+    }
+
+    /// Writes the row at `x`'s three substituted copies to `copies[0 ..< 3 × featureCount]`:
+    /// NaN replaced by 0.0, by +∞, by -∞ (see `nanFeatures`).
+    @inlinable
+    func fillSubstitutes(_ x: UnsafePointer<Double>, _ copies: UnsafeMutablePointer<Double>) {
+        let f = featureCount
+        for feature in 0..<f {
+            let value = x[feature], missing = value.isNaN
+            copies[feature] = missing ? 0 : value
+            copies[f &+ feature] = missing ? .infinity : value
+            copies[2 &* f &+ feature] = missing ? -.infinity : value
         }
     }
 
@@ -465,11 +558,21 @@ extension FlatForest {
                 fillCategories(x, categories)
                 if hasZeroAsMissingSplits {
                     walkTrees(x, categories, AllSplits.self, &sink)
+                } else if hasNaN && substitutesNaN {
+                    withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * featureCount) { copies in
+                        fillSubstitutes(x, copies.baseAddress!)
+                        walkTrees(copies.baseAddress!, categories, CategoricalSubstitutedSplits.self, &sink)
+                    }
                 } else if hasNaN {
                     walkTrees(x, categories, CategoricalNaNAwareSplits.self, &sink)
                 } else {
                     walkTrees(x, categories, CategoricalSplits.self, &sink)
                 }
+            }
+        } else if hasNaN && substitutesNaN {
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * featureCount) { copies in
+                fillSubstitutes(x, copies.baseAddress!)
+                walkTrees(copies.baseAddress!, UnsafePointer(categoryWords), SubstitutedSplits.self, &sink)
             }
         } else if hasNaN {
             walkTrees(x, UnsafePointer(categoryWords), NaNAwareSplits.self, &sink)
@@ -485,10 +588,82 @@ extension FlatForest {
         _ x: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _ kinds: Kinds.Type, _ sink: inout Sink
     ) {
         var tree = 0
-        while tree < treeCount {
-            walkGroup(tree, x, categories, kinds, &sink)
-            tree &+= 8
+        while tree &+ 8 < treeCount {
+            walkGroups16(tree, x, categories, kinds, &sink)
+            tree &+= 16
         }
+        if tree < treeCount { walkGroup(tree, x, categories, kinds, &sink) }
+    }
+
+    /// Trees `first ..< first + 16` for one row: two groups of eight in one lockstep of sixteen
+    /// lanes (`walk16`), leaf values to `sink` in tree order. `first + 8 < treeCount`.
+    @inlinable @inline(__always)
+    func walkGroups16<Kinds: SplitKinds, Sink: ScoreSink>(
+        _ first: Int, _ x: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _ kinds: Kinds.Type,
+        _ sink: inout Sink
+    ) {
+        let lane = walk16(first, x, categories, first &+ 8, x, categories, kinds)
+        let lanes = treeCount &- first
+        sink.add(leafValues[lane.0]); sink.add(leafValues[lane.1]); sink.add(leafValues[lane.2]); sink.add(leafValues[lane.3])
+        sink.add(leafValues[lane.4]); sink.add(leafValues[lane.5]); sink.add(leafValues[lane.6]); sink.add(leafValues[lane.7])
+        sink.add(leafValues[lane.8])
+        if lanes > 9 { sink.add(leafValues[lane.9]) }
+        if lanes > 10 { sink.add(leafValues[lane.10]) }
+        if lanes > 11 { sink.add(leafValues[lane.11]) }
+        if lanes > 12 { sink.add(leafValues[lane.12]) }
+        if lanes > 13 { sink.add(leafValues[lane.13]) }
+        if lanes > 14 { sink.add(leafValues[lane.14]) }
+        if lanes > 15 { sink.add(leafValues[lane.15]) }
+    }
+
+    /// Sixteen traversals in lockstep: trees `first0 ..< first0 + 8` on the row at `x0` and
+    /// trees `first1 ..< first1 + 8` on the row at `x1` (each start a multiple of 8, its lanes
+    /// past the last tree parked), until all stand on a leaf; returns the sixteen leaves. Twice
+    /// the independent load chains of `walkGroup`, which hides more of the latency of nodes
+    /// that are not in L1 (about 10 % faster per row on a 100-tree depth-8 model); x86-64's
+    /// sixteen registers hold the lanes with few spills.
+    @inlinable @inline(__always)
+    func walk16<Kinds: SplitKinds>(
+        _ first0: Int, _ x0: UnsafePointer<Double>, _ c0: UnsafePointer<UInt32>,
+        _ first1: Int, _ x1: UnsafePointer<Double>, _ c1: UnsafePointer<UInt32>, _ kinds: Kinds.Type
+    ) -> (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) {
+        var a = roots[first0], b = roots[first0 &+ 1], c = roots[first0 &+ 2], d = roots[first0 &+ 3]
+        var e = roots[first0 &+ 4], f = roots[first0 &+ 5], g = roots[first0 &+ 6], h = roots[first0 &+ 7]
+        var i = roots[first1], j = roots[first1 &+ 1], k = roots[first1 &+ 2], l = roots[first1 &+ 3]
+        var m = roots[first1 &+ 4], n = roots[first1 &+ 5], o = roots[first1 &+ 6], p = roots[first1 &+ 7]
+        let plan0 = groupPlans[first0 >> 3], plan1 = groupPlans[first1 >> 3]
+        let sure0 = plan0 & 0xFFFF_FFFF, sure1 = plan1 & 0xFFFF_FFFF
+        let sure = Swift.min(sure0, sure1)
+        let most = Swift.max(sure0 &+ (plan0 >> 32), sure1 &+ (plan1 >> 32))
+        var steps = sure
+        while steps > 0 {
+            a = advance(a, x0, c0, kinds); b = advance(b, x0, c0, kinds)
+            c = advance(c, x0, c0, kinds); d = advance(d, x0, c0, kinds)
+            e = advance(e, x0, c0, kinds); f = advance(f, x0, c0, kinds)
+            g = advance(g, x0, c0, kinds); h = advance(h, x0, c0, kinds)
+            i = advance(i, x1, c1, kinds); j = advance(j, x1, c1, kinds)
+            k = advance(k, x1, c1, kinds); l = advance(l, x1, c1, kinds)
+            m = advance(m, x1, c1, kinds); n = advance(n, x1, c1, kinds)
+            o = advance(o, x1, c1, kinds); p = advance(p, x1, c1, kinds)
+            steps &-= 1
+        }
+        steps = most &- sure
+        while steps > 0 {
+            let a1 = advance(a, x0, c0, kinds), b1 = advance(b, x0, c0, kinds)
+            let c1_ = advance(c, x0, c0, kinds), d1 = advance(d, x0, c0, kinds)
+            let e1 = advance(e, x0, c0, kinds), f1 = advance(f, x0, c0, kinds)
+            let g1 = advance(g, x0, c0, kinds), h1 = advance(h, x0, c0, kinds)
+            let i1 = advance(i, x1, c1, kinds), j1 = advance(j, x1, c1, kinds)
+            let k1 = advance(k, x1, c1, kinds), l1 = advance(l, x1, c1, kinds)
+            let m1 = advance(m, x1, c1, kinds), n1 = advance(n, x1, c1, kinds)
+            let o1 = advance(o, x1, c1, kinds), p1 = advance(p, x1, c1, kinds)
+            let moved = (a1 ^ a) | (b1 ^ b) | (c1_ ^ c) | (d1 ^ d) | (e1 ^ e) | (f1 ^ f) | (g1 ^ g) | (h1 ^ h)
+                | (i1 ^ i) | (j1 ^ j) | (k1 ^ k) | (l1 ^ l) | (m1 ^ m) | (n1 ^ n) | (o1 ^ o) | (p1 ^ p)
+            (a, b, c, d, e, f, g, h) = (a1, b1, c1_, d1, e1, f1, g1, h1)
+            (i, j, k, l, m, n, o, p) = (i1, j1, k1, l1, m1, n1, o1, p1)
+            steps = moved == 0 ? 0 : steps &- 1
+        }
+        return (a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p)
     }
 
     /// Trees `first ..< first + 8` (`first` a multiple of 8) for one row, in lockstep until all

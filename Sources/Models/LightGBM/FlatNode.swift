@@ -44,6 +44,9 @@
     public static let categorical = FlatNodeFlags(rawValue: 1 << 2)
     /// The default direction of a zero-as-missing split is left.
     public static let defaultLeft = FlatNodeFlags(rawValue: 1 << 3)
+    /// Missing type NaN: a NaN input takes the default direction (`nanLeft`) instead of being
+    /// read as 0.0.
+    public static let nanIsMissing = FlatNodeFlags(rawValue: 1 << 4)
     /// A leaf (informational: the hot path knows leaves by their NaN value).
     public static let leaf = FlatNodeFlags(rawValue: 1 << 7)
 }
