@@ -99,7 +99,8 @@ public final class Journal: @unchecked Sendable {
                                       partitionsAheadDays: pg.partitionsAheadDays) { () throws(SinkError) in try pg.settings() })
         }
         if let redis = config.redis {
-            sinks.append(RedisSink(journalName: config.name, keyPrefix: redis.keyPrefix, streamMaxLength: redis.streamMaxLength) {
+            sinks.append(RedisSink(journalName: config.name, keyPrefix: redis.keyPrefix, streamMaxLength: redis.streamMaxLength,
+                                   entryFormat: redis.entryFormat) {
                 () throws(SinkError) in try redis.settings()
             })
         }

@@ -70,6 +70,7 @@ public struct RedisSinkConfig: Sendable, Equatable {
     public var database = 0
     public var keyPrefix = "tickline:"
     public var streamMaxLength = 100_000
+    public var entryFormat: RedisSink.EntryFormat = .fields
     public var batchRecords = 8192
     public var timeoutSeconds = 5
 
@@ -238,7 +239,7 @@ public struct JournalConfig: Sendable, Equatable {
     }
 
     static func parseRedis(_ node: ConfigNode) throws(ConfigError) -> RedisSinkConfig? {
-        var allowed = ["enabled", "database", "key_prefix", "stream_maxlen", "batch_records", "timeout_s", "password"]
+        var allowed = ["enabled", "database", "key_prefix", "stream_maxlen", "stream_format", "batch_records", "timeout_s", "password"]
         for key in ["host", "port", "username"] { allowed += sourceKeys(key) }
         allowed += sourceKeys("password", secret: true)
         let map = try node.mapping(allowed: allowed)
@@ -258,6 +259,7 @@ public struct JournalConfig: Sendable, Equatable {
             c.streamMaxLength = try n.int()
             guard c.streamMaxLength >= 0 else { throw n.error("must be 0 (no trimming) or positive") }
         }
+        if let n = map["stream_format"] { c.entryFormat = RedisSink.EntryFormat(rawValue: try n.choice(["fields", "json"]))! }
         if let n = map["batch_records"] { c.batchRecords = try positive(n, max: 1 << 20) }
         if let n = map["timeout_s"] { c.timeoutSeconds = try positive(n, max: 600) }
         return c

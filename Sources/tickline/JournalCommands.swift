@@ -182,6 +182,7 @@ struct JournalBench: ParsableCommand {
     @Option(help: "Records per batch (default: the sink's default).") var batch: Int?
     @Option(help: "Journal config for the sinks' connection settings (default: environment as in config/journal.yaml).") var config: String?
     @Option(help: "Write the binary COPY stream sent to PostgreSQL here.") var copyOut: String?
+    @Option(help: "Redis stream entries: fields or json (default: the config's).") var redisFormat: String?
     @Flag(help: "Keep the schema / keys (the peers script loads the same table).") var keep = false
 
     func run() throws {
@@ -190,6 +191,10 @@ struct JournalBench: ParsableCommand {
         let tag = "bench_\(getpid())_\(UInt32.random(in: 0..<UInt32.max))"
         settings.postgres?.schema = "jb_\(tag)"
         settings.redis?.keyPrefix = "jb:\(tag):"
+        if let redisFormat {
+            guard let format = RedisSink.EntryFormat(rawValue: redisFormat) else { throw ValidationError("--redis-format must be fields or json") }
+            settings.redis?.entryFormat = format
+        }
         let sink = try journalSinks(settings, only: to)[0]
         var only: JournalKind?
         if let kind {

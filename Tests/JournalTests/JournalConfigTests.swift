@@ -35,6 +35,9 @@ import TicklineCore
               postgres: { host: db.local, port: 5433, user: u, database: d, password_env: PGPW }
               redis: { enabled: false }
             """)
+        let json = try parse("journal:\n  redis: { stream_format: json, stream_maxlen: 0 }\n")
+        #expect(json.redis?.entryFormat == .json && json.redis?.streamMaxLength == 0)
+        #expect(error("journal:\n  redis: { stream_format: xml }\n")?.keyPath == "journal.redis.stream_format")
         #expect(config.fsync == .never && config.droppable == .drop && config.ringCapacity == 1024)
         #expect(config.postgres?.host == .literal("db.local") && config.postgres?.password == .environment("PGPW"))
         #expect(config.redis == nil)

@@ -65,13 +65,10 @@ struct JournalIntegrationTests {
 
     @Test func redisKilledAndRestartedMidRun() throws {
         let port = Services.environment["TICKLINE_REDIS_PORT"]!
-        // Append-only persistence, so the restarted server has what it acknowledged.
-        let enable = Process()
-        enable.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        enable.arguments = ["redis-cli", "-h", "127.0.0.1", "-p", port, "CONFIG", "SET", "appendonly", "yes"]
-        enable.standardOutput = FileHandle.nullDevice
-        try enable.run()
-        enable.waitUntilExit()
+        // Append-only persistence, so the restarted server has what it acknowledged; turned
+        // off again afterwards (it slows every later command).
+        try redisCLI(port, "CONFIG", "SET", "appendonly", "yes")
+        defer { try? redisCLI(port, "CONFIG", "SET", "appendonly", "no") }
         waitForAOFRewrite(port: port)
         let stats = try runAgainstServices(tag: "rediskill") {
             #expect(Services.control("redis-kill"))
@@ -159,6 +156,16 @@ struct JournalIntegrationTests {
         #expect(journal.stats().sinks.allSatisfy { $0.cursor == end })
         try checkSinks(journal, directory: dir.path, expected: Workload.counts(0..<Int(end)))
     }
+}
+
+/// Runs redis-cli against the test server (no daemon is started: Process is fine here).
+func redisCLI(_ port: String, _ arguments: String...) throws {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["redis-cli", "-h", "127.0.0.1", "-p", port] + arguments
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
 }
 
 /// Waits until Redis finished the rewrite that turning on append-only starts.

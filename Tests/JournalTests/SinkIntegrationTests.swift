@@ -53,6 +53,31 @@ struct SinkIntegrationTests {
         try sink.execute("DROP SCHEMA \(s.schema) CASCADE")
     }
 
+    @Test func redisJSONEntries() throws {
+        let config = Services.config(directory: "/unused", tag: "redisjson")
+        let p = config.redis!.keyPrefix
+        let sink = RedisSink(journalName: "test", keyPrefix: p, streamMaxLength: 0, entryFormat: .json) { () throws(SinkError) in
+            try config.redis!.settings()
+        }
+        _ = try sink.connect()
+        try sink.deliver(workloadBatch(0..<500))
+        let fillIndex = (0..<500).first { Workload.kind($0) == .execReport }!
+        guard case .array(let entries) = try sink.command(["XRANGE", p + "fills", "-", "+", "COUNT", "1"]),
+              case .array(let pair) = entries.first, case .array(let fields) = pair.last, fields.count == 4,
+              let text = fields[3].text,
+              let object = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
+            Issue.record("no JSON entry"); return
+        }
+        #expect(pair.first?.text == "\(fillIndex)-1" && fields[0].text == "kind" && fields[1].text == "exec_report")
+        #expect(object["position"] as? Int == fillIndex && object["exec_type"] as? String == "partial_fill")
+        #expect((object["fee"] as? NSNumber)?.doubleValue == -0.001234)
+        var expected = Workload.counts(0..<500)
+        expected[.marketEvent] = 0
+        expected[.latencySample] = 0
+        #expect(try sink.storedCounts().counts == expected)
+        _ = try sink.command(["EVAL", "for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0", "0", p + "*"])
+    }
+
     @Test func hypertableStatementsNameTheTimeColumn() {
         let schema = PGSchema(schema: "j")
         let hyper = schema.migrations(storage: .hypertable)[1].statements
@@ -97,14 +122,33 @@ struct SinkIntegrationTests {
         #expect(try sink.command(["HGET", p + "position:\(instrument)", "position"]).text == String(lastPosition))
         let lastFeature = (0..<3000).last { Workload.kind($0) == .featureSnapshot && $0 % 50 + 1 == instrument }!
         #expect(try sink.command(["HGET", p + "features:\(instrument)", "f10"]).text.flatMap(Double.init) == Double(lastFeature % 97) / 7)
-        // Replaying the batch is refused as a whole (the cursor is past its start): nothing
-        // is applied twice.
+        // Resending the batch from a stale cursor is refused: nothing is applied twice.
         _ = try sink.connect()
         #expect(throws: SinkError.self) { try sink.deliver(fixture) }
         _ = try sink.connect()
         let after = try sink.storedCounts()
         #expect(after.cursor == 3000 && after.counts == expected)
         #expect(sink.commandErrors == 0, "\(sink.lastCommandError)")
+        // A batch cut short by a failure: its entries reached Redis, its journal hash did not
+        // (rolled back here by hand). Sent again, the entries are refused by id and the counts
+        // and cursor are set once.
+        var partial = Workload.counts(0..<1000)
+        partial[.marketEvent] = 0
+        partial[.latencySample] = 0
+        var rollback = ["HSET", p + "journal:test", "cursor", "1000"]
+        for kind in JournalKind.allCases where sink.carries(kind) { rollback += ["\(RecordFields.kindLabel(kind))", String(partial[kind])] }
+        _ = try sink.command(rollback)
+        _ = try sink.connect()
+        let rest = workloadBatch(1000..<3000, start: 1000)
+        try sink.deliver(rest)
+        let resent = try sink.storedCounts()
+        #expect(resent.cursor == 3000 && resent.counts == expected)
+        let resentCounts = Workload.counts(1000..<3000)
+        let streamEntries = [JournalKind.signal, .orderIntent, .riskDecision, .orderCommand, .execReport, .halt, .feedGap]
+            .reduce(UInt64(0)) { $0 + resentCounts[$1] }
+        #expect(sink.duplicatesSkipped == Int(streamEntries))
+        #expect(sink.commandErrors == 0)
+        if case .integer(let length) = try sink.command(["XLEN", p + "fills"]) { #expect(length == Int64(expected[.execReport])) }
         _ = try sink.command(["EVAL", "for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0", "0", p + "*"])
     }
 }

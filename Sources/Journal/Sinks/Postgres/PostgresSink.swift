@@ -47,6 +47,9 @@ public final class PostgresSink: JournalSink {
 
     public init(journalName: String, schema: String, timescale: Bool = true, partitionsAheadDays: Int = 2,
                 settings: @escaping () throws(SinkError) -> PGSettings) {
+        // Both are spliced into SQL; JournalConfig validates them, direct callers must too.
+        precondition(PostgresSink.isSafeName(journalName), "journal name must be letters, digits, '_' or '-'")
+        precondition(PostgresSink.isSafeName(schema) && !schema.contains("-"), "schema must be an SQL identifier")
         self.journalName = journalName
         self.schema = PGSchema(schema: schema)
         self.timescale = timescale
@@ -59,6 +62,11 @@ public final class PostgresSink: JournalSink {
     deinit { indexStorage?.deallocate() }
 
     public func carries(_ kind: JournalKind) -> Bool { true }
+
+    /// Letters, digits, '_' and '-', not empty: safe inside quotes in SQL.
+    static func isSafeName(_ name: String) -> Bool {
+        !name.isEmpty && name.utf8.allSatisfy { JournalConfig.isIdentifierByte($0) || $0 == UInt8(ascii: "-") }
+    }
 
     public func connect() throws(SinkError) -> UInt64 {
         disconnect()

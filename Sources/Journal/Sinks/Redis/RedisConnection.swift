@@ -46,8 +46,8 @@ public indirect enum RedisReply: Equatable, Sendable {
 /// (a command that failed inside EXEC).
 struct ReplyTally {
     var topLevelErrors = 0
-    /// Top-level nil replies (EXEC answers nil when a WATCHed key changed: nothing applied).
-    var topLevelNils = 0
+    /// Top-level errors that say an XADD id was already in the stream (a resent entry).
+    var duplicateIDs = 0
     var nestedErrors = 0
     var firstErrorLength = 0
     var firstError: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
@@ -64,6 +64,15 @@ struct ReplyTally {
 /// read with these, so a batch of thousands of replies allocates nothing.
 nonisolated(unsafe) private let sentinel = UnsafeMutableRawPointer(bitPattern: 0x10)!
 
+/// Redis's refusal of an XADD id at or below the stream's last one:
+/// "ERR The ID specified in XADD is equal or smaller than the target stream top item".
+private func isDuplicateID(_ text: UnsafeMutablePointer<CChar>, _ length: Int) -> Bool {
+    let marker: StaticString = "equal or smaller than the target stream top item"
+    let n = marker.utf8CodeUnitCount
+    guard length >= n else { return false }
+    return memcmp(text + (length - n), marker.utf8Start, n) == 0
+}
+
 private func tally(_ task: UnsafePointer<redisReadTask>?) -> UnsafeMutablePointer<ReplyTally>? {
     task?.pointee.privdata?.assumingMemoryBound(to: ReplyTally.self)
 }
@@ -75,7 +84,9 @@ nonisolated(unsafe) private let countingFunctions: UnsafeMutablePointer<redisRep
         createString: { task, text, length in
             if let task, task.pointee.type == REDIS_REPLY_ERROR, let t = tally(task) {
                 if task.pointee.parent == nil { t.pointee.topLevelErrors += 1 } else { t.pointee.nestedErrors += 1 }
-                if t.pointee.firstErrorLength == 0, let text {
+                if let text, isDuplicateID(text, length) {
+                    t.pointee.duplicateIDs += 1
+                } else if t.pointee.firstErrorLength == 0, let text {
                     let n = min(length, 128)
                     withUnsafeMutableBytes(of: &t.pointee.firstError) { $0.copyMemory(from: UnsafeRawBufferPointer(start: text, count: n)) }
                     t.pointee.firstErrorLength = n
@@ -85,10 +96,7 @@ nonisolated(unsafe) private let countingFunctions: UnsafeMutablePointer<redisRep
         },
         createArray: { _, _ in sentinel },
         createInteger: { _, _ in sentinel },
-        createNil: { task in
-            if let task, task.pointee.parent == nil, let t = tally(task) { t.pointee.topLevelNils += 1 }
-            return sentinel
-        },
+        createNil: { _ in sentinel },
         freeObject: { _ in }))
     return functions
 }()
