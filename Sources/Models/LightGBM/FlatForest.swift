@@ -95,6 +95,21 @@ public final class FlatForest: @unchecked Sendable {
     /// zero pad word), or 0 for a feature no categorical split reads.
     @usableFromInline let categoryLimits: UnsafeMutablePointer<UInt32>
 
+    /// The batch path's working memory, allocated once: a chunk's categories (UInt32 ×
+    /// `scratchCells`), its substituted NaN rows (Double × 3 · `scratchCells`) and its row
+    /// order (Int × `rowChunk`). Stack temporaries of this size fell back to the heap (one
+    /// malloc per batch call, caught by the allocation gate). Batch calls on one forest must
+    /// therefore come from one thread at a time, like every hot-path owner in the engine.
+    @usableFromInline let batchScratch: UnsafeMutableRawPointer
+
+    /// Cells per scratch region: `chunkRows × featureCount` is at most this.
+    @usableFromInline static func scratchCells(features: Int) -> Int { Swift.max(2_048, features) }
+
+    static func allocateBatchScratch(features: Int) -> UnsafeMutableRawPointer {
+        let cells = scratchCells(features: features)
+        return .allocate(byteCount: cells * 4 + cells * 3 * 8 + rowChunk * 8 + 64, alignment: 64)
+    }
+
     /// Rows the batch path keeps in flight while it walks every tree.
     @usableFromInline static var rowChunk: Int { 64 }
 
@@ -106,6 +121,7 @@ public final class FlatForest: @unchecked Sendable {
         let perIteration = model.treesPerIteration
         let trees = model.trees[(first * perIteration)..<((first + count) * perIteration)]
         self.featureCount = model.featureCount
+        batchScratch = FlatForest.allocateBatchScratch(features: model.featureCount)
         self.outputCount = perIteration
         self.iterationCount = count
         self.startIteration = first
@@ -173,6 +189,7 @@ public final class FlatForest: @unchecked Sendable {
     }
 
     deinit {
+        batchScratch.deallocate()
         UnsafeMutableRawPointer(nodes).deallocate()
         UnsafeMutableRawPointer(flags).deallocate()
         UnsafeMutableRawPointer(leafValues).deallocate()

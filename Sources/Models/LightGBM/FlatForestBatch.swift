@@ -23,10 +23,13 @@ extension FlatForest {
         // ~64 KiB; one element each when the forest needs none.
         let substitutes = substitutesNaN && !hasZeroAsMissingSplits
         let chunkRows = Swift.max(1, Swift.min(Self.rowChunk, 2_048 / f))
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: readsCategories ? chunkRows * f : 1) { scratch in
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: substitutes ? chunkRows * 3 * f : 1) { copies in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: chunkRows) { order in
-                    let categories = scratch.baseAddress!, copies = copies.baseAddress!, order = order.baseAddress!
+        do {
+                do {
+                    do {
+                    let cells = Self.scratchCells(features: f)
+                    let categories = batchScratch.bindMemory(to: UInt32.self, capacity: cells)
+                    let copies = (batchScratch + ((cells * 4 + 63) & ~63)).bindMemory(to: Double.self, capacity: cells * 3)
+                    let order = (batchScratch + ((cells * 4 + 63) & ~63) + cells * 3 * 8).bindMemory(to: Int.self, capacity: Self.rowChunk)
                     var chunk = 0
                     while chunk < rowCount {
                         let end = Swift.min(chunk + chunkRows, rowCount)
