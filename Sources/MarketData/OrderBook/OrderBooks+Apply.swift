@@ -5,32 +5,43 @@ import TicklineCore
 extension OrderBooks {
     /// Applies one market event. Never traps on bad input: inconsistencies are counted and
     /// reported through the result.
-    @inlinable
+    @inlinable @inline(__always)
     public func apply(_ event: MarketEvent) -> BookUpdate {
-        switch event.kind {
+        // The fields travel in registers: passing the 64-byte event itself made callers copy it
+        // to a temporary with 16-byte moves, which stall on the decoder's narrower stores.
+        apply(kind: event.kind, instrument: event.instrument, side: event.side, orderID: event.orderID.raw,
+              price: event.price.raw, quantity: event.quantity.raw, aux: event.aux)
+    }
+
+    @inlinable
+    func apply(kind: MarketEventKind, instrument: InstrumentID, side: Side, orderID: UInt64, price: Int64, quantity: Int64,
+               aux: UInt64) -> BookUpdate {
+        switch kind {
         case .add:
-            guard event.instrument.index < instrumentCapacity else { return reject(.badInstrument) }
-            return add(event.orderID.raw, instrument: event.instrument, side: event.side, price: event.price.raw,
-                       quantity: event.quantity.raw)
+            guard instrument.index < instrumentCapacity else { return reject(.badInstrument) }
+            return add(orderID, instrument: instrument, side: side, price: price, quantity: quantity)
         case .cancel, .execute:
-            if semantics == .nautilus { return applyNautilus(event) }
-            let slot = find(event.orderID.raw)
+            if semantics == .nautilus {
+                return applyNautilus(kind: kind, instrument: instrument, side: side, orderID: orderID, price: price,
+                                     quantity: quantity)
+            }
+            let slot = find(orderID)
             if slot < 0 { return reject(.unknownOrder) }
-            reduce(slot: slot, by: event.quantity.raw)
+            reduce(slot: slot, by: quantity)
             return .changed
         case .delete:
-            let slot = find(event.orderID.raw)
+            let slot = find(orderID)
             if slot < 0 { return reject(.unknownOrder) }
             remove(slot: slot)
             return .changed
         case .replace:
-            return replace(event)
+            return replace(orderID, instrument: instrument, side: side, newID: aux, price: price, quantity: quantity)
         case .clear:
-            guard event.instrument.index < instrumentCapacity else { return reject(.badInstrument) }
-            clear(event.instrument)
+            guard instrument.index < instrumentCapacity else { return reject(.badInstrument) }
+            clear(instrument)
             return .changed
         case .status:
-            applyStatus(event)
+            applyStatus(instrument: instrument, price: price, quantity: quantity, aux: aux)
             return .unchanged
         case .trade, .bbo, .tick, .gap:
             return .unchanged
@@ -45,9 +56,9 @@ extension OrderBooks {
         if event.kind == .execute || event.kind == .cancel {
             let slot = find(event.orderID.raw)
             if slot >= 0 {
-                let level = levels[Int(orders[Int(slot)].level)]
+                let level = records[Int(records[Int(slot)].link)]
                 if event.price.raw == 0 { event.price = Price(raw: level.price) }
-                event.side = level.sideIndex & 1 == 0 ? .buy : .sell
+                event.side = level.side & 1 == 0 ? .buy : .sell
                 // Reduce semantics: the order is found already (the same steps as `apply`).
                 if semantics == .reduce {
                     reduce(slot: slot, by: event.quantity.raw)
@@ -61,25 +72,25 @@ extension OrderBooks {
     /// Status events: ITCH H/h (state), Y (Reg SHO), J (LULD collar), W (MWCB, market-wide),
     /// and Databento status records (source 0: `aux` bits 0–15 hold the status action).
     @usableFromInline
-    func applyStatus(_ event: MarketEvent) {
-        let source = ITCHStatusSource.source(event.aux)
+    func applyStatus(instrument: InstrumentID, price: Int64, quantity: Int64, aux: UInt64) {
+        let source = ITCHStatusSource.source(aux)
         if source == UInt8(ascii: "W") {
-            counters.pointee.marketWide = ITCHStatusSource.state(event.aux) &- UInt8(ascii: "0")
+            counters.pointee.marketWide = ITCHStatusSource.state(aux) &- UInt8(ascii: "0")
             return
         }
-        guard event.instrument.index < capacity.instruments else { return }
-        let status = states + event.instrument.index
+        guard instrument.index < capacity.instruments else { return }
+        let status = states + instrument.index
         switch source {
         case UInt8(ascii: "H"), UInt8(ascii: "h"):
-            if let state = TradingState(rawValue: ITCHStatusSource.state(event.aux)) { status.pointee.state = state }
+            if let state = TradingState(rawValue: ITCHStatusSource.state(aux)) { status.pointee.state = state }
         case UInt8(ascii: "Y"):
-            status.pointee.regSHO = ITCHStatusSource.state(event.aux)
+            status.pointee.regSHO = ITCHStatusSource.state(aux)
         case UInt8(ascii: "J"):
-            status.pointee.luldUpper = event.price
-            status.pointee.luldLower = Price(raw: event.quantity.raw)
+            status.pointee.luldUpper = Price(raw: price)
+            status.pointee.luldLower = Price(raw: quantity)
         case 0:
             // Databento StatusAction.
-            switch event.aux & 0xFFFF {
+            switch aux & 0xFFFF {
             case 7: status.pointee.state = .trading
             case 8, 10, 12, 13, 15: status.pointee.state = .halted
             case 9: status.pointee.state = .paused
@@ -112,12 +123,12 @@ extension OrderBooks {
         if levelIndex < 0 { return reject(.capacityExceeded) }
         let slot = takeSlot()
         insert(id, slot: slot)
-        let level = levels + Int(levelIndex)
-        let tail = level.pointee.tail
-        orders[Int(slot)] = OrderRecord(id: id, quantity: quantity, level: levelIndex, prev: tail, next: -1)
-        if tail >= 0 { orders[Int(tail)].next = slot } else { level.pointee.head = slot }
-        level.pointee.tail = slot
-        level.pointee.orderCount &+= 1
+        let level = records + Int(levelIndex)
+        let tail = level.pointee.prev
+        records[Int(slot)] = .order(id: id, quantity: quantity, level: levelIndex, prev: tail, next: levelIndex)
+        records[Int(tail)].next = slot  // the level itself when the queue is empty
+        level.pointee.prev = slot
+        level.pointee.link &+= 1
         level.pointee.quantity &+= quantity
         // Crossed book check against the opposite side's best.
         let opposite = sides[sideIdx ^ 1]
@@ -128,50 +139,52 @@ extension OrderBooks {
         return .changed
     }
 
+    /// nautilus: a cancel removes the order; a fill is a modify to the fill's side, price and
+    /// size (same id), adding the order if unknown.
     @inlinable
-    func applyNautilus(_ event: MarketEvent) -> BookUpdate {
-        if event.kind == .cancel {
-            let slot = find(event.orderID.raw)
+    func applyNautilus(kind: MarketEventKind, instrument: InstrumentID, side: Side, orderID: UInt64, price: Int64,
+                       quantity: Int64) -> BookUpdate {
+        if kind == .cancel {
+            let slot = find(orderID)
             if slot < 0 { return reject(.unknownOrder) }
             remove(slot: slot)
             return .changed
         }
-        var update = event
-        update.aux = event.orderID.raw
-        return replace(update)
+        return replace(orderID, instrument: instrument, side: side, newID: orderID, price: price, quantity: quantity)
     }
 
+    /// Replaces order `id` by `newID` at `price` and `quantity` (ITCH U: a new id; Databento
+    /// modify: `newID == id`).
     @inlinable
-    func replace(_ event: MarketEvent) -> BookUpdate {
-        let slot = find(event.orderID.raw)
+    func replace(_ id: UInt64, instrument: InstrumentID, side: Side, newID: UInt64, price: Int64, quantity: Int64) -> BookUpdate {
+        let slot = find(id)
         if slot < 0 {
             // Databento modifies of an unseen order carry the side: treat as an add.
-            if event.aux == event.orderID.raw, event.side != .none, event.instrument.index < instrumentCapacity {
+            if newID == id, side != .none, instrument.index < instrumentCapacity {
                 integrityCounters[1] &+= 1
-                return add(event.aux, instrument: event.instrument, side: event.side, price: event.price.raw,
-                           quantity: event.quantity.raw)
+                return add(newID, instrument: instrument, side: side, price: price, quantity: quantity)
             }
             return reject(.unknownOrder)
         }
-        let old = orders[Int(slot)]
-        let oldLevel = levels[Int(old.level)]
-        if event.aux == event.orderID.raw {
+        let old = records[Int(slot)]
+        let oldLevel = records[Int(old.link)]
+        if newID == id {
             // In-place modify (same id): a smaller size at the same price keeps queue priority;
             // a new price or a larger size goes to the back of the queue.
-            if event.price.raw == oldLevel.price && event.quantity.raw <= old.quantity {
-                reduce(slot: slot, by: old.quantity &- event.quantity.raw)
+            if price == oldLevel.price && quantity <= old.quantity {
+                reduce(slot: slot, by: old.quantity &- quantity)
                 return .changed
             }
         }
         remove(slot: slot)
-        let side: Side = event.side != .none ? event.side : (oldLevel.sideIndex & 1 == 0 ? .buy : .sell)
-        return add(event.aux, instrument: InstrumentID(UInt32(truncatingIfNeeded: oldLevel.sideIndex >> 1)), side: side,
-                   price: event.price.raw, quantity: event.quantity.raw)
+        let newSide: Side = side != .none ? side : (oldLevel.side & 1 == 0 ? .buy : .sell)
+        return add(newID, instrument: InstrumentID(UInt32(truncatingIfNeeded: oldLevel.side >> 1)), side: newSide,
+                   price: price, quantity: quantity)
     }
 
     @inlinable
     func reduce(slot: Int32, by amount: Int64) {
-        let order = orders + Int(slot)
+        let order = records + Int(slot)
         var taken = amount
         if taken >= order.pointee.quantity {
             if taken > order.pointee.quantity { integrityCounters[3] &+= 1 }
@@ -180,19 +193,20 @@ extension OrderBooks {
         }
         if taken < 0 { taken = 0 }
         order.pointee.quantity &-= taken
-        levels[Int(order.pointee.level)].quantity &-= taken
+        records[Int(order.pointee.link)].quantity &-= taken
     }
 
     @inlinable
     func remove(slot: Int32) {
-        let order = orders[Int(slot)]
-        let level = levels + Int(order.level)
-        if order.prev >= 0 { orders[Int(order.prev)].next = order.next } else { level.pointee.head = order.next }
-        if order.next >= 0 { orders[Int(order.next)].prev = order.prev } else { level.pointee.tail = order.prev }
-        level.pointee.orderCount &-= 1
+        let order = records[Int(slot)]
+        // Either neighbour may be the level's record (the queue's sentinel).
+        records[Int(order.prev)].next = order.next
+        records[Int(order.next)].prev = order.prev
+        let level = records + Int(order.link)
+        level.pointee.link &-= 1
         level.pointee.quantity &-= order.quantity
-        if level.pointee.orderCount == 0 { removeLevel(order.level) }
-        erase(order.id)
+        if level.pointee.link == 0 { removeLevel(order.link) }
+        erase(order.key)
         releaseSlot(slot)
     }
 
@@ -201,7 +215,7 @@ extension OrderBooks {
             let sideIdx = sideIndex(instrument, side)
             while sides[sideIdx].count > 0 {
                 let node = sides[sideIdx].nodes![Int(sides[sideIdx].count) - 1]
-                remove(slot: levels[Int(node)].head)
+                remove(slot: records[Int(node)].next)
             }
         }
     }
@@ -281,10 +295,10 @@ extension OrderBooks {
             c.pointee.freeLevels &-= 1
             node = freeLevels[c.pointee.freeLevels]
         } else {
-            node = Int32(truncatingIfNeeded: c.pointee.freshLevels)
+            node = Int32(truncatingIfNeeded: orderCapacity &+ c.pointee.freshLevels)
             c.pointee.freshLevels &+= 1
         }
-        levels[Int(node)] = LevelNode(price: price, sideIndex: Int32(truncatingIfNeeded: sideIdx))
+        records[Int(node)] = .level(price: price, sideIndex: Int32(truncatingIfNeeded: sideIdx), slot: node)
         prices[at] = price
         nodes[at] = node
         side.pointee.count &+= 1
@@ -316,8 +330,8 @@ extension OrderBooks {
     /// Removes an emptied level record from its side's array and frees it.
     @usableFromInline
     func removeLevel(_ node: Int32) {
-        let record = levels[Int(node)]
-        let sideIdx = Int(record.sideIndex)
+        let record = records[Int(node)]
+        let sideIdx = Int(record.side)
         let side = sides + sideIdx
         let index = locateLevel(sideIdx, price: record.price, bids: sideIdx & 1 == 0)
         if index >= 0 {
@@ -330,7 +344,7 @@ extension OrderBooks {
             }
             side.pointee.count &-= 1
         }
-        levelTable.pointee.erase(record.price, record.sideIndex)
+        levelTable.pointee.erase(record.price, record.side)
         let c = counters
         freeLevels[c.pointee.freeLevels] = node
         c.pointee.freeLevels &+= 1
@@ -351,7 +365,7 @@ extension OrderBooks {
     /// cached: call `prefetchEntry` a few events earlier).
     @inlinable public func prefetchOrder(_ id: UInt64) {
         let slot = find(id)
-        if slot >= 0 { tickline_prefetch_write(orders + Int(slot)) }
+        if slot >= 0 { tickline_prefetch_write(records + Int(slot)) }
     }
 
     // MARK: Order-id table

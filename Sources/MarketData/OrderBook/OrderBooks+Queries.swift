@@ -23,7 +23,7 @@ extension OrderBooks {
         let sideIdx = sideIndex(instrument, side)
         let index = locateLevel(sideIdx, price: price.raw, bids: side == .buy)
         guard index >= 0 else { return (.zero, 0) }
-        let level = levels[Int(sides[sideIdx].nodes.unsafelyUnwrapped[index])]
-        return (Quantity(raw: level.quantity), Int(level.orderCount))
+        let level = records[Int(sides[sideIdx].nodes.unsafelyUnwrapped[index])]
+        return (Quantity(raw: level.quantity), Int(level.link))
     }
 }

@@ -72,12 +72,13 @@ public enum BookSemantics: Sendable, Equatable {
         tail = -1
     }
 
-    @inlinable init(_ node: LevelNode) {
-        price = Price(raw: node.price)
-        quantity = Quantity(raw: node.quantity)
-        orderCount = node.orderCount
-        head = node.head
-        tail = node.tail
+    /// A copy of a (non-empty) level's record.
+    @inlinable init(_ record: BookRecord) {
+        price = Price(raw: record.price)
+        quantity = Quantity(raw: record.quantity)
+        orderCount = record.link
+        head = record.next
+        tail = record.prev
     }
 }
 
@@ -102,55 +103,49 @@ public enum BookSemantics: Sendable, Equatable {
     }
 }
 
-/// The book's record of a live order: 32 bytes, two to a cache line. Price, instrument and
-/// side live in the order's level record, so a delete or an execution reaches its level
-/// without searching for it.
+/// One 32-byte record of the books' slab: a live order or a live price level. Orders use
+/// slots `0 ..< capacity.orders`, levels the slots above. A level's record is also the
+/// sentinel of its circular FIFO queue: its `next` is the queue's head and its `prev` the
+/// tail, and the first order's `prev` and the last order's `next` are the level's slot. So
+/// linking and unlinking an order never branch on the ends of the queue.
 ///
 /// ```
-/// offset size field
-///  0     8    id        order id
-///  8     8    quantity  Quantity.raw, displayed
-/// 16     4    level     level record index
-/// 20     4    prev      slot of the order ahead in the level's queue, -1 at the head
-/// 24     4    next      slot of the order behind, -1 at the tail
-/// 28     4    (unused)
+/// offset size  order                            level
+///  0     8     id                               price (Int64 bit pattern)
+///  8     8     quantity (Quantity.raw)          aggregate quantity
+/// 16     4     level: its level's slot          orderCount
+/// 20     4     prev: the record ahead           tail (the last order)
+/// 24     4     next: the record behind         head (the first order)
+/// 28     4     (unused)                         sideIndex: instrument × 2 + (0 bid, 1 ask)
 /// ```
-@frozen @usableFromInline struct OrderRecord: BitwiseCopyable {
-    @usableFromInline var id: UInt64
+@frozen @usableFromInline struct BookRecord: BitwiseCopyable {
+    @usableFromInline var key: UInt64
     @usableFromInline var quantity: Int64
-    @usableFromInline var level: Int32
+    @usableFromInline var link: Int32
     @usableFromInline var prev: Int32
     @usableFromInline var next: Int32
-    @usableFromInline var spare: Int32
+    @usableFromInline var side: Int32
 
-    @inlinable init(id: UInt64, quantity: Int64, level: Int32, prev: Int32, next: Int32) {
-        self.id = id
+    @inlinable init(key: UInt64, quantity: Int64, link: Int32, prev: Int32, next: Int32, side: Int32) {
+        self.key = key
         self.quantity = quantity
-        self.level = level
+        self.link = link
         self.prev = prev
         self.next = next
-        spare = 0
+        self.side = side
     }
-}
 
-/// The book's record of a live price level, 32 bytes, at a stable index for its lifetime
-/// (orders point at it). `sideIndex` is instrument × 2 + (0 bid, 1 ask).
-@frozen @usableFromInline struct LevelNode: BitwiseCopyable {
-    @usableFromInline var price: Int64
-    @usableFromInline var quantity: Int64
-    @usableFromInline var orderCount: Int32
-    @usableFromInline var head: Int32
-    @usableFromInline var tail: Int32
-    @usableFromInline var sideIndex: Int32
-
-    @inlinable init(price: Int64, sideIndex: Int32) {
-        self.price = price
-        quantity = 0
-        orderCount = 0
-        head = -1
-        tail = -1
-        self.sideIndex = sideIndex
+    /// An order's record.
+    @inlinable static func order(id: UInt64, quantity: Int64, level: Int32, prev: Int32, next: Int32) -> BookRecord {
+        BookRecord(key: id, quantity: quantity, link: level, prev: prev, next: next, side: 0)
     }
+
+    /// An empty level's record in slot `slot` (its queue is just itself).
+    @inlinable static func level(price: Int64, sideIndex: Int32, slot: Int32) -> BookRecord {
+        BookRecord(key: UInt64(bitPattern: price), quantity: 0, link: 0, prev: slot, next: slot, side: sideIndex)
+    }
+
+    @inlinable var price: Int64 { Int64(bitPattern: key) }
 }
 
 /// A side's levels in price order with the best at the end ("inside"), searched from the
@@ -216,10 +211,10 @@ public struct BookIntegrity: Sendable, Equatable {
 
 /// Full-depth order-by-order (L3) books for every instrument of a feed, in flat storage
 /// allocated at start:
-/// - an order slab of 32-byte records (`OrderRecord`) with a free stack, each order linked
-///   into its level's FIFO queue (so queue position is exact) and pointing at its level;
-/// - a level slab (`LevelNode`: price, aggregate size, count, queue ends), also with a free
-///   stack; live levels never outnumber live orders, so it has the orders' capacity;
+/// - one slab of 32-byte records (`BookRecord`): orders below `capacity.orders`, each linked
+///   into its level's FIFO queue (so queue position is exact) and pointing at its level, and
+///   levels above (price, aggregate size, count, queue ends; live levels never outnumber live
+///   orders), each half with a free stack;
 /// - per instrument and side, the levels in price order (`SideLevels`), for depth queries,
 ///   and a hash table from (side, price) to level record (`LevelTable`) for adds;
 /// - order id → slot: a direct index for dense ids (ITCH references), an open-addressing
@@ -234,9 +229,9 @@ public struct BookIntegrity: Sendable, Equatable {
 public final class OrderBooks: @unchecked Sendable {
     public let capacity: BookCapacity
     public let semantics: BookSemantics
-    @usableFromInline let orders: UnsafeMutablePointer<OrderRecord>
+    /// Orders in `0 ..< capacity.orders`, levels in `capacity.orders ..< 2 × capacity.orders`.
+    @usableFromInline let records: UnsafeMutablePointer<BookRecord>
     @usableFromInline let freeSlots: UnsafeMutablePointer<Int32>
-    @usableFromInline let levels: UnsafeMutablePointer<LevelNode>
     @usableFromInline let freeLevels: UnsafeMutablePointer<Int32>
     /// (side, price) → level record.
     @usableFromInline let levelTable: UnsafeMutablePointer<LevelTable>
@@ -261,9 +256,8 @@ public final class OrderBooks: @unchecked Sendable {
         orderCapacity = capacity.orders
         instrumentCapacity = capacity.instruments
         // Slabs are handed out from a high-water mark, so untouched records cost no page.
-        orders = .allocate(capacity: capacity.orders)
+        records = .allocate(capacity: capacity.orders * 2)
         freeSlots = .allocate(capacity: capacity.orders)
-        levels = .allocate(capacity: capacity.orders)
         freeLevels = .allocate(capacity: capacity.orders)
         var maxTable = 16
         while maxTable < capacity.orders * 2 { maxTable <<= 1 }
@@ -289,9 +283,8 @@ public final class OrderBooks: @unchecked Sendable {
             sides[i].prices?.deallocate()
             sides[i].nodes?.deallocate()
         }
-        orders.deallocate()
+        records.deallocate()
         freeSlots.deallocate()
-        levels.deallocate()
         freeLevels.deallocate()
         table.pointee.entries.deallocate()
         table.deallocate()
@@ -344,7 +337,7 @@ public final class OrderBooks: @unchecked Sendable {
         guard instrument.index < instrumentCapacity else { return nil }
         let array = sides[sideIndex(instrument, side)]
         guard level >= 0, level < Int(array.count), let nodes = array.nodes else { return nil }
-        return BookLevel(levels[Int(nodes[Int(array.count) &- 1 &- level])])
+        return BookLevel(records[Int(nodes[Int(array.count) &- 1 &- level])])
     }
 
     @inlinable public func bestBid(_ instrument: InstrumentID) -> BookLevel? { level(instrument, .buy, 0) }
@@ -376,11 +369,12 @@ public final class OrderBooks: @unchecked Sendable {
 
     /// The live order in `slot`, assembled from its record and its level.
     @inlinable func bookOrder(_ slot: Int) -> BookOrder {
-        let record = orders[slot]
-        let level = levels[Int(record.level)]
-        return BookOrder(id: OrderID(record.id), price: Price(raw: level.price), quantity: Quantity(raw: record.quantity),
-                         instrument: InstrumentID(UInt32(truncatingIfNeeded: level.sideIndex >> 1)),
-                         prev: record.prev, next: record.next, side: level.sideIndex & 1 == 0 ? .buy : .sell)
+        let record = records[slot]
+        let level = records[Int(record.link)]
+        return BookOrder(id: OrderID(record.key), price: Price(raw: level.price), quantity: Quantity(raw: record.quantity),
+                         instrument: InstrumentID(UInt32(truncatingIfNeeded: level.side >> 1)),
+                         prev: record.prev < orderCapacity ? record.prev : -1,
+                         next: record.next < orderCapacity ? record.next : -1, side: level.side & 1 == 0 ? .buy : .sell)
     }
 
     /// A live order by id.
@@ -394,17 +388,17 @@ public final class OrderBooks: @unchecked Sendable {
         let slot = find(id.raw)
         guard slot >= 0 else { return nil }
         var total: Int64 = 0
-        var cursor = orders[Int(slot)].prev
-        while cursor >= 0 {
-            total += orders[Int(cursor)].quantity
-            cursor = orders[Int(cursor)].prev
+        var cursor = Int(records[Int(slot)].prev)
+        while cursor < orderCapacity {
+            total += records[cursor].quantity
+            cursor = Int(records[cursor].prev)
         }
         return Quantity(raw: total)
     }
 
     /// The order at the front of the `level`-th best level's queue (the next to trade).
     @inlinable public func frontOrder(_ instrument: InstrumentID, _ side: Side, level: Int = 0) -> BookOrder? {
-        guard let found = self.level(instrument, side, level), found.head >= 0 else { return nil }
+        guard let found = self.level(instrument, side, level), found.head < orderCapacity else { return nil }
         return bookOrder(Int(found.head))
     }
 
@@ -415,10 +409,10 @@ public final class OrderBooks: @unchecked Sendable {
         let index = locateLevel(sideIdx, price: price.raw, bids: side != .sell)
         guard index >= 0 else { return [] }
         var result: [BookOrder] = []
-        var cursor = levels[Int(sides[sideIdx].nodes![index])].head
-        while cursor >= 0 {
-            result.append(bookOrder(Int(cursor)))
-            cursor = orders[Int(cursor)].next
+        var cursor = Int(records[Int(sides[sideIdx].nodes![index])].next)
+        while cursor < orderCapacity {
+            result.append(bookOrder(cursor))
+            cursor = Int(records[cursor].next)
         }
         return result
     }
