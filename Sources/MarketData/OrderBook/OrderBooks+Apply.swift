@@ -368,6 +368,33 @@ extension OrderBooks {
         if slot >= 0 { tickline_prefetch_write(records + Int(slot)) }
     }
 
+    /// Starts loading what removing or reducing an upcoming event's order writes besides its
+    /// own record: its queue neighbours and its level (the record should already be cached:
+    /// call `prefetchOrder` a few events earlier).
+    @inlinable public func prefetchNeighbours(_ id: UInt64) {
+        let slot = find(id)
+        if slot >= 0 { prefetchLinks(slot) }
+    }
+
+    @inlinable @inline(__always) func prefetchLinks(_ slot: Int32) {
+        let record = records + Int(slot)
+        tickline_prefetch_write(records + Int(record.pointee.prev))
+        tickline_prefetch_write(records + Int(record.pointee.next))
+        tickline_prefetch_write(records + Int(record.pointee.link))
+    }
+
+    /// The slot of a live order, or 0 when unknown: for prefetching without a branch on
+    /// whether the upcoming message references a live order (an add's new id does not).
+    @inlinable @inline(__always) func slotOrZero(_ id: UInt64) -> Int32 {
+        let slot: Int32
+        if let entry = dense.pointee.entryAddress(id) {
+            slot = entry.pointee
+        } else {
+            slot = dense.pointee.overflow == 0 && id < DenseIndex.limit ? -1 : table.pointee.find(id)
+        }
+        return max(slot, 0)
+    }
+
     // MARK: Order-id table
 
     @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 {
