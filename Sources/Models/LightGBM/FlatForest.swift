@@ -41,7 +41,9 @@
 /// 565 / 650, 1 225 / 1 025 and 1 180 / 950.) LightGBM and lleaves on the same rows:
 /// Benchmarks/scripts/lightgbm-peers.py.
 ///
-/// Immutable after `init`: any number of threads may call the prediction methods at once.
+/// Immutable after `init` except for the batch path's preallocated working memory: any
+/// number of threads may call the single-row methods at once; batch calls on one forest come
+/// from one thread at a time.
 public final class FlatForest: @unchecked Sendable {
     /// Values each row must hold (`max_feature_idx + 1`); a single row may be longer.
     public let featureCount: Int
