@@ -5,6 +5,9 @@ import TicklineCore
 import CTickline
 import Histogram
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Replays an in-memory ITCH file through the decoder alone and through decoder + L3 books,
 /// several times, and prints ns/message for each pass and the median. A release build is
@@ -17,81 +20,130 @@ struct ITCHBench: ParsableCommand {
     @Argument(help: "ITCH 5.0 file (plain or gzip).") var file: String
     @Option(help: "Passes of each kind (interleaved).") var passes: Int = 5
     @Option(help: "Live-order capacity of the books.") var orders: Int = 1 << 22
+    @Option(help: "Kinds of pass, comma-separated: decode, book, file, replay.") var modes: String = "decode,book,file,replay"
     @Flag(help: "Also time every message of one decode + book pass with the TSC and print its latency percentiles.")
     var latency = false
+
+    /// Wall-clock and thread CPU time of one pass, in ns per message. On a shared host the CPU
+    /// figure leaves out the time the thread was descheduled.
+    struct Timing {
+        var wall: Double
+        var cpu: Double
+    }
+
+    static func threadCPUNanos() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
 
     func run() throws {
         let bytes: [UInt8]
         do { bytes = try ITCHFileReader.readAll(path: file) } catch { throw ValidationError("\(error)") }
         let framing = bytes.withUnsafeBytes { ITCHFrames.detect($0) }
+        let selected = Set(modes.split(separator: ",").map { String($0) })
+        let known: Set<String> = ["decode", "book", "file", "replay"]
+        guard !selected.isEmpty, selected.isSubset(of: known) else { throw ValidationError("--modes takes decode, book, file, replay") }
         let clock = MonotonicClock()
-        var decodeRuns: [Double] = []
-        var bookRuns: [Double] = []
-        var prefetchRuns: [Double] = []
-        var fileRuns: [Double] = []
-        var messages = 0
+        var runs: [String: [Timing]] = [:]
+        let messages = bytes.withUnsafeBytes { raw in
+            var n = 0
+            _ = ITCHFrames.scan(raw, framing: framing, { _, _, _ in n &+= 1 }, onError: { _, _ in })
+            return n
+        }
+        func time(_ mode: String, _ body: () throws -> Void) rethrows {
+            guard selected.contains(mode) else { return }
+            let c0 = Self.threadCPUNanos()
+            let t0 = clock.now()
+            try body()
+            let t1 = clock.now()
+            let c1 = Self.threadCPUNanos()
+            let n = Double(max(messages, 1))
+            runs[mode, default: []].append(Timing(wall: Double((t1 - t0).raw) / n, cpu: Double(c1 - c0) / n))
+        }
+        var checksum: Int64 = 0
+        var reference: (changed: Int, live: Int)?
         for _ in 0..<max(1, passes) {
+            var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
             // Decode only.
             let decoder = ITCHDecoder()
-            var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
-            var checksum: Int64 = 0
-            var count = 0
-            let t0 = clock.now()
-            _ = bytes.withUnsafeBytes { raw in
-                ITCHFrames.scan(raw, framing: framing, { p, length, _ in
-                    count &+= 1
-                    if case .event = decoder.decode(p, length: length, into: &event) { checksum &+= event.price.raw }
-                }, onError: { _, _ in })
+            time("decode") {
+                _ = bytes.withUnsafeBytes { raw in
+                    ITCHFrames.scan(raw, framing: framing, { p, length, _ in
+                        if case .event = decoder.decode(p, length: length, into: &event) { checksum &+= event.price.raw }
+                    }, onError: { _, _ in })
+                }
             }
-            let t1 = clock.now()
-            decodeRuns.append(Double((t1 - t0).raw) / Double(max(count, 1)))
-            messages = count
             // Decode + books, message by message (what a live feed can do).
-            let decoder2 = ITCHDecoder()
-            let books = OrderBooks(capacity: BookCapacity(orders: orders, instruments: 65_536, levelsPerSide: 1 << 16))
-            var changed = 0
-            let t2 = clock.now()
-            _ = bytes.withUnsafeBytes { raw in
-                ITCHFrames.scan(raw, framing: framing, { p, length, _ in
-                    if case .event = decoder2.decode(p, length: length, into: &event), books.apply(event) == .changed { changed &+= 1 }
-                }, onError: { _, _ in })
+            if selected.contains("book") {
+                let decoder2 = ITCHDecoder()
+                let books = makeBooks()
+                var changed = 0
+                time("book") {
+                    _ = bytes.withUnsafeBytes { raw in
+                        ITCHFrames.scan(raw, framing: framing, { p, length, _ in
+                            if case .event = decoder2.decode(p, length: length, into: &event), books.apply(event) == .changed { changed &+= 1 }
+                        }, onError: { _, _ in })
+                    }
+                }
+                check(&reference, changed, books, "the message-by-message pass")
             }
-            let t3 = clock.now()
-            bookRuns.append(Double((t3 - t2).raw) / Double(max(count, 1)))
             // Decode + books with look-ahead prefetching (what a replay can do).
-            let books3 = OrderBooks(capacity: BookCapacity(orders: orders, instruments: 65_536, levelsPerSide: 1 << 16))
-            let replay = ITCHBookReplay(decoder: ITCHDecoder(), books: books3)
-            var changed3 = 0
-            let t4 = clock.now()
-            _ = bytes.withUnsafeBytes { raw in
-                replay.replay(raw, framing: framing, { _, update in if update == .changed { changed3 &+= 1 } }, onError: { _, _ in })
+            if selected.contains("replay") {
+                let books3 = makeBooks()
+                let replay = ITCHBookReplay(decoder: ITCHDecoder(), books: books3)
+                var changed3 = 0
+                time("replay") {
+                    _ = bytes.withUnsafeBytes { raw in
+                        replay.replay(raw, framing: framing, { _, update in if update == .changed { changed3 &+= 1 } }, onError: { _, _ in })
+                    }
+                }
+                replay.deallocate()
+                check(&reference, changed3, books3, "the prefetching replay")
             }
-            let t5 = clock.now()
-            replay.deallocate()
-            prefetchRuns.append(Double((t5 - t4).raw) / Double(max(count, 1)))
-            if changed3 != changed || books3.liveOrders != books.liveOrders { printError("error: prefetching replay disagrees with the plain one") }
             // Streaming from the file (page cache) through the reader, decode and books: what a
             // file replay costs end to end, comparable with tools that read the file themselves.
-            let books4 = OrderBooks(capacity: BookCapacity(orders: orders, instruments: 65_536, levelsPerSide: 1 << 16))
-            let decoder4 = ITCHDecoder()
-            let t6 = clock.now()
-            let reader = try ITCHFileReader(path: file)
-            try reader.forEachMessage { p, length, _ in
-                if case .event = decoder4.decode(p, length: length, into: &event) { _ = books4.apply(event) }
+            if selected.contains("file") {
+                let books4 = makeBooks()
+                let decoder4 = ITCHDecoder()
+                var changed4 = 0
+                try time("file") {
+                    let reader = try ITCHFileReader(path: file)
+                    try reader.forEachMessage { p, length, _ in
+                        if case .event = decoder4.decode(p, length: length, into: &event), books4.apply(event) == .changed { changed4 &+= 1 }
+                    }
+                }
+                check(&reference, changed4, books4, "the file replay")
             }
-            let t7 = clock.now()
-            fileRuns.append(Double((t7 - t6).raw) / Double(max(count, 1)))
-            if checksum == 42 { print("") }  // keep the decode-only work observable
-            if books.integrity.capacityRejects > 0 { printError("warning: book capacity exceeded; raise --orders") }
         }
+        if checksum == 42 { print("") }  // keep the decode-only work observable
         func median(_ v: [Double]) -> Double { let s = v.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
         func f(_ v: Double) -> String { String((v * 100).rounded() / 100) }
         print("file \(file): \(messages) messages, \(bytes.count) bytes, framing \(framing == .lengthPrefixed ? "length-prefixed" : "type-table")")
-        print("decode        ns/msg per pass: \(decodeRuns.map(f).joined(separator: " "))  median \(f(median(decodeRuns)))  = \(f(1e3 / median(decodeRuns))) M msgs/s")
-        print("decode+book   ns/msg per pass: \(bookRuns.map(f).joined(separator: " "))  median \(f(median(bookRuns)))  = \(f(1e3 / median(bookRuns))) M msgs/s  (message by message)")
-        print("file replay   ns/msg per pass: \(fileRuns.map(f).joined(separator: " "))  median \(f(median(fileRuns)))  = \(f(1e3 / median(fileRuns))) M msgs/s  (read + decode + book, streaming)")
+        let labels = [("decode", "decode      ", ""), ("book", "decode+book ", "  (message by message)"),
+                      ("file", "file replay ", "  (read + decode + book, streaming)"),
+                      ("replay", "replay      ", "  (decode+book, look-ahead prefetch)")]
+        for (mode, label, note) in labels {
+            guard let timings = runs[mode] else { continue }
+            let wall = timings.map(\.wall)
+            let cpu = timings.map(\.cpu)
+            print("\(label)  ns/msg per pass: \(wall.map(f).joined(separator: " "))  median \(f(median(wall)))  = \(f(1e3 / median(wall))) M msgs/s  cpu median \(f(median(cpu)))\(note)")
+        }
         if latency { try perMessageLatency(bytes, framing: framing) }
-        print("replay        ns/msg per pass: \(prefetchRuns.map(f).joined(separator: " "))  median \(f(median(prefetchRuns)))  = \(f(1e3 / median(prefetchRuns))) M msgs/s  (decode+book, look-ahead prefetch)")
+    }
+
+    func makeBooks() -> OrderBooks {
+        OrderBooks(capacity: BookCapacity(orders: orders, instruments: 65_536, levelsPerSide: 1 << 16))
+    }
+
+    /// Every book pass must end with the same book (same changes, same live orders).
+    func check(_ reference: inout (changed: Int, live: Int)?, _ changed: Int, _ books: OrderBooks, _ what: String) {
+        if books.integrity.capacityRejects > 0 { printError("warning: book capacity exceeded; raise --orders") }
+        if let reference {
+            if reference.changed != changed || reference.live != books.liveOrders { printError("error: \(what) disagrees with the other passes") }
+        } else {
+            reference = (changed, books.liveOrders)
+        }
     }
 
     /// One decode + book pass with a TSC reading around every message (ticks kept in a

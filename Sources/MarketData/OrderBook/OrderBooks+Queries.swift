@@ -13,7 +13,7 @@ extension OrderBooks {
 
     /// The live order in `slot` (from `slotIndex(of:)`; the slot must hold a live order).
     @inlinable public func order(inSlot slot: Int) -> BookOrder {
-        orders[slot]
+        bookOrder(slot)
     }
 
     /// Displayed quantity and order count of the level at `price` on a side; zero when there is
@@ -21,9 +21,9 @@ extension OrderBooks {
     @inlinable public func levelSize(_ instrument: InstrumentID, _ side: Side, price: Price) -> (quantity: Quantity, orders: Int) {
         guard instrument.index < capacity.instruments, side != .none else { return (.zero, 0) }
         let sideIdx = sideIndex(instrument, side)
-        let index = locateLevel(sideIdx, price: price, bids: side == .buy)
+        let index = locateLevel(sideIdx, price: price.raw, bids: side == .buy)
         guard index >= 0 else { return (.zero, 0) }
-        let level = sides[sideIdx].base![index]
-        return (level.quantity, Int(level.orderCount))
+        let level = records[Int(sides[sideIdx].nodes.unsafelyUnwrapped[index])]
+        return (Quantity(raw: level.quantity), Int(level.link))
     }
 }

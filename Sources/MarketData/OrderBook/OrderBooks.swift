@@ -1,8 +1,5 @@
 import CTickline
 import TicklineCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Capacities of the order books, fixed at start.
 public struct BookCapacity: Sendable, Equatable {
@@ -57,7 +54,8 @@ public enum BookSemantics: Sendable, Equatable {
     case badInstrument
 }
 
-/// One price level: aggregate size, order count and its FIFO queue of orders.
+/// One price level: aggregate size, order count and its FIFO queue of orders (a copy of the
+/// book's level record, as the reading API returns it).
 @frozen public struct BookLevel: Sendable, BitwiseCopyable, Equatable {
     public var price: Price
     public var quantity: Quantity
@@ -73,9 +71,18 @@ public enum BookSemantics: Sendable, Equatable {
         head = -1
         tail = -1
     }
+
+    /// A copy of a (non-empty) level's record.
+    @inlinable init(_ record: BookRecord) {
+        price = Price(raw: record.price)
+        quantity = Quantity(raw: record.quantity)
+        orderCount = record.link
+        head = record.next
+        tail = record.prev
+    }
 }
 
-/// One live order.
+/// One live order (a copy assembled from the book's order record and its level).
 @frozen public struct BookOrder: Sendable, BitwiseCopyable {
     public var id: OrderID
     public var price: Price
@@ -96,12 +103,82 @@ public enum BookSemantics: Sendable, Equatable {
     }
 }
 
-/// A side's levels: a sorted array with the best level at the end ("inside"), searched from
-/// the inside because nearly all activity is near the touch. Bids ascend, asks descend.
-@usableFromInline struct LevelArray {
-    @usableFromInline var base: UnsafeMutablePointer<BookLevel>?
+/// One 32-byte record of the books' slab: a live order or a live price level. Orders use
+/// slots `0 ..< capacity.orders`, levels the slots above. A level's record is also the
+/// sentinel of its circular FIFO queue: its `next` is the queue's head and its `prev` the
+/// tail, and the first order's `prev` and the last order's `next` are the level's slot. So
+/// linking and unlinking an order never branch on the ends of the queue.
+///
+/// ```
+/// offset size  order                            level
+///  0     8     id                               price (Int64 bit pattern)
+///  8     8     quantity (Quantity.raw)          aggregate quantity
+/// 16     4     level: its level's slot          orderCount
+/// 20     4     prev: the record ahead           tail (the last order)
+/// 24     4     next: the record behind         head (the first order)
+/// 28     4     (unused)                         sideIndex: instrument × 2 + (0 bid, 1 ask)
+/// ```
+@frozen @usableFromInline struct BookRecord: BitwiseCopyable {
+    @usableFromInline var key: UInt64
+    @usableFromInline var quantity: Int64
+    @usableFromInline var link: Int32
+    @usableFromInline var prev: Int32
+    @usableFromInline var next: Int32
+    @usableFromInline var side: Int32
+
+    @inlinable init(key: UInt64, quantity: Int64, link: Int32, prev: Int32, next: Int32, side: Int32) {
+        self.key = key
+        self.quantity = quantity
+        self.link = link
+        self.prev = prev
+        self.next = next
+        self.side = side
+    }
+
+    /// An order's record.
+    @inlinable static func order(id: UInt64, quantity: Int64, level: Int32, prev: Int32, next: Int32) -> BookRecord {
+        BookRecord(key: id, quantity: quantity, link: level, prev: prev, next: next, side: 0)
+    }
+
+    /// An empty level's record in slot `slot` (its queue is just itself).
+    @inlinable static func level(price: Int64, sideIndex: Int32, slot: Int32) -> BookRecord {
+        BookRecord(key: UInt64(bitPattern: price), quantity: 0, link: 0, prev: slot, next: slot, side: sideIndex)
+    }
+
+    @inlinable var price: Int64 { Int64(bitPattern: key) }
+}
+
+/// A side's levels in price order with the best at the end ("inside"), searched from the
+/// inside because nearly all activity is near the touch. Bids ascend, asks descend.
+/// `prices[i]` is the price of level record `nodes[i]`; the prices alone are scanned, eight
+/// to a cache line.
+@frozen @usableFromInline struct SideLevels {
+    @usableFromInline var prices: UnsafeMutablePointer<Int64>?
+    @usableFromInline var nodes: UnsafeMutablePointer<Int32>?
     @usableFromInline var count: Int32
     @usableFromInline var capacity: Int32
+    @usableFromInline var spare: Int64 = 0
+
+    @inlinable init() {
+        prices = nil
+        nodes = nil
+        count = 0
+        capacity = 0
+    }
+}
+
+/// The books' scalar state, in one allocation.
+@usableFromInline struct BookCounters {
+    /// Entries on the free order-slot stack.
+    @usableFromInline var freeOrders: Int = 0
+    /// Order slots below this have been handed out at least once.
+    @usableFromInline var freshOrders: Int = 0
+    @usableFromInline var liveOrders: Int = 0
+    @usableFromInline var freeLevels: Int = 0
+    @usableFromInline var freshLevels: Int = 0
+    /// Market-wide circuit breaker level breached (ITCH 'W': 1, 2, 3; 0 = none).
+    @usableFromInline var marketWide: UInt8 = 0
+    @usableFromInline init() {}
 }
 
 /// What the feed says about an instrument, kept for the risk stage.
@@ -133,9 +210,17 @@ public struct BookIntegrity: Sendable, Equatable {
 }
 
 /// Full-depth order-by-order (L3) books for every instrument of a feed, in flat storage
-/// allocated at start: an order slab with a free list, an open-addressing table from order id
-/// to slot (linear probing, backward-shift deletion), and per instrument and side a sorted
-/// level array with each level's FIFO queue of orders (so queue position is exact).
+/// allocated at start:
+/// - one slab of 32-byte records (`BookRecord`): orders below `capacity.orders`, each linked
+///   into its level's FIFO queue (so queue position is exact) and pointing at its level, and
+///   levels above (price, aggregate size, count, queue ends; live levels never outnumber live
+///   orders), each half with a free stack;
+/// - per instrument and side, the levels in price order (`SideLevels`), for depth queries,
+///   and a hash table from (side, price) to level record (`LevelTable`) for adds;
+/// - order id → slot: a direct index for dense ids (ITCH references), an open-addressing
+///   table for the rest (`DenseIndex`, `IDTable`).
+/// A delete or execution goes id → slot → level, an add (side, price) → level, with no search;
+/// only a new or emptied level searches and moves its side's entries.
 /// After warm-up (level arrays grown to their working size) applying an event allocates
 /// nothing. Also keeps each instrument's trading state from status events.
 ///
@@ -144,61 +229,72 @@ public struct BookIntegrity: Sendable, Equatable {
 public final class OrderBooks: @unchecked Sendable {
     public let capacity: BookCapacity
     public let semantics: BookSemantics
-    @usableFromInline let orders: UnsafeMutablePointer<BookOrder>
+    /// Orders in `0 ..< capacity.orders`, levels in `capacity.orders ..< 2 × capacity.orders`.
+    @usableFromInline let records: UnsafeMutablePointer<BookRecord>
     @usableFromInline let freeSlots: UnsafeMutablePointer<Int32>
+    @usableFromInline let freeLevels: UnsafeMutablePointer<Int32>
+    /// (side, price) → level record.
+    @usableFromInline let levelTable: UnsafeMutablePointer<LevelTable>
     /// The order-id table: interleaved (id, slot) entries, one cache line per probe, sized to
     /// the live working set (load ≤ ½, doubled during warm-up up to 2 × `capacity.orders`).
     @usableFromInline let table: UnsafeMutablePointer<IDTable>
     /// Direct index for dense ids (see `BookCapacity.densePages`).
     @usableFromInline let dense: UnsafeMutablePointer<DenseIndex>
-    /// [0] free slot count, [1] live orders.
-    @usableFromInline let counts: UnsafeMutablePointer<Int>
-    @usableFromInline let sides: UnsafeMutablePointer<LevelArray>
+    @usableFromInline let counters: UnsafeMutablePointer<BookCounters>
+    @usableFromInline let sides: UnsafeMutablePointer<SideLevels>
     @usableFromInline let states: UnsafeMutablePointer<InstrumentStatus>
-    /// [0] market-wide circuit breaker level breached (ITCH 'W': '1', '2', '3'; 0 = none).
-    @usableFromInline let marketWide: UnsafeMutablePointer<UInt8>
     @usableFromInline let integrityCounters: UnsafeMutablePointer<UInt64>
+    /// `capacity.orders` and `capacity.instruments`, as stored words for the hot path.
+    @usableFromInline let orderCapacity: Int
+    @usableFromInline let instrumentCapacity: Int
 
     public init(capacity: BookCapacity = BookCapacity(), semantics: BookSemantics = .reduce) {
         self.semantics = semantics
         precondition(capacity.orders > 0 && capacity.orders < Int(Int32.max) / 2)
-        precondition(capacity.instruments > 0 && capacity.levelsPerSide > 0)
+        precondition(capacity.instruments > 0 && capacity.instruments < Int(Int32.max) / 2 && capacity.levelsPerSide > 0)
         self.capacity = capacity
-        orders = .allocate(capacity: capacity.orders)
+        orderCapacity = capacity.orders
+        instrumentCapacity = capacity.instruments
+        // Slabs are handed out from a high-water mark, so untouched records cost no page.
+        records = .allocate(capacity: capacity.orders * 2)
         freeSlots = .allocate(capacity: capacity.orders)
-        for i in 0..<capacity.orders { freeSlots[i] = Int32(capacity.orders - 1 - i) }
+        freeLevels = .allocate(capacity: capacity.orders)
         var maxTable = 16
         while maxTable < capacity.orders * 2 { maxTable <<= 1 }
         let initialTable = maxTable
+        levelTable = .allocate(capacity: 1)
+        levelTable.initialize(to: LevelTable(size: min(1_024, maxTable), maxSize: maxTable))
         table = .allocate(capacity: 1)
         table.initialize(to: IDTable(entries: IDTable.makeEntries(initialTable), mask: initialTable - 1, count: 0, maxSize: maxTable))
         dense = .allocate(capacity: 1)
         dense.initialize(to: DenseIndex(pageLimit: capacity.densePages))
-        counts = .allocate(capacity: 2)
-        counts[0] = capacity.orders
-        counts[1] = 0
+        counters = .allocate(capacity: 1)
+        counters.initialize(to: BookCounters())
         sides = .allocate(capacity: capacity.instruments * 2)
-        sides.initialize(repeating: LevelArray(base: nil, count: 0, capacity: 0), count: capacity.instruments * 2)
+        sides.initialize(repeating: SideLevels(), count: capacity.instruments * 2)
         states = .allocate(capacity: capacity.instruments)
         states.initialize(repeating: InstrumentStatus(), count: capacity.instruments)
-        marketWide = .allocate(capacity: 1)
-        marketWide.initialize(to: 0)
         integrityCounters = .allocate(capacity: 6)
         integrityCounters.initialize(repeating: 0, count: 6)
     }
 
     deinit {
-        for i in 0..<capacity.instruments * 2 { sides[i].base?.deallocate() }
-        orders.deallocate()
+        for i in 0..<capacity.instruments * 2 {
+            sides[i].prices?.deallocate()
+            sides[i].nodes?.deallocate()
+        }
+        records.deallocate()
         freeSlots.deallocate()
+        freeLevels.deallocate()
         table.pointee.entries.deallocate()
         table.deallocate()
+        levelTable.pointee.entries.deallocate()
+        levelTable.deallocate()
         dense.pointee.release()
         dense.deallocate()
-        counts.deallocate()
+        counters.deallocate()
         sides.deallocate()
         states.deallocate()
-        marketWide.deallocate()
         integrityCounters.deallocate()
     }
 
@@ -206,7 +302,7 @@ public final class OrderBooks: @unchecked Sendable {
     /// that replaying into them allocates nothing until a side outgrows that.
     public func preallocateLevels(for instruments: Range<Int>) {
         for i in instruments.clamped(to: 0..<capacity.instruments) {
-            for s in 0..<2 where sides[i * 2 + s].base == nil { _ = grow(sides + i * 2 + s) }
+            for s in 0..<2 where sides[i * 2 + s].prices == nil { _ = grow(sides + i * 2 + s) }
         }
     }
 
@@ -218,7 +314,7 @@ public final class OrderBooks: @unchecked Sendable {
 
     // MARK: Reading
 
-    public var liveOrders: Int { counts[1] }
+    public var liveOrders: Int { counters.pointee.liveOrders }
 
     public var integrity: BookIntegrity {
         BookIntegrity(crossingAdds: integrityCounters[0], unknownOrders: integrityCounters[1],
@@ -232,16 +328,16 @@ public final class OrderBooks: @unchecked Sendable {
 
     /// Number of price levels on a side.
     @inlinable public func levelCount(_ instrument: InstrumentID, _ side: Side) -> Int {
-        guard instrument.index < capacity.instruments else { return 0 }
+        guard instrument.index < instrumentCapacity else { return 0 }
         return Int(sides[sideIndex(instrument, side)].count)
     }
 
     /// The `level`-th best level (0 = best) of a side, or nil.
     @inlinable public func level(_ instrument: InstrumentID, _ side: Side, _ level: Int) -> BookLevel? {
-        guard instrument.index < capacity.instruments else { return nil }
+        guard instrument.index < instrumentCapacity else { return nil }
         let array = sides[sideIndex(instrument, side)]
-        guard level >= 0, level < Int(array.count), let base = array.base else { return nil }
-        return base[Int(array.count) - 1 - level]
+        guard level >= 0, level < Int(array.count), let nodes = array.nodes else { return nil }
+        return BookLevel(records[Int(nodes[Int(array.count) &- 1 &- level])])
     }
 
     @inlinable public func bestBid(_ instrument: InstrumentID) -> BookLevel? { level(instrument, .buy, 0) }
@@ -260,599 +356,64 @@ public final class OrderBooks: @unchecked Sendable {
 
     /// Everything the feed said about the instrument's status (state, Reg SHO, LULD collar).
     @inlinable public func status(_ instrument: InstrumentID) -> InstrumentStatus {
-        instrument.index < capacity.instruments ? states[instrument.index] : InstrumentStatus()
+        instrument.index < instrumentCapacity ? states[instrument.index] : InstrumentStatus()
     }
 
     /// The market-wide circuit breaker level breached today (0 = none).
-    public var marketWideCircuitBreakerLevel: UInt8 { marketWide.pointee }
+    public var marketWideCircuitBreakerLevel: UInt8 { counters.pointee.marketWide }
 
     /// The instrument's trading state from the feed.
     @inlinable public func tradingState(_ instrument: InstrumentID) -> TradingState {
-        instrument.index < capacity.instruments ? states[instrument.index].state : .unknown
+        instrument.index < instrumentCapacity ? states[instrument.index].state : .unknown
+    }
+
+    /// The live order in `slot`, assembled from its record and its level.
+    @inlinable func bookOrder(_ slot: Int) -> BookOrder {
+        let record = records[slot]
+        let level = records[Int(record.link)]
+        return BookOrder(id: OrderID(record.key), price: Price(raw: level.price), quantity: Quantity(raw: record.quantity),
+                         instrument: InstrumentID(UInt32(truncatingIfNeeded: level.side >> 1)),
+                         prev: record.prev < orderCapacity ? record.prev : -1,
+                         next: record.next < orderCapacity ? record.next : -1, side: level.side & 1 == 0 ? .buy : .sell)
     }
 
     /// A live order by id.
     @inlinable public func order(_ id: OrderID) -> BookOrder? {
         let slot = find(id.raw)
-        return slot < 0 ? nil : orders[Int(slot)]
+        return slot < 0 ? nil : bookOrder(Int(slot))
     }
 
     /// Quantity resting ahead of an order at its level (exact FIFO position), or nil.
     public func quantityAhead(of id: OrderID) -> Quantity? {
         let slot = find(id.raw)
         guard slot >= 0 else { return nil }
-        var total = Quantity.zero
-        var cursor = orders[Int(slot)].prev
-        while cursor >= 0 {
-            total += orders[Int(cursor)].quantity
-            cursor = orders[Int(cursor)].prev
+        var total: Int64 = 0
+        var cursor = Int(records[Int(slot)].prev)
+        while cursor < orderCapacity {
+            total += records[cursor].quantity
+            cursor = Int(records[cursor].prev)
         }
-        return total
+        return Quantity(raw: total)
     }
 
     /// The order at the front of the `level`-th best level's queue (the next to trade).
     @inlinable public func frontOrder(_ instrument: InstrumentID, _ side: Side, level: Int = 0) -> BookOrder? {
-        guard instrument.index < capacity.instruments else { return nil }
-        let array = sides[sideIndex(instrument, side)]
-        guard level >= 0, level < Int(array.count), let base = array.base else { return nil }
-        let head = base[Int(array.count) - 1 - level].head
-        return head >= 0 ? orders[Int(head)] : nil
+        guard let found = self.level(instrument, side, level), found.head < orderCapacity else { return nil }
+        return bookOrder(Int(found.head))
     }
 
     /// Orders of the level at `price` in queue order (cold path: tools and tests).
     public func queue(_ instrument: InstrumentID, _ side: Side, price: Price) -> [BookOrder] {
         guard instrument.index < capacity.instruments else { return [] }
-        let array = sides[sideIndex(instrument, side)]
-        guard let base = array.base else { return [] }
-        for i in 0..<Int(array.count) where base[i].price == price {
-            var result: [BookOrder] = []
-            var cursor = base[i].head
-            while cursor >= 0 {
-                result.append(orders[Int(cursor)])
-                cursor = orders[Int(cursor)].next
-            }
-            return result
-        }
-        return []
-    }
-
-    // MARK: Applying events
-
-    /// Applies one market event. Never traps on bad input: inconsistencies are counted and
-    /// reported through the result.
-    @inlinable
-    public func apply(_ event: MarketEvent) -> BookUpdate {
-        switch event.kind {
-        case .add:
-            guard event.instrument.index < capacity.instruments else { return reject(.badInstrument) }
-            return add(event.orderID.raw, instrument: event.instrument, side: event.side, price: event.price, quantity: event.quantity)
-        case .cancel, .execute:
-            if semantics == .nautilus { return applyNautilus(event) }
-            let slot = find(event.orderID.raw)
-            if slot < 0 { return reject(.unknownOrder) }
-            reduce(slot: slot, by: event.quantity)
-            return .changed
-        case .delete:
-            let slot = find(event.orderID.raw)
-            if slot < 0 { return reject(.unknownOrder) }
-            remove(slot: slot)
-            return .changed
-        case .replace:
-            return replace(event)
-        case .clear:
-            guard event.instrument.index < capacity.instruments else { return reject(.badInstrument) }
-            clear(event.instrument)
-            return .changed
-        case .status:
-            applyStatus(event)
-            return .unchanged
-        case .trade, .bbo, .tick, .gap:
-            return .unchanged
-        }
-    }
-
-    /// Applies an event and completes it from the book for the stages downstream: an execution
-    /// without a price (ITCH 'E') gets the resting order's price, and executions and cancels get
-    /// the resting order's side. Bars and trade features then see every execution as a trade.
-    @inlinable
-    public func applyCompleting(_ event: inout MarketEvent) -> BookUpdate {
-        if event.kind == .execute || event.kind == .cancel {
-            let slot = find(event.orderID.raw)
-            if slot >= 0 {
-                let order = orders[Int(slot)]
-                if event.price.raw == 0 { event.price = order.price }
-                event.side = order.side
-            }
-        }
-        return apply(event)
-    }
-
-    /// Status events: ITCH H/h (state), Y (Reg SHO), J (LULD collar), W (MWCB, market-wide),
-    /// and Databento status records (source 0: `aux` bits 0–15 hold the status action).
-    @usableFromInline
-    func applyStatus(_ event: MarketEvent) {
-        let source = ITCHStatusSource.source(event.aux)
-        if source == UInt8(ascii: "W") {
-            marketWide.pointee = ITCHStatusSource.state(event.aux) &- UInt8(ascii: "0")
-            return
-        }
-        guard event.instrument.index < capacity.instruments else { return }
-        let status = states + event.instrument.index
-        switch source {
-        case UInt8(ascii: "H"), UInt8(ascii: "h"):
-            if let state = TradingState(rawValue: ITCHStatusSource.state(event.aux)) { status.pointee.state = state }
-        case UInt8(ascii: "Y"):
-            status.pointee.regSHO = ITCHStatusSource.state(event.aux)
-        case UInt8(ascii: "J"):
-            status.pointee.luldUpper = event.price
-            status.pointee.luldLower = Price(raw: event.quantity.raw)
-        case 0:
-            // Databento StatusAction.
-            switch event.aux & 0xFFFF {
-            case 7: status.pointee.state = .trading
-            case 8, 10, 12, 13, 15: status.pointee.state = .halted
-            case 9: status.pointee.state = .paused
-            case 1, 2, 3, 4, 5, 6, 11: status.pointee.state = .quotationOnly
-            default: break  // 0 none, 14 short-sale restriction change
-            }
-        default:
-            break
-        }
-    }
-
-    @inlinable func reject(_ update: BookUpdate) -> BookUpdate {
-        switch update {
-        case .unknownOrder: integrityCounters[1] &+= 1
-        case .duplicateOrder: integrityCounters[2] &+= 1
-        case .capacityExceeded: integrityCounters[4] &+= 1
-        case .badInstrument: integrityCounters[5] &+= 1
-        default: break
-        }
-        return update
-    }
-
-    @inlinable
-    func add(_ id: UInt64, instrument: InstrumentID, side: Side, price: Price, quantity: Quantity) -> BookUpdate {
-        guard side != .none else { return reject(.unknownOrder) }
-        if find(id) >= 0 { return reject(.duplicateOrder) }
-        if counts[0] == 0 { return reject(.capacityExceeded) }
         let sideIdx = sideIndex(instrument, side)
-        let levelIndex = findOrInsertLevel(sideIdx, price: price, bids: side == .buy)
-        if levelIndex < 0 { return reject(.capacityExceeded) }
-        counts[0] &-= 1
-        let slot = freeSlots[counts[0]]
-        counts[1] &+= 1
-        insert(id, slot: slot)
-        let level = sides[sideIdx].base! + levelIndex
-        orders[Int(slot)] = BookOrder(id: OrderID(id), price: price, quantity: quantity, instrument: instrument,
-                                      prev: level.pointee.tail, next: -1, side: side)
-        if level.pointee.tail >= 0 { orders[Int(level.pointee.tail)].next = slot } else { level.pointee.head = slot }
-        level.pointee.tail = slot
-        level.pointee.orderCount &+= 1
-        level.pointee.quantity.raw &+= quantity.raw
-        // Crossed book check against the opposite side's best.
-        let opposite = sides[sideIdx ^ 1]
-        if opposite.count > 0 {
-            let best = opposite.base![Int(opposite.count) - 1].price
-            if side == .buy ? price >= best : price <= best { integrityCounters[0] &+= 1 }
+        let index = locateLevel(sideIdx, price: price.raw, bids: side != .sell)
+        guard index >= 0 else { return [] }
+        var result: [BookOrder] = []
+        var cursor = Int(records[Int(sides[sideIdx].nodes![index])].next)
+        while cursor < orderCapacity {
+            result.append(bookOrder(cursor))
+            cursor = Int(records[cursor].next)
         }
-        return .changed
-    }
-
-    @inlinable
-    func applyNautilus(_ event: MarketEvent) -> BookUpdate {
-        if event.kind == .cancel {
-            let slot = find(event.orderID.raw)
-            if slot < 0 { return reject(.unknownOrder) }
-            remove(slot: slot)
-            return .changed
-        }
-        var update = event
-        update.aux = event.orderID.raw
-        return replace(update)
-    }
-
-    @inlinable
-    func replace(_ event: MarketEvent) -> BookUpdate {
-        let slot = find(event.orderID.raw)
-        if slot < 0 {
-            // Databento modifies of an unseen order carry the side: treat as an add.
-            if event.aux == event.orderID.raw, event.side != .none, event.instrument.index < capacity.instruments {
-                integrityCounters[1] &+= 1
-                return add(event.aux, instrument: event.instrument, side: event.side, price: event.price, quantity: event.quantity)
-            }
-            return reject(.unknownOrder)
-        }
-        let old = orders[Int(slot)]
-        if event.aux == event.orderID.raw {
-            // In-place modify (same id): a smaller size at the same price keeps queue priority;
-            // a new price or a larger size goes to the back of the queue.
-            if event.price == old.price && event.quantity <= old.quantity {
-                reduce(slot: slot, by: old.quantity - event.quantity)
-                return .changed
-            }
-        }
-        remove(slot: slot)
-        let side = event.side == .none ? old.side : event.side
-        return add(event.aux, instrument: old.instrument, side: side, price: event.price, quantity: event.quantity)
-    }
-
-    @inlinable
-    func reduce(slot: Int32, by amount: Quantity) {
-        let order = orders + Int(slot)
-        var taken = amount.raw
-        if taken >= order.pointee.quantity.raw {
-            if taken > order.pointee.quantity.raw { integrityCounters[3] &+= 1 }
-            remove(slot: slot)
-            return
-        }
-        if taken < 0 { taken = 0 }
-        order.pointee.quantity.raw &-= taken
-        let sideIdx = sideIndex(order.pointee.instrument, order.pointee.side)
-        let index = locateLevel(sideIdx, price: order.pointee.price, bids: order.pointee.side == .buy)
-        if index >= 0 { sides[sideIdx].base![index].quantity.raw &-= taken }
-    }
-
-    @inlinable
-    func remove(slot: Int32) {
-        let order = orders[Int(slot)]
-        let sideIdx = sideIndex(order.instrument, order.side)
-        let index = locateLevel(sideIdx, price: order.price, bids: order.side == .buy)
-        if index >= 0 {
-            let level = sides[sideIdx].base! + index
-            if order.prev >= 0 { orders[Int(order.prev)].next = order.next } else { level.pointee.head = order.next }
-            if order.next >= 0 { orders[Int(order.next)].prev = order.prev } else { level.pointee.tail = order.prev }
-            level.pointee.orderCount &-= 1
-            level.pointee.quantity.raw &-= order.quantity.raw
-            if level.pointee.orderCount == 0 { removeLevel(sideIdx, at: index) }
-        }
-        erase(order.id.raw)
-        freeSlots[counts[0]] = slot
-        counts[0] &+= 1
-        counts[1] &-= 1
-    }
-
-    @usableFromInline func clear(_ instrument: InstrumentID) {
-        for side in [Side.buy, .sell] {
-            let sideIdx = sideIndex(instrument, side)
-            while sides[sideIdx].count > 0 {
-                let head = sides[sideIdx].base![Int(sides[sideIdx].count) - 1].head
-                if head < 0 { sides[sideIdx].count -= 1; continue }
-                remove(slot: head)
-            }
-        }
-    }
-
-    // MARK: Levels
-
-    /// Index of the level at `price`, searching from the inside; -1 if absent.
-    @inlinable @inline(__always)
-    func locateLevel(_ sideIdx: Int, price: Price, bids: Bool) -> Int {
-        let array = sides[sideIdx]
-        guard let base = array.base else { return -1 }
-        var i = Int(array.count) - 1
-        if bids {
-            while i >= 0 && base[i].price.raw > price.raw { i -= 1 }
-        } else {
-            while i >= 0 && base[i].price.raw < price.raw { i -= 1 }
-        }
-        return i >= 0 && base[i].price.raw == price.raw ? i : -1
-    }
-
-    @inlinable
-    func findOrInsertLevel(_ sideIdx: Int, price: Price, bids: Bool) -> Int {
-        let side = sides + sideIdx
-        var i = Int(side.pointee.count) - 1
-        if let base = side.pointee.base {
-            if bids {
-                while i >= 0 && base[i].price.raw > price.raw { i -= 1 }
-            } else {
-                while i >= 0 && base[i].price.raw < price.raw { i -= 1 }
-            }
-            if i >= 0 && base[i].price.raw == price.raw { return i }
-        }
-        // Insert at i + 1.
-        if side.pointee.count == side.pointee.capacity {
-            if !grow(side) { return -1 }
-        }
-        let base = side.pointee.base!
-        let at = i + 1
-        let tail = Int(side.pointee.count) - at
-        if tail > 0 { (base + at + 1).update(from: base + at, count: tail) }
-        (base + at).initialize(to: BookLevel(price: price))
-        side.pointee.count &+= 1
-        return at
-    }
-
-    @usableFromInline
-    func grow(_ side: UnsafeMutablePointer<LevelArray>) -> Bool {
-        let current = Int(side.pointee.capacity)
-        if current >= capacity.levelsPerSide { return false }
-        let next = min(max(current * 2, capacity.initialLevels), capacity.levelsPerSide)
-        let fresh = UnsafeMutablePointer<BookLevel>.allocate(capacity: next)
-        if let old = side.pointee.base {
-            fresh.moveInitialize(from: old, count: Int(side.pointee.count))
-            old.deallocate()
-        }
-        side.pointee.base = fresh
-        side.pointee.capacity = Int32(next)
-        return true
-    }
-
-    @inlinable
-    func removeLevel(_ sideIdx: Int, at index: Int) {
-        let side = sides + sideIdx
-        let base = side.pointee.base!
-        let tail = Int(side.pointee.count) - index - 1
-        if tail > 0 { (base + index).update(from: base + index + 1, count: tail) }
-        side.pointee.count &-= 1
-    }
-
-    // MARK: Prefetching (replay)
-
-    /// Starts loading the id-table entry of an order that an upcoming event will reference.
-    @inlinable public func prefetchEntry(_ id: UInt64) {
-        if let entry = dense.pointee.entryAddress(id) {
-            tickline_prefetch(entry)
-        } else {
-            tickline_prefetch(table.pointee.entries + table.pointee.home(id))
-        }
-    }
-
-    /// Starts loading an upcoming event's order record (its table entry should already be
-    /// cached: call `prefetchEntry` a few events earlier).
-    @inlinable public func prefetchOrder(_ id: UInt64) {
-        let slot = find(id)
-        if slot >= 0 { tickline_prefetch_write(orders + Int(slot)) }
-    }
-
-    // MARK: Order-id table
-
-    @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 {
-        let direct = dense.pointee.find(id)
-        if direct >= 0 { return direct }
-        if direct == DenseIndex.absent && dense.pointee.overflow == 0 { return -1 }
-        return table.pointee.find(id)
-    }
-
-    @inlinable func insert(_ id: UInt64, slot: Int32) {
-        if dense.pointee.insert(id, slot: slot) { return }
-        if id < DenseIndex.limit { dense.pointee.overflow &+= 1 }
-        if (table.pointee.count &+ 1) &* 2 > table.pointee.mask &+ 1 { table.pointee.grow() }
-        table.pointee.insert(id, slot: slot)
-    }
-
-    @inlinable func erase(_ id: UInt64) {
-        if dense.pointee.erase(id) { return }
-        let before = table.pointee.count
-        table.pointee.erase(id)
-        if id < DenseIndex.limit && table.pointee.count < before { dense.pointee.overflow &-= 1 }
-    }
-}
-
-/// Open-addressing map from order id to order slot: linear probing over 16-byte entries
-/// (id, slot), backward-shift deletion (no tombstones).
-@usableFromInline struct IDTable {
-    @usableFromInline struct Entry {
-        @usableFromInline var key: UInt64
-        @usableFromInline var slot: Int32
-        @usableFromInline var padding: Int32
-        @inlinable init(key: UInt64, slot: Int32, padding: Int32) {
-            self.key = key
-            self.slot = slot
-            self.padding = padding
-        }
-    }
-
-    @usableFromInline var entries: UnsafeMutablePointer<Entry>
-    @usableFromInline var mask: Int
-    @usableFromInline var shift: UInt64
-    @usableFromInline var count: Int
-    @usableFromInline let maxSize: Int
-
-    @usableFromInline init(entries: UnsafeMutablePointer<Entry>, mask: Int, count: Int, maxSize: Int) {
-        self.entries = entries
-        self.mask = mask
-        self.shift = UInt64(64 - (mask + 1).trailingZeroBitCount)
-        self.count = count
-        self.maxSize = maxSize
-    }
-
-    @usableFromInline static func makeEntries(_ size: Int) -> UnsafeMutablePointer<Entry> {
-        let entries = UnsafeMutablePointer<Entry>.allocate(capacity: size)
-        entries.initialize(repeating: Entry(key: 0, slot: -1, padding: 0), count: size)
-        return entries
-    }
-
-    /// Home slot of an order id: the id's low bits, with the high half folded in. Feeds number
-    /// orders sequentially (ITCH references) or with well-mixed low bits (CME ids), so
-    /// consecutive ids land in consecutive entries and the live working set stays in few cache
-    /// lines. This needs a table at least as large as the span of live ids (it is sized to twice
-    /// the order capacity): on a 50M-message session, identity into a live-set-sized table took
-    /// 1,364 ns/message (sequential ids wrap into long probe clusters) and Fibonacci hashing
-    /// into it 442 ns, against about 165 ns here.
-    @inlinable @inline(__always) func home(_ id: UInt64) -> Int {
-        Int(truncatingIfNeeded: id ^ (id >> 32)) & mask
-    }
-
-    /// How far the entry at `i` sits from its home slot.
-    @inlinable @inline(__always) func displacement(_ i: Int) -> Int { (i &- home(entries[i].key)) & mask }
-
-    /// Robin Hood probing: entries within a cluster stay ordered by home, so a lookup stops as
-    /// soon as it has travelled further than the entry it meets, and deletion shifts back only
-    /// until an entry already at home. With plain linear probing every deletion walked the whole
-    /// run of occupied entries after it, and sequential ids make such runs long.
-    @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 {
-        var i = home(id)
-        var distance = 0
-        while true {
-            let entry = entries[i]
-            if entry.slot < 0 { return -1 }
-            if entry.key == id { return entry.slot }
-            if displacement(i) < distance { return -1 }
-            i = (i &+ 1) & mask
-            distance &+= 1
-        }
-    }
-
-    @inlinable mutating func insert(_ id: UInt64, slot: Int32) {
-        var carried = Entry(key: id, slot: slot, padding: 0)
-        var i = home(id)
-        var distance = 0
-        while true {
-            if entries[i].slot < 0 {
-                entries[i] = carried
-                count &+= 1
-                return
-            }
-            let existing = displacement(i)
-            if existing < distance {
-                swap(&carried, &entries[i])
-                distance = existing
-            }
-            i = (i &+ 1) & mask
-            distance &+= 1
-        }
-    }
-
-    @inlinable mutating func erase(_ id: UInt64) {
-        var i = home(id)
-        var distance = 0
-        while true {
-            if entries[i].slot < 0 { return }
-            if entries[i].key == id { break }
-            if displacement(i) < distance { return }
-            i = (i &+ 1) & mask
-            distance &+= 1
-        }
-        var next = (i &+ 1) & mask
-        while entries[next].slot >= 0 && displacement(next) > 0 {
-            entries[i] = entries[next]
-            i = next
-            next = (next &+ 1) & mask
-        }
-        entries[i].slot = -1
-        count &-= 1
-    }
-
-    /// Doubles the table (warm-up only; never past `maxSize`).
-    @usableFromInline mutating func grow() {
-        let size = mask + 1
-        guard size < maxSize else { return }
-        let old = entries
-        entries = IDTable.makeEntries(size * 2)
-        mask = size * 2 - 1
-        shift = UInt64(64 - (mask + 1).trailingZeroBitCount)
-        count = 0
-        for i in 0..<size where old[i].slot >= 0 { insert(old[i].key, slot: old[i].slot) }
-        old.deallocate()
-    }
-}
-
-/// Direct index for ids below 2^32: a directory of pages, each mapping 4,096 consecutive ids to
-/// order slots (-1 = none). Sequential ids (ITCH references) pack 16 live entries per cache line
-/// where a hash table holds 4, and a lookup is two dependent loads with no probing. Pages come
-/// from a bounded pool and are recycled when their last order goes (the newest page is kept);
-/// when the pool is exhausted, ids fall back to the hash table (`overflow` counts them).
-@usableFromInline struct DenseIndex {
-    @usableFromInline static let pageBits: UInt64 = 12
-    @usableFromInline static let pageSize = 4_096
-    /// Ids at or above this are never dense.
-    @usableFromInline static let limit: UInt64 = 1 << 32
-    @usableFromInline static let absent: Int32 = -1
-    @usableFromInline static let notDense: Int32 = -2
-
-    @usableFromInline let directory: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
-    @usableFromInline let live: UnsafeMutablePointer<Int32>
-    @usableFromInline let spare: UnsafeMutablePointer<UnsafeMutablePointer<Int32>?>
-    @usableFromInline var spareCount = 0
-    @usableFromInline var allocatedPages = 0
-    @usableFromInline let pageLimit: Int
-    @usableFromInline var newestPage = -1
-    /// Dense-range ids that went to the hash table (pool exhausted).
-    @usableFromInline var overflow = 0
-
-    @usableFromInline init(pageLimit: Int) {
-        let pages = Int(DenseIndex.limit >> DenseIndex.pageBits)
-        // calloc: the kernel hands out zero pages lazily, so the 8 MiB directory costs only what
-        // is touched.
-        directory = calloc(pages, MemoryLayout<UnsafeMutablePointer<Int32>?>.stride)!
-            .bindMemory(to: UnsafeMutablePointer<Int32>?.self, capacity: pages)
-        live = calloc(pages, MemoryLayout<Int32>.stride)!.bindMemory(to: Int32.self, capacity: pages)
-        spare = .allocate(capacity: max(pageLimit, 1))
-        self.pageLimit = pageLimit
-    }
-
-    @usableFromInline func release() {
-        let pages = Int(DenseIndex.limit >> DenseIndex.pageBits)
-        for i in 0..<pages where directory[i] != nil { directory[i]!.deallocate() }
-        for i in 0..<spareCount { spare[i]!.deallocate() }
-        free(directory)
-        free(live)
-        spare.deallocate()
-    }
-
-    @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 {
-        if id >= DenseIndex.limit { return DenseIndex.notDense }
-        guard let page = directory[Int(id >> DenseIndex.pageBits)] else { return DenseIndex.absent }
-        return page[Int(id & 4_095)]
-    }
-
-    @inlinable func entryAddress(_ id: UInt64) -> UnsafeMutablePointer<Int32>? {
-        if id >= DenseIndex.limit { return nil }
-        return directory[Int(id >> DenseIndex.pageBits)].map { $0 + Int(id & 4_095) }
-    }
-
-    /// False when the id is not dense or no page is available (use the hash table).
-    @inlinable mutating func insert(_ id: UInt64, slot: Int32) -> Bool {
-        if id >= DenseIndex.limit { return false }
-        let index = Int(id >> DenseIndex.pageBits)
-        var page = directory[index]
-        if page == nil {
-            guard let fresh = takePage() else { return false }
-            directory[index] = fresh
-            page = fresh
-        }
-        page.unsafelyUnwrapped[Int(id & 4_095)] = slot
-        live[index] &+= 1
-        if index > newestPage { newestPage = index }
-        return true
-    }
-
-    /// True when the id was held here (and is now removed).
-    @inlinable mutating func erase(_ id: UInt64) -> Bool {
-        if id >= DenseIndex.limit { return false }
-        let index = Int(id >> DenseIndex.pageBits)
-        guard let page = directory[index], page[Int(id & 4_095)] >= 0 else { return false }
-        page[Int(id & 4_095)] = -1
-        live[index] &-= 1
-        if live[index] == 0 && index != newestPage {
-            directory[index] = nil
-            spare[spareCount] = page
-            spareCount &+= 1
-        }
-        return true
-    }
-
-    @usableFromInline mutating func reserve(_ pages: Int) {
-        while allocatedPages < min(pages, pageLimit) {
-            spare[spareCount] = .allocate(capacity: DenseIndex.pageSize)
-            spareCount &+= 1
-            allocatedPages &+= 1
-        }
-    }
-
-    @usableFromInline mutating func takePage() -> UnsafeMutablePointer<Int32>? {
-        let page: UnsafeMutablePointer<Int32>
-        if spareCount > 0 {
-            spareCount &-= 1
-            page = spare[spareCount]!
-        } else {
-            guard allocatedPages < pageLimit else { return nil }
-            page = .allocate(capacity: DenseIndex.pageSize)
-            allocatedPages &+= 1
-        }
-        page.initialize(repeating: -1, count: DenseIndex.pageSize)
-        return page
+        return result
     }
 }

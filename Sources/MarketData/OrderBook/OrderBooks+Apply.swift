@@ -1,0 +1,420 @@
+import CTickline
+import TicklineCore
+
+// Applying events to the books: the hot path.
+extension OrderBooks {
+    /// Applies one market event. Never traps on bad input: inconsistencies are counted and
+    /// reported through the result.
+    @inlinable @inline(__always)
+    public func apply(_ event: MarketEvent) -> BookUpdate {
+        // The fields travel in registers: passing the 64-byte event itself made callers copy it
+        // to a temporary with 16-byte moves, which stall on the decoder's narrower stores.
+        apply(kind: event.kind, instrument: event.instrument, side: event.side, orderID: event.orderID.raw,
+              price: event.price.raw, quantity: event.quantity.raw, aux: event.aux)
+    }
+
+    @inlinable
+    func apply(kind: MarketEventKind, instrument: InstrumentID, side: Side, orderID: UInt64, price: Int64, quantity: Int64,
+               aux: UInt64) -> BookUpdate {
+        switch kind {
+        case .add:
+            guard instrument.index < instrumentCapacity else { return reject(.badInstrument) }
+            return add(orderID, instrument: instrument, side: side, price: price, quantity: quantity)
+        case .cancel, .execute:
+            if semantics == .nautilus {
+                return applyNautilus(kind: kind, instrument: instrument, side: side, orderID: orderID, price: price,
+                                     quantity: quantity)
+            }
+            let slot = find(orderID)
+            if slot < 0 { return reject(.unknownOrder) }
+            reduce(slot: slot, by: quantity)
+            return .changed
+        case .delete:
+            let slot = find(orderID)
+            if slot < 0 { return reject(.unknownOrder) }
+            remove(slot: slot)
+            return .changed
+        case .replace:
+            return replace(orderID, instrument: instrument, side: side, newID: aux, price: price, quantity: quantity)
+        case .clear:
+            guard instrument.index < instrumentCapacity else { return reject(.badInstrument) }
+            clear(instrument)
+            return .changed
+        case .status:
+            applyStatus(instrument: instrument, price: price, quantity: quantity, aux: aux)
+            return .unchanged
+        case .trade, .bbo, .tick, .gap:
+            return .unchanged
+        }
+    }
+
+    /// Applies an event and completes it from the book for the stages downstream: an execution
+    /// without a price (ITCH 'E') gets the resting order's price, and executions and cancels get
+    /// the resting order's side. Bars and trade features then see every execution as a trade.
+    @inlinable
+    public func applyCompleting(_ event: inout MarketEvent) -> BookUpdate {
+        if event.kind == .execute || event.kind == .cancel {
+            let slot = find(event.orderID.raw)
+            if slot >= 0 {
+                let level = records[Int(records[Int(slot)].link)]
+                if event.price.raw == 0 { event.price = Price(raw: level.price) }
+                event.side = level.side & 1 == 0 ? .buy : .sell
+                // Reduce semantics: the order is found already (the same steps as `apply`).
+                if semantics == .reduce {
+                    reduce(slot: slot, by: event.quantity.raw)
+                    return .changed
+                }
+            }
+        }
+        return apply(event)
+    }
+
+    /// Status events: ITCH H/h (state), Y (Reg SHO), J (LULD collar), W (MWCB, market-wide),
+    /// and Databento status records (source 0: `aux` bits 0–15 hold the status action).
+    @usableFromInline
+    func applyStatus(instrument: InstrumentID, price: Int64, quantity: Int64, aux: UInt64) {
+        let source = ITCHStatusSource.source(aux)
+        if source == UInt8(ascii: "W") {
+            counters.pointee.marketWide = ITCHStatusSource.state(aux) &- UInt8(ascii: "0")
+            return
+        }
+        guard instrument.index < capacity.instruments else { return }
+        let status = states + instrument.index
+        switch source {
+        case UInt8(ascii: "H"), UInt8(ascii: "h"):
+            if let state = TradingState(rawValue: ITCHStatusSource.state(aux)) { status.pointee.state = state }
+        case UInt8(ascii: "Y"):
+            status.pointee.regSHO = ITCHStatusSource.state(aux)
+        case UInt8(ascii: "J"):
+            status.pointee.luldUpper = Price(raw: price)
+            status.pointee.luldLower = Price(raw: quantity)
+        case 0:
+            // Databento StatusAction.
+            switch aux & 0xFFFF {
+            case 7: status.pointee.state = .trading
+            case 8, 10, 12, 13, 15: status.pointee.state = .halted
+            case 9: status.pointee.state = .paused
+            case 1, 2, 3, 4, 5, 6, 11: status.pointee.state = .quotationOnly
+            default: break  // 0 none, 14 short-sale restriction change
+            }
+        default:
+            break
+        }
+    }
+
+    @usableFromInline func reject(_ update: BookUpdate) -> BookUpdate {
+        switch update {
+        case .unknownOrder: integrityCounters[1] &+= 1
+        case .duplicateOrder: integrityCounters[2] &+= 1
+        case .capacityExceeded: integrityCounters[4] &+= 1
+        case .badInstrument: integrityCounters[5] &+= 1
+        default: break
+        }
+        return update
+    }
+
+    @inlinable
+    func add(_ id: UInt64, instrument: InstrumentID, side: Side, price: Int64, quantity: Int64) -> BookUpdate {
+        guard side != .none else { return reject(.unknownOrder) }
+        if find(id) >= 0 { return reject(.duplicateOrder) }
+        if counters.pointee.liveOrders == orderCapacity { return reject(.capacityExceeded) }
+        let sideIdx = sideIndex(instrument, side)
+        let levelIndex = findOrInsertLevel(sideIdx, price: price, bids: side == .buy)
+        if levelIndex < 0 { return reject(.capacityExceeded) }
+        let slot = takeSlot()
+        insert(id, slot: slot)
+        let level = records + Int(levelIndex)
+        let tail = level.pointee.prev
+        records[Int(slot)] = .order(id: id, quantity: quantity, level: levelIndex, prev: tail, next: levelIndex)
+        records[Int(tail)].next = slot  // the level itself when the queue is empty
+        level.pointee.prev = slot
+        level.pointee.link &+= 1
+        level.pointee.quantity &+= quantity
+        // Crossed book check against the opposite side's best.
+        let opposite = sides[sideIdx ^ 1]
+        if opposite.count > 0 {
+            let best = opposite.prices.unsafelyUnwrapped[Int(opposite.count) &- 1]
+            if side == .buy ? price >= best : price <= best { integrityCounters[0] &+= 1 }
+        }
+        return .changed
+    }
+
+    /// nautilus: a cancel removes the order; a fill is a modify to the fill's side, price and
+    /// size (same id), adding the order if unknown.
+    @inlinable
+    func applyNautilus(kind: MarketEventKind, instrument: InstrumentID, side: Side, orderID: UInt64, price: Int64,
+                       quantity: Int64) -> BookUpdate {
+        if kind == .cancel {
+            let slot = find(orderID)
+            if slot < 0 { return reject(.unknownOrder) }
+            remove(slot: slot)
+            return .changed
+        }
+        return replace(orderID, instrument: instrument, side: side, newID: orderID, price: price, quantity: quantity)
+    }
+
+    /// Replaces order `id` by `newID` at `price` and `quantity` (ITCH U: a new id; Databento
+    /// modify: `newID == id`).
+    @inlinable
+    func replace(_ id: UInt64, instrument: InstrumentID, side: Side, newID: UInt64, price: Int64, quantity: Int64) -> BookUpdate {
+        let slot = find(id)
+        if slot < 0 {
+            // Databento modifies of an unseen order carry the side: treat as an add.
+            if newID == id, side != .none, instrument.index < instrumentCapacity {
+                integrityCounters[1] &+= 1
+                return add(newID, instrument: instrument, side: side, price: price, quantity: quantity)
+            }
+            return reject(.unknownOrder)
+        }
+        let old = records[Int(slot)]
+        let oldLevel = records[Int(old.link)]
+        if newID == id {
+            // In-place modify (same id): a smaller size at the same price keeps queue priority;
+            // a new price or a larger size goes to the back of the queue.
+            if price == oldLevel.price && quantity <= old.quantity {
+                reduce(slot: slot, by: old.quantity &- quantity)
+                return .changed
+            }
+        }
+        remove(slot: slot)
+        let newSide: Side = side != .none ? side : (oldLevel.side & 1 == 0 ? .buy : .sell)
+        return add(newID, instrument: InstrumentID(UInt32(truncatingIfNeeded: oldLevel.side >> 1)), side: newSide,
+                   price: price, quantity: quantity)
+    }
+
+    @inlinable
+    func reduce(slot: Int32, by amount: Int64) {
+        let order = records + Int(slot)
+        var taken = amount
+        if taken >= order.pointee.quantity {
+            if taken > order.pointee.quantity { integrityCounters[3] &+= 1 }
+            remove(slot: slot)
+            return
+        }
+        if taken < 0 { taken = 0 }
+        order.pointee.quantity &-= taken
+        records[Int(order.pointee.link)].quantity &-= taken
+    }
+
+    @inlinable
+    func remove(slot: Int32) {
+        let order = records[Int(slot)]
+        // Either neighbour may be the level's record (the queue's sentinel).
+        records[Int(order.prev)].next = order.next
+        records[Int(order.next)].prev = order.prev
+        let level = records + Int(order.link)
+        level.pointee.link &-= 1
+        level.pointee.quantity &-= order.quantity
+        if level.pointee.link == 0 { removeLevel(order.link) }
+        erase(order.key)
+        releaseSlot(slot)
+    }
+
+    @usableFromInline func clear(_ instrument: InstrumentID) {
+        for side in [Side.buy, .sell] {
+            let sideIdx = sideIndex(instrument, side)
+            while sides[sideIdx].count > 0 {
+                let node = sides[sideIdx].nodes![Int(sides[sideIdx].count) - 1]
+                remove(slot: records[Int(node)].next)
+            }
+        }
+    }
+
+    // MARK: Slots
+
+    /// An order slot (the caller has checked that one is free): the most recently freed, else
+    /// the next never used.
+    @inlinable @inline(__always) func takeSlot() -> Int32 {
+        let c = counters
+        c.pointee.liveOrders &+= 1
+        if c.pointee.freeOrders > 0 {
+            c.pointee.freeOrders &-= 1
+            return freeSlots[c.pointee.freeOrders]
+        }
+        c.pointee.freshOrders &+= 1
+        return Int32(truncatingIfNeeded: c.pointee.freshOrders &- 1)
+    }
+
+    @inlinable @inline(__always) func releaseSlot(_ slot: Int32) {
+        let c = counters
+        freeSlots[c.pointee.freeOrders] = slot
+        c.pointee.freeOrders &+= 1
+        c.pointee.liveOrders &-= 1
+    }
+
+    // MARK: Levels
+
+    /// Position of the level at `price` in its side's array, searching from the inside; -1 if
+    /// absent.
+    @inlinable
+    func locateLevel(_ sideIdx: Int, price: Int64, bids: Bool) -> Int {
+        let array = sides[sideIdx]
+        guard let prices = array.prices else { return -1 }
+        var i = Int(array.count) &- 1
+        if bids {
+            while i >= 0 && prices[i] > price { i &-= 1 }
+        } else {
+            while i >= 0 && prices[i] < price { i &-= 1 }
+        }
+        return i >= 0 && prices[i] == price ? i : -1
+    }
+
+    /// The level record at `price` on a side, inserted (empty) if the side has none; -1 when
+    /// the side is full (`capacity.levelsPerSide`).
+    @inlinable @inline(__always)
+    func findOrInsertLevel(_ sideIdx: Int, price: Int64, bids: Bool) -> Int32 {
+        let node = levelTable.pointee.find(price, Int32(truncatingIfNeeded: sideIdx))
+        if node >= 0 { return node }
+        return insertLevel(sideIdx, price: price, bids: bids)
+    }
+
+    /// Opens a level: a record, its entry in the side's price order and in the level table.
+    @usableFromInline
+    func insertLevel(_ sideIdx: Int, price: Int64, bids: Bool) -> Int32 {
+        let side = sides + sideIdx
+        if side.pointee.count == side.pointee.capacity {
+            if !grow(side) { return -1 }
+        }
+        let prices = side.pointee.prices!
+        let nodes = side.pointee.nodes!
+        var i = Int(side.pointee.count) - 1
+        if bids {
+            while i >= 0 && prices[i] > price { i -= 1 }
+        } else {
+            while i >= 0 && prices[i] < price { i -= 1 }
+        }
+        let at = i + 1
+        let tail = Int(side.pointee.count) - at
+        if tail > 0 {
+            (prices + at + 1).update(from: prices + at, count: tail)
+            (nodes + at + 1).update(from: nodes + at, count: tail)
+        }
+        let c = counters
+        let node: Int32
+        if c.pointee.freeLevels > 0 {
+            c.pointee.freeLevels &-= 1
+            node = freeLevels[c.pointee.freeLevels]
+        } else {
+            node = Int32(truncatingIfNeeded: orderCapacity &+ c.pointee.freshLevels)
+            c.pointee.freshLevels &+= 1
+        }
+        records[Int(node)] = .level(price: price, sideIndex: Int32(truncatingIfNeeded: sideIdx), slot: node)
+        prices[at] = price
+        nodes[at] = node
+        side.pointee.count &+= 1
+        levelTable.pointee.insert(price, Int32(truncatingIfNeeded: sideIdx), node: node)
+        return node
+    }
+
+    @usableFromInline
+    func grow(_ side: UnsafeMutablePointer<SideLevels>) -> Bool {
+        let current = Int(side.pointee.capacity)
+        if current >= capacity.levelsPerSide { return false }
+        let next = min(max(current * 2, capacity.initialLevels), capacity.levelsPerSide)
+        let prices = UnsafeMutablePointer<Int64>.allocate(capacity: next)
+        let nodes = UnsafeMutablePointer<Int32>.allocate(capacity: next)
+        if let old = side.pointee.prices {
+            prices.moveInitialize(from: old, count: Int(side.pointee.count))
+            old.deallocate()
+        }
+        if let old = side.pointee.nodes {
+            nodes.moveInitialize(from: old, count: Int(side.pointee.count))
+            old.deallocate()
+        }
+        side.pointee.prices = prices
+        side.pointee.nodes = nodes
+        side.pointee.capacity = Int32(next)
+        return true
+    }
+
+    /// Removes an emptied level record from its side's array and frees it.
+    @usableFromInline
+    func removeLevel(_ node: Int32) {
+        let record = records[Int(node)]
+        let sideIdx = Int(record.side)
+        let side = sides + sideIdx
+        let index = locateLevel(sideIdx, price: record.price, bids: sideIdx & 1 == 0)
+        if index >= 0 {
+            let prices = side.pointee.prices!
+            let nodes = side.pointee.nodes!
+            let tail = Int(side.pointee.count) - index - 1
+            if tail > 0 {
+                (prices + index).update(from: prices + index + 1, count: tail)
+                (nodes + index).update(from: nodes + index + 1, count: tail)
+            }
+            side.pointee.count &-= 1
+        }
+        levelTable.pointee.erase(record.price, record.side)
+        let c = counters
+        freeLevels[c.pointee.freeLevels] = node
+        c.pointee.freeLevels &+= 1
+    }
+
+    // MARK: Prefetching (replay)
+
+    /// Starts loading the id-table entry of an order that an upcoming event will reference.
+    @inlinable public func prefetchEntry(_ id: UInt64) {
+        if let entry = dense.pointee.entryAddress(id) {
+            tickline_prefetch(entry)
+        } else {
+            tickline_prefetch(table.pointee.entries + table.pointee.home(id))
+        }
+    }
+
+    /// Starts loading an upcoming event's order record (its table entry should already be
+    /// cached: call `prefetchEntry` a few events earlier).
+    @inlinable public func prefetchOrder(_ id: UInt64) {
+        let slot = find(id)
+        if slot >= 0 { tickline_prefetch_write(records + Int(slot)) }
+    }
+
+    /// Starts loading what removing or reducing an upcoming event's order writes besides its
+    /// own record: its queue neighbours and its level (the record should already be cached:
+    /// call `prefetchOrder` a few events earlier).
+    @inlinable public func prefetchNeighbours(_ id: UInt64) {
+        let slot = find(id)
+        if slot >= 0 { prefetchLinks(slot) }
+    }
+
+    @inlinable @inline(__always) func prefetchLinks(_ slot: Int32) {
+        let record = records + Int(slot)
+        tickline_prefetch_write(records + Int(record.pointee.prev))
+        tickline_prefetch_write(records + Int(record.pointee.next))
+        tickline_prefetch_write(records + Int(record.pointee.link))
+    }
+
+    /// The slot of a live order, or 0 when unknown: for prefetching without a branch on
+    /// whether the upcoming message references a live order (an add's new id does not).
+    @inlinable @inline(__always) func slotOrZero(_ id: UInt64) -> Int32 {
+        let slot: Int32
+        if let entry = dense.pointee.entryAddress(id) {
+            slot = entry.pointee
+        } else {
+            slot = dense.pointee.overflow == 0 && id < DenseIndex.limit ? -1 : table.pointee.find(id)
+        }
+        return max(slot, 0)
+    }
+
+    // MARK: Order-id table
+
+    @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 {
+        let direct = dense.pointee.find(id)
+        if direct >= 0 { return direct }
+        if direct == DenseIndex.absent && dense.pointee.overflow == 0 { return -1 }
+        return table.pointee.find(id)
+    }
+
+    @inlinable func insert(_ id: UInt64, slot: Int32) {
+        if dense.pointee.insert(id, slot: slot) { return }
+        if id < DenseIndex.limit { dense.pointee.overflow &+= 1 }
+        if (table.pointee.count &+ 1) &* 2 > table.pointee.mask &+ 1 { table.pointee.grow() }
+        table.pointee.insert(id, slot: slot)
+    }
+
+    @inlinable func erase(_ id: UInt64) {
+        if dense.pointee.erase(id) { return }
+        let before = table.pointee.count
+        table.pointee.erase(id)
+        if id < DenseIndex.limit && table.pointee.count < before { dense.pointee.overflow &-= 1 }
+    }
+}

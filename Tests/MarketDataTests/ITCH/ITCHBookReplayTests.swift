@@ -1,0 +1,153 @@
+import Testing
+import TicklineCore
+@testable import MarketData
+
+/// The prefetching replay against plain decode + apply: the same events, the same answers and
+/// the same books, with look-ahead always on, never on, and switching on part way.
+@Suite struct ITCHBookReplayTests {
+    /// A random but consistent length-prefixed stream: adds, executions, cancels, deletes and
+    /// replaces of live orders over several instruments, with trades, halts, a system event and
+    /// some references to orders that do not exist.
+    static func stream(messages: Int, instruments: UInt16, seed: UInt64) -> [UInt8] {
+        var state = seed
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        func be(_ v: UInt64, _ n: Int) -> [UInt8] { (0..<n).map { UInt8((v >> UInt64(8 * (n - 1 - $0))) & 0xFF) } }
+        var out: [UInt8] = []
+        var time: UInt64 = 34_200_000_000_000
+        func emit(_ type: Character, _ locate: UInt16, _ body: [UInt8]) {
+            time += 1 + next() % 1_000
+            let message = [UInt8(type.asciiValue!)] + be(UInt64(locate), 2) + be(0, 2) + be(time, 6) + body
+            out += be(UInt64(message.count), 2) + message
+        }
+        struct Live { var ref: UInt64; var locate: UInt16; var shares: UInt64 }
+        var live: [Live] = []
+        var nextRef: UInt64 = 1
+        var match: UInt64 = 1
+        emit("S", 0, [UInt8(ascii: "O")])
+        for _ in 0..<messages {
+            let roll = next() % 100
+            let locate = UInt16(1 + next() % UInt64(instruments))
+            if live.isEmpty || roll < 48 {
+                let buy = next() & 1 == 0
+                let price = 100_000 + (buy ? -1 : 1) * Int64(100 * (1 + next() % 20))
+                let shares = 1 + next() % 500
+                emit("A", locate, be(nextRef, 8) + [buy ? UInt8(ascii: "B") : UInt8(ascii: "S")] + be(shares, 4)
+                    + Array("SYM     ".utf8) + be(UInt64(price), 4))
+                live.append(Live(ref: nextRef, locate: locate, shares: shares))
+                nextRef += 1
+                continue
+            }
+            if roll < 51 {
+                emit("P", locate, be(0, 8) + [UInt8(ascii: "B")] + be(100, 4) + Array("SYM     ".utf8) + be(100_000, 4) + be(match, 8))
+                match += 1
+                continue
+            }
+            if roll < 52 {
+                emit("D", locate, be(nextRef + 1_000_000, 8))  // an order that never existed
+                continue
+            }
+            if roll < 53 {
+                emit("H", locate, Array("SYM     ".utf8) + [next() & 1 == 0 ? UInt8(ascii: "H") : UInt8(ascii: "T"), 0x20] + be(0, 4))
+                continue
+            }
+            let pick = Int(next() % UInt64(live.count))
+            var order = live[pick]
+            switch roll {
+            case 53..<68:
+                let shares = 1 + next() % order.shares
+                emit("E", order.locate, be(order.ref, 8) + be(shares, 4) + be(match, 8))
+                match += 1
+                order.shares -= shares
+            case 68..<76:
+                let shares = 1 + next() % order.shares
+                emit("X", order.locate, be(order.ref, 8) + be(shares, 4))
+                order.shares -= shares
+            case 76..<92:
+                emit("D", order.locate, be(order.ref, 8))
+                order.shares = 0
+            default:
+                let shares = 1 + next() % 500
+                let price = 100_000 + Int64(100 * (next() % 41)) - 2_000
+                emit("U", order.locate, be(order.ref, 8) + be(nextRef, 8) + be(shares, 4) + be(UInt64(price), 4))
+                order = Live(ref: nextRef, locate: order.locate, shares: shares)
+                nextRef += 1
+            }
+            if order.shares == 0 {
+                live.swapAt(pick, live.count - 1)
+                live.removeLast()
+            } else {
+                live[pick] = order
+            }
+        }
+        return out
+    }
+
+    struct Seen: Equatable {
+        var kind: MarketEventKind, instrument: InstrumentID, side: Side, orderID: OrderID, price: Price
+        var quantity: Quantity, aux: UInt64, tsEvent: Nanos, flags: MarketEventFlags, update: BookUpdate
+        init(_ e: borrowing MarketEvent, _ update: BookUpdate) {
+            kind = e.kind; instrument = e.instrument; side = e.side; orderID = e.orderID; price = e.price
+            quantity = e.quantity; aux = e.aux; tsEvent = e.tsEvent; flags = e.flags; self.update = update
+        }
+    }
+
+    static func books() -> OrderBooks {
+        OrderBooks(capacity: BookCapacity(orders: 1 << 15, instruments: 64, levelsPerSide: 256))
+    }
+
+    /// Every level of every instrument, with its queue.
+    static func snapshot(_ books: OrderBooks, instruments: UInt16) -> [String] {
+        var rows: [String] = []
+        for i in 0...UInt32(instruments) {
+            for side in [Side.buy, .sell] {
+                for l in 0..<books.levelCount(InstrumentID(i), side) {
+                    let level = books.level(InstrumentID(i), side, l)!
+                    let queue = books.queue(InstrumentID(i), side, price: level.price).map { "\($0.id.raw):\($0.quantity.raw)" }
+                    rows.append("\(i) \(side) \(level.price.raw) \(level.quantity.raw) \(level.orderCount) \(queue)")
+                }
+            }
+        }
+        return rows
+    }
+
+    @Test(arguments: [0, 300, Int.max])
+    func replayMatchesPlainDecodeAndApply(prefetchAbove: Int) {
+        let instruments: UInt16 = 12
+        let bytes = Self.stream(messages: 20_000, instruments: instruments, seed: 42)
+        // Plain.
+        let plainBooks = Self.books()
+        let decoder = ITCHDecoder()
+        var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        var expected: [Seen] = []
+        let plainScan = bytes.withUnsafeBytes { raw in
+            ITCHFrames.scan(raw, framing: .lengthPrefixed, { p, length, _ in
+                if case .event = decoder.decode(p, length: length, into: &event) {
+                    expected.append(Seen(event, plainBooks.apply(event)))
+                }
+            }, onError: { _, _ in })
+        }
+        #expect(plainBooks.liveOrders > 300, "the stream must cross the threshold under test")
+        #expect(plainBooks.integrity.unknownOrders > 0)
+        // Replay.
+        let replayBooks = Self.books()
+        let replay = ITCHBookReplay(decoder: ITCHDecoder(), books: replayBooks, prefetchAbove: prefetchAbove)
+        defer { replay.deallocate() }
+        var seen: [Seen] = []
+        let scan = bytes.withUnsafeBytes { raw in
+            replay.replay(raw, framing: .lengthPrefixed, { event, update in seen.append(Seen(event, update)) }, onError: { _, _ in })
+        }
+        #expect(scan == plainScan && scan.consumed == bytes.count)
+        #expect(seen.count == expected.count)
+        #expect(seen == expected)
+        #expect(replayBooks.integrity == plainBooks.integrity)
+        #expect(replayBooks.liveOrders == plainBooks.liveOrders)
+        #expect(Self.snapshot(replayBooks, instruments: instruments) == Self.snapshot(plainBooks, instruments: instruments))
+        #expect(replay.decoder.totalMessages == decoder.totalMessages)
+    }
+}
