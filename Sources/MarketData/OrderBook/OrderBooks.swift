@@ -151,19 +151,22 @@ public enum BookSemantics: Sendable, Equatable {
 /// A side's levels in price order with the best at the end ("inside"), searched from the
 /// inside because nearly all activity is near the touch. Bids ascend, asks descend.
 /// `prices[i]` is the price of level record `nodes[i]`; the prices alone are scanned, eight
-/// to a cache line.
+/// to a cache line. `best` repeats the inside price (Int64.min for bids, Int64.max for asks
+/// when the side is empty), so the crossed-book check of an add reads the opposite side's
+/// header (next to its own side's) and not its price array.
 @frozen @usableFromInline struct SideLevels {
     @usableFromInline var prices: UnsafeMutablePointer<Int64>?
     @usableFromInline var nodes: UnsafeMutablePointer<Int32>?
     @usableFromInline var count: Int32
     @usableFromInline var capacity: Int32
-    @usableFromInline var spare: Int64 = 0
+    @usableFromInline var best: Int64
 
-    @inlinable init() {
+    @inlinable init(bids: Bool) {
         prices = nil
         nodes = nil
         count = 0
         capacity = 0
+        best = bids ? .min : .max
     }
 }
 
@@ -270,8 +273,10 @@ public final class OrderBooks: @unchecked Sendable {
         dense.initialize(to: DenseIndex(pageLimit: capacity.densePages))
         counters = .allocate(capacity: 1)
         counters.initialize(to: BookCounters())
-        sides = .allocate(capacity: capacity.instruments * 2)
-        sides.initialize(repeating: SideLevels(), count: capacity.instruments * 2)
+        // Cache-line aligned: an instrument's two 32-byte side headers share one line.
+        sides = UnsafeMutableRawPointer.allocate(byteCount: capacity.instruments * 2 * MemoryLayout<SideLevels>.stride, alignment: 64)
+            .bindMemory(to: SideLevels.self, capacity: capacity.instruments * 2)
+        for i in 0..<capacity.instruments * 2 { (sides + i).initialize(to: SideLevels(bids: i & 1 == 0)) }
         states = .allocate(capacity: capacity.instruments)
         states.initialize(repeating: InstrumentStatus(), count: capacity.instruments)
         integrityCounters = .allocate(capacity: 6)

@@ -175,6 +175,12 @@ import Glibc
         return directory[Int(id >> DenseIndex.pageBits)].map { $0 + Int(id & 4_095) }
     }
 
+    /// Stores `slot` in the (empty) entry of `id` in an existing page (from `entryAddress`).
+    @inlinable @inline(__always) func fill(_ entry: UnsafeMutablePointer<Int32>, id: UInt64, slot: Int32) {
+        entry.pointee = slot
+        live[Int(id >> DenseIndex.pageBits)] &+= 1
+    }
+
     /// False when the id is not dense or no page is available (use the hash table).
     @inlinable mutating func insert(_ id: UInt64, slot: Int32) -> Bool {
         if id >= DenseIndex.limit { return false }
@@ -204,6 +210,21 @@ import Glibc
             spareCount &+= 1
         }
         return true
+    }
+
+    /// Empties the (live) entry of `id` (from `entryAddress`), recycling its page when that
+    /// was its last order.
+    @inlinable @inline(__always) mutating func clear(_ entry: UnsafeMutablePointer<Int32>, id: UInt64) {
+        entry.pointee = -1
+        let index = Int(id >> DenseIndex.pageBits)
+        live[index] &-= 1
+        if live[index] == 0 && index != newestPage { recycle(index) }
+    }
+
+    @usableFromInline mutating func recycle(_ index: Int) {
+        spare[spareCount] = directory[index]
+        spareCount &+= 1
+        directory[index] = nil
     }
 
     @usableFromInline mutating func reserve(_ pages: Int) {
