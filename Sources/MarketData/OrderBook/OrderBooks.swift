@@ -12,8 +12,9 @@ public struct BookCapacity: Sendable, Equatable {
     /// Levels each side starts with (grown by doubling up to `levelsPerSide` during warm-up).
     public var initialLevels: Int
     /// Order ids below 2^32 (ITCH references, numbered sequentially each day) are indexed
-    /// directly in pages of 4,096 ids; at most this many pages are live at once (16 KiB each),
-    /// recycled when their orders are gone. Other ids, and any overflow, use the hash table.
+    /// directly in pages of 4,096 ids; at most this many pages are live at once (16 KiB each,
+    /// address space reserved at start, memory committed as pages are first used), recycled
+    /// when their orders are gone. Other ids, and any overflow, use the hash table.
     public var densePages: Int
 
     public init(orders: Int = 1 << 20, instruments: Int = 65_536, levelsPerSide: Int = 1 << 16, initialLevels: Int = 16,
@@ -259,7 +260,7 @@ public final class OrderBooks: @unchecked Sendable {
         orderCapacity = capacity.orders
         instrumentCapacity = capacity.instruments
         // Slabs are handed out from a high-water mark, so untouched records cost no page.
-        records = .allocate(capacity: capacity.orders * 2)
+        records = hugePageBacked(capacity.orders * 2)
         freeSlots = .allocate(capacity: capacity.orders)
         freeLevels = .allocate(capacity: capacity.orders)
         var maxTable = 16
