@@ -21,6 +21,8 @@ struct ITCHBench: ParsableCommand {
     @Option(help: "Passes of each kind (interleaved).") var passes: Int = 5
     @Option(help: "Live-order capacity of the books.") var orders: Int = 1 << 22
     @Option(help: "Kinds of pass, comma-separated: decode, book, fused, file, replay.") var modes: String = "decode,book,fused,file,replay"
+    @Option(help: "Live orders above which the replay pass looks ahead and prefetches (default: the replay's).")
+    var prefetchAbove: Int?
     @Flag(help: "Also time every message of one decode + book pass with the TSC and print its latency percentiles.")
     var latency = false
 
@@ -105,7 +107,8 @@ struct ITCHBench: ParsableCommand {
             // Decode + books with look-ahead prefetching (what a replay can do).
             if selected.contains("replay") {
                 let books3 = makeBooks()
-                let replay = ITCHBookReplay(decoder: ITCHDecoder(), books: books3)
+                let replay = prefetchAbove.map { ITCHBookReplay(decoder: ITCHDecoder(), books: books3, prefetchAbove: $0) }
+                    ?? ITCHBookReplay(decoder: ITCHDecoder(), books: books3)
                 var changed3 = 0
                 time("replay") {
                     _ = bytes.withUnsafeBytes { raw in
@@ -124,7 +127,7 @@ struct ITCHBench: ParsableCommand {
                 try time("file") {
                     let reader = try ITCHFileReader(path: file)
                     try reader.forEachMessage { p, length, _ in
-                        if case .event = decoder4.decode(p, length: length, into: &event), books4.apply(event) == .changed { changed4 &+= 1 }
+                        if decoder4.decode(p, length: length, into: &event, applyingTo: books4) == .changed { changed4 &+= 1 }
                     }
                 }
                 check(&reference, changed4, books4, "the file replay")
@@ -136,7 +139,7 @@ struct ITCHBench: ParsableCommand {
         print("file \(file): \(messages) messages, \(bytes.count) bytes, framing \(framing == .lengthPrefixed ? "length-prefixed" : "type-table")")
         let labels = [("decode", "decode      ", ""), ("book", "decode+book ", "  (message by message)"),
                       ("fused", "fused       ", "  (decode and apply in one step, message by message)"),
-                      ("file", "file replay ", "  (read + decode + book, streaming)"),
+                      ("file", "file replay ", "  (read + fused decode and apply, streaming)"),
                       ("replay", "replay      ", "  (decode+book, look-ahead prefetch)")]
         for (mode, label, note) in labels {
             guard let timings = runs[mode] else { continue }

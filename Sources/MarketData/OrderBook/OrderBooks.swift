@@ -304,12 +304,15 @@ public final class OrderBooks: @unchecked Sendable {
         integrityCounters.deallocate()
     }
 
-    /// Allocates the level arrays of `instruments` up front (at `initialLevels` per side), so
-    /// that replaying into them allocates nothing until a side outgrows that.
+    /// Allocates the level arrays of `instruments` up front (at `initialLevels` per side), and
+    /// sizes the level table for that many levels, so that replaying into them allocates
+    /// nothing until a side outgrows that.
     public func preallocateLevels(for instruments: Range<Int>) {
-        for i in instruments.clamped(to: 0..<capacity.instruments) {
+        let range = instruments.clamped(to: 0..<capacity.instruments)
+        for i in range {
             for s in 0..<2 where sides[i * 2 + s].prices == nil { _ = grow(sides + i * 2 + s) }
         }
+        levelTable.pointee.reserve(levels: range.count * 2 * capacity.initialLevels)
     }
 
     /// Allocates up to `pages` direct-index pages up front (within `capacity.densePages`), so a
