@@ -20,7 +20,9 @@ struct ITCHBench: ParsableCommand {
     @Argument(help: "ITCH 5.0 file (plain or gzip).") var file: String
     @Option(help: "Passes of each kind (interleaved).") var passes: Int = 5
     @Option(help: "Live-order capacity of the books.") var orders: Int = 1 << 22
-    @Option(help: "Kinds of pass, comma-separated: decode, book, file, replay.") var modes: String = "decode,book,file,replay"
+    @Option(help: "Kinds of pass, comma-separated: decode, book, fused, file, replay.") var modes: String = "decode,book,fused,file,replay"
+    @Option(help: "Live orders above which the replay pass looks ahead and prefetches (default: the replay's).")
+    var prefetchAbove: Int?
     @Flag(help: "Also time every message of one decode + book pass with the TSC and print its latency percentiles.")
     var latency = false
 
@@ -42,8 +44,8 @@ struct ITCHBench: ParsableCommand {
         do { bytes = try ITCHFileReader.readAll(path: file) } catch { throw ValidationError("\(error)") }
         let framing = bytes.withUnsafeBytes { ITCHFrames.detect($0) }
         let selected = Set(modes.split(separator: ",").map { String($0) })
-        let known: Set<String> = ["decode", "book", "file", "replay"]
-        guard !selected.isEmpty, selected.isSubset(of: known) else { throw ValidationError("--modes takes decode, book, file, replay") }
+        let known: Set<String> = ["decode", "book", "fused", "file", "replay"]
+        guard !selected.isEmpty, selected.isSubset(of: known) else { throw ValidationError("--modes takes decode, book, fused, file, replay") }
         let clock = MonotonicClock()
         var runs: [String: [Timing]] = [:]
         let messages = bytes.withUnsafeBytes { raw in
@@ -88,10 +90,25 @@ struct ITCHBench: ParsableCommand {
                 }
                 check(&reference, changed, books, "the message-by-message pass")
             }
+            // Decode and apply in one step (ITCHDecoder.decode(_:length:into:applyingTo:)).
+            if selected.contains("fused") {
+                let decoder5 = ITCHDecoder()
+                let books5 = makeBooks()
+                var changed5 = 0
+                time("fused") {
+                    _ = bytes.withUnsafeBytes { raw in
+                        ITCHFrames.scan(raw, framing: framing, { p, length, _ in
+                            if decoder5.decode(p, length: length, into: &event, applyingTo: books5) == .changed { changed5 &+= 1 }
+                        }, onError: { _, _ in })
+                    }
+                }
+                check(&reference, changed5, books5, "the fused pass")
+            }
             // Decode + books with look-ahead prefetching (what a replay can do).
             if selected.contains("replay") {
                 let books3 = makeBooks()
-                let replay = ITCHBookReplay(decoder: ITCHDecoder(), books: books3)
+                let replay = prefetchAbove.map { ITCHBookReplay(decoder: ITCHDecoder(), books: books3, prefetchAbove: $0) }
+                    ?? ITCHBookReplay(decoder: ITCHDecoder(), books: books3)
                 var changed3 = 0
                 time("replay") {
                     _ = bytes.withUnsafeBytes { raw in
@@ -110,7 +127,7 @@ struct ITCHBench: ParsableCommand {
                 try time("file") {
                     let reader = try ITCHFileReader(path: file)
                     try reader.forEachMessage { p, length, _ in
-                        if case .event = decoder4.decode(p, length: length, into: &event), books4.apply(event) == .changed { changed4 &+= 1 }
+                        if decoder4.decode(p, length: length, into: &event, applyingTo: books4) == .changed { changed4 &+= 1 }
                     }
                 }
                 check(&reference, changed4, books4, "the file replay")
@@ -121,7 +138,8 @@ struct ITCHBench: ParsableCommand {
         func f(_ v: Double) -> String { String((v * 100).rounded() / 100) }
         print("file \(file): \(messages) messages, \(bytes.count) bytes, framing \(framing == .lengthPrefixed ? "length-prefixed" : "type-table")")
         let labels = [("decode", "decode      ", ""), ("book", "decode+book ", "  (message by message)"),
-                      ("file", "file replay ", "  (read + decode + book, streaming)"),
+                      ("fused", "fused       ", "  (decode and apply in one step, message by message)"),
+                      ("file", "file replay ", "  (read + fused decode and apply, streaming)"),
                       ("replay", "replay      ", "  (decode+book, look-ahead prefetch)")]
         for (mode, label, note) in labels {
             guard let timings = runs[mode] else { continue }

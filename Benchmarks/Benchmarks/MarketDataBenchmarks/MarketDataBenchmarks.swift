@@ -58,9 +58,41 @@ let benchmarks: @Sendable () -> Void = {
         blackHole(books.liveOrders)
     }
 
-    Benchmark("ITCH.replayPrefetch.1M") { benchmark in
+    // Decode and apply in one step (one dispatch on the message type).
+    Benchmark("ITCH.decodeApplyFused.1M") { benchmark in
+        let decoder = ITCHDecoder()
+        let books = freshBooks()
+        var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        var changed = 0
+        benchmark.startMeasurement()
+        _ = session.withUnsafeBytes { raw in
+            ITCHFrames.scan(raw, framing: .lengthPrefixed, { p, length, _ in
+                if decoder.decode(p, length: length, into: &event, applyingTo: books) == .changed { changed &+= 1 }
+            }, onError: { _, _ in })
+        }
+        benchmark.stopMeasurement()
+        precondition(books.integrity.unknownOrders == 0 && books.integrity.capacityRejects == 0)
+        blackHole(changed)
+    }
+
+    // The replay as configured by default (this session's books stay small: no look-ahead).
+    Benchmark("ITCH.replay.1M") { benchmark in
         let books = freshBooks()
         let replay = ITCHBookReplay(decoder: ITCHDecoder(), books: books)
+        var changed = 0
+        benchmark.startMeasurement()
+        _ = session.withUnsafeBytes { raw in
+            replay.replay(raw, framing: .lengthPrefixed, { _, update in if update == .changed { changed &+= 1 } }, onError: { _, _ in })
+        }
+        benchmark.stopMeasurement()
+        replay.deallocate()
+        blackHole(changed)
+    }
+
+    // The replay with look-ahead prefetching from the first message.
+    Benchmark("ITCH.replayPrefetch.1M") { benchmark in
+        let books = freshBooks()
+        let replay = ITCHBookReplay(decoder: ITCHDecoder(), books: books, prefetchAbove: 0)
         var changed = 0
         benchmark.startMeasurement()
         _ = session.withUnsafeBytes { raw in

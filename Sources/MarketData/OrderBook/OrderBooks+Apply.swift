@@ -25,14 +25,14 @@ extension OrderBooks {
                 return applyNautilus(kind: kind, instrument: instrument, side: side, orderID: orderID, price: price,
                                      quantity: quantity)
             }
-            let slot = find(orderID)
+            let (slot, entry) = locate(orderID)
             if slot < 0 { return reject(.unknownOrder) }
-            reduce(slot: slot, by: quantity)
+            reduce(slot: slot, by: quantity, entry: entry)
             return .changed
         case .delete:
-            let slot = find(orderID)
+            let (slot, entry) = locate(orderID)
             if slot < 0 { return reject(.unknownOrder) }
-            remove(slot: slot)
+            remove(slot: slot, entry: entry)
             return .changed
         case .replace:
             return replace(orderID, instrument: instrument, side: side, newID: aux, price: price, quantity: quantity)
@@ -54,14 +54,14 @@ extension OrderBooks {
     @inlinable
     public func applyCompleting(_ event: inout MarketEvent) -> BookUpdate {
         if event.kind == .execute || event.kind == .cancel {
-            let slot = find(event.orderID.raw)
+            let (slot, entry) = locate(event.orderID.raw)
             if slot >= 0 {
                 let level = records[Int(records[Int(slot)].link)]
                 if event.price.raw == 0 { event.price = Price(raw: level.price) }
                 event.side = level.side & 1 == 0 ? .buy : .sell
                 // Reduce semantics: the order is found already (the same steps as `apply`).
                 if semantics == .reduce {
-                    reduce(slot: slot, by: event.quantity.raw)
+                    reduce(slot: slot, by: event.quantity.raw, entry: entry)
                     return .changed
                 }
             }
@@ -116,13 +116,17 @@ extension OrderBooks {
     @inlinable
     func add(_ id: UInt64, instrument: InstrumentID, side: Side, price: Int64, quantity: Int64) -> BookUpdate {
         guard side != .none else { return reject(.unknownOrder) }
-        if find(id) >= 0 { return reject(.duplicateOrder) }
+        // The id's direct-index entry when its page exists: the duplicate check and the insert
+        // share one directory lookup.
+        let entry = dense.pointee.entryAddress(id)
+        if let entry, entry.pointee >= 0 { return reject(.duplicateOrder) }
+        if entry == nil || dense.pointee.overflow != 0, find(id) >= 0 { return reject(.duplicateOrder) }
         if counters.pointee.liveOrders == orderCapacity { return reject(.capacityExceeded) }
         let sideIdx = sideIndex(instrument, side)
         let levelIndex = findOrInsertLevel(sideIdx, price: price, bids: side == .buy)
         if levelIndex < 0 { return reject(.capacityExceeded) }
         let slot = takeSlot()
-        insert(id, slot: slot)
+        if let entry { dense.pointee.fill(entry, id: id, slot: slot) } else { insert(id, slot: slot) }
         let level = records + Int(levelIndex)
         let tail = level.pointee.prev
         records[Int(slot)] = .order(id: id, quantity: quantity, level: levelIndex, prev: tail, next: levelIndex)
@@ -131,11 +135,10 @@ extension OrderBooks {
         level.pointee.link &+= 1
         level.pointee.quantity &+= quantity
         // Crossed book check against the opposite side's best.
-        let opposite = sides[sideIdx ^ 1]
-        if opposite.count > 0 {
-            let best = opposite.prices.unsafelyUnwrapped[Int(opposite.count) &- 1]
-            if side == .buy ? price >= best : price <= best { integrityCounters[0] &+= 1 }
-        }
+        let opposite = sides + (sideIdx ^ 1)
+        let best = opposite.pointee.best
+        let crossed = side == .buy ? price >= best : price <= best
+        integrityCounters[0] &+= crossed && opposite.pointee.count > 0 ? 1 : 0
         return .changed
     }
 
@@ -182,13 +185,15 @@ extension OrderBooks {
                    price: price, quantity: quantity)
     }
 
+    /// Reduces the order in `slot` by `amount`, removing it when nothing is left. `entry` is
+    /// the order's direct-index entry when the caller has it (see `locate`).
     @inlinable
-    func reduce(slot: Int32, by amount: Int64) {
+    func reduce(slot: Int32, by amount: Int64, entry: UnsafeMutablePointer<Int32>? = nil) {
         let order = records + Int(slot)
         var taken = amount
         if taken >= order.pointee.quantity {
             if taken > order.pointee.quantity { integrityCounters[3] &+= 1 }
-            remove(slot: slot)
+            remove(slot: slot, entry: entry)
             return
         }
         if taken < 0 { taken = 0 }
@@ -196,8 +201,10 @@ extension OrderBooks {
         records[Int(order.pointee.link)].quantity &-= taken
     }
 
+    /// Removes the order in `slot`. `entry` is its direct-index entry when the caller has it
+    /// (see `locate`); otherwise its id is erased from the index by lookup.
     @inlinable
-    func remove(slot: Int32) {
+    func remove(slot: Int32, entry: UnsafeMutablePointer<Int32>? = nil) {
         let order = records[Int(slot)]
         // Either neighbour may be the level's record (the queue's sentinel).
         records[Int(order.prev)].next = order.next
@@ -206,7 +213,7 @@ extension OrderBooks {
         level.pointee.link &-= 1
         level.pointee.quantity &-= order.quantity
         if level.pointee.link == 0 { removeLevel(order.link) }
-        erase(order.key)
+        if let entry { dense.pointee.clear(entry, id: order.key) } else { erase(order.key) }
         releaseSlot(slot)
     }
 
@@ -301,6 +308,7 @@ extension OrderBooks {
         records[Int(node)] = .level(price: price, sideIndex: Int32(truncatingIfNeeded: sideIdx), slot: node)
         prices[at] = price
         nodes[at] = node
+        if at == Int(side.pointee.count) { side.pointee.best = price }
         side.pointee.count &+= 1
         levelTable.pointee.insert(price, Int32(truncatingIfNeeded: sideIdx), node: node)
         return node
@@ -343,6 +351,9 @@ extension OrderBooks {
                 (nodes + index).update(from: nodes + index + 1, count: tail)
             }
             side.pointee.count &-= 1
+            if tail == 0 {
+                side.pointee.best = index > 0 ? prices[index - 1] : (sideIdx & 1 == 0 ? .min : .max)
+            }
         }
         levelTable.pointee.erase(record.price, record.side)
         let c = counters
@@ -396,6 +407,19 @@ extension OrderBooks {
     }
 
     // MARK: Order-id table
+
+    /// An order's slot (-1 if not live) and, when the slot came from the direct index, its
+    /// entry there: removing the order then needs no second lookup.
+    @inlinable @inline(__always) func locate(_ id: UInt64) -> (slot: Int32, entry: UnsafeMutablePointer<Int32>?) {
+        if let entry = dense.pointee.entryAddress(id) {
+            let slot = entry.pointee
+            if slot >= 0 { return (slot, entry) }
+            if dense.pointee.overflow == 0 { return (-1, nil) }
+        } else if id < DenseIndex.limit && dense.pointee.overflow == 0 {
+            return (-1, nil)
+        }
+        return (table.pointee.find(id), nil)
+    }
 
     @inlinable @inline(__always) func find(_ id: UInt64) -> Int32 {
         let direct = dense.pointee.find(id)

@@ -12,8 +12,9 @@ public struct BookCapacity: Sendable, Equatable {
     /// Levels each side starts with (grown by doubling up to `levelsPerSide` during warm-up).
     public var initialLevels: Int
     /// Order ids below 2^32 (ITCH references, numbered sequentially each day) are indexed
-    /// directly in pages of 4,096 ids; at most this many pages are live at once (16 KiB each),
-    /// recycled when their orders are gone. Other ids, and any overflow, use the hash table.
+    /// directly in pages of 4,096 ids; at most this many pages are live at once (16 KiB each,
+    /// address space reserved at start, memory committed as pages are first used), recycled
+    /// when their orders are gone. Other ids, and any overflow, use the hash table.
     public var densePages: Int
 
     public init(orders: Int = 1 << 20, instruments: Int = 65_536, levelsPerSide: Int = 1 << 16, initialLevels: Int = 16,
@@ -151,19 +152,22 @@ public enum BookSemantics: Sendable, Equatable {
 /// A side's levels in price order with the best at the end ("inside"), searched from the
 /// inside because nearly all activity is near the touch. Bids ascend, asks descend.
 /// `prices[i]` is the price of level record `nodes[i]`; the prices alone are scanned, eight
-/// to a cache line.
+/// to a cache line. `best` repeats the inside price (Int64.min for bids, Int64.max for asks
+/// when the side is empty), so the crossed-book check of an add reads the opposite side's
+/// header (next to its own side's) and not its price array.
 @frozen @usableFromInline struct SideLevels {
     @usableFromInline var prices: UnsafeMutablePointer<Int64>?
     @usableFromInline var nodes: UnsafeMutablePointer<Int32>?
     @usableFromInline var count: Int32
     @usableFromInline var capacity: Int32
-    @usableFromInline var spare: Int64 = 0
+    @usableFromInline var best: Int64
 
-    @inlinable init() {
+    @inlinable init(bids: Bool) {
         prices = nil
         nodes = nil
         count = 0
         capacity = 0
+        best = bids ? .min : .max
     }
 }
 
@@ -256,7 +260,7 @@ public final class OrderBooks: @unchecked Sendable {
         orderCapacity = capacity.orders
         instrumentCapacity = capacity.instruments
         // Slabs are handed out from a high-water mark, so untouched records cost no page.
-        records = .allocate(capacity: capacity.orders * 2)
+        records = hugePageBacked(capacity.orders * 2)
         freeSlots = .allocate(capacity: capacity.orders)
         freeLevels = .allocate(capacity: capacity.orders)
         var maxTable = 16
@@ -270,8 +274,10 @@ public final class OrderBooks: @unchecked Sendable {
         dense.initialize(to: DenseIndex(pageLimit: capacity.densePages))
         counters = .allocate(capacity: 1)
         counters.initialize(to: BookCounters())
-        sides = .allocate(capacity: capacity.instruments * 2)
-        sides.initialize(repeating: SideLevels(), count: capacity.instruments * 2)
+        // Cache-line aligned: an instrument's two 32-byte side headers share one line.
+        sides = UnsafeMutableRawPointer.allocate(byteCount: capacity.instruments * 2 * MemoryLayout<SideLevels>.stride, alignment: 64)
+            .bindMemory(to: SideLevels.self, capacity: capacity.instruments * 2)
+        for i in 0..<capacity.instruments * 2 { (sides + i).initialize(to: SideLevels(bids: i & 1 == 0)) }
         states = .allocate(capacity: capacity.instruments)
         states.initialize(repeating: InstrumentStatus(), count: capacity.instruments)
         integrityCounters = .allocate(capacity: 6)
@@ -298,12 +304,15 @@ public final class OrderBooks: @unchecked Sendable {
         integrityCounters.deallocate()
     }
 
-    /// Allocates the level arrays of `instruments` up front (at `initialLevels` per side), so
-    /// that replaying into them allocates nothing until a side outgrows that.
+    /// Allocates the level arrays of `instruments` up front (at `initialLevels` per side), and
+    /// sizes the level table for that many levels, so that replaying into them allocates
+    /// nothing until a side outgrows that.
     public func preallocateLevels(for instruments: Range<Int>) {
-        for i in instruments.clamped(to: 0..<capacity.instruments) {
+        let range = instruments.clamped(to: 0..<capacity.instruments)
+        for i in range {
             for s in 0..<2 where sides[i * 2 + s].prices == nil { _ = grow(sides + i * 2 + s) }
         }
+        levelTable.pointee.reserve(levels: range.count * 2 * capacity.initialLevels)
     }
 
     /// Allocates up to `pages` direct-index pages up front (within `capacity.densePages`), so a

@@ -89,6 +89,11 @@
         count &-= 1
     }
 
+    /// Grows the table until `levels` entries fit at load ≤ ½ (or it reaches `maxSize`).
+    @usableFromInline mutating func reserve(levels: Int) {
+        while levels * 2 > mask + 1 && mask + 1 < maxSize { grow() }
+    }
+
     /// Doubles the table (warm-up only; never past `maxSize`, where the load stays ≤ ½ since
     /// live levels never outnumber live orders).
     @usableFromInline mutating func grow() {

@@ -140,7 +140,7 @@ import TicklineCore
         defer { replay.deallocate() }
         var seen: [Seen] = []
         let scan = bytes.withUnsafeBytes { raw in
-            replay.replay(raw, framing: .lengthPrefixed, { event, update in seen.append(Seen(event, update)) }, onError: { _, _ in })
+            replay.replay(raw, framing: .lengthPrefixed, { event, update in seen.append(Seen(event.pointee, update)) }, onError: { _, _ in })
         }
         #expect(scan == plainScan && scan.consumed == bytes.count)
         #expect(seen.count == expected.count)
@@ -149,5 +149,51 @@ import TicklineCore
         #expect(replayBooks.liveOrders == plainBooks.liveOrders)
         #expect(Self.snapshot(replayBooks, instruments: instruments) == Self.snapshot(plainBooks, instruments: instruments))
         #expect(replay.decoder.totalMessages == decoder.totalMessages)
+    }
+
+    /// Decode and apply in one step against the two steps, on the random stream and on copies
+    /// with bytes flipped (malformed messages, wrong types, references that do not exist), with
+    /// both book semantics.
+    @Test(arguments: [BookSemantics.reduce, .nautilus])
+    func fusedDecodeAndApplyMatchesTwoSteps(semantics: BookSemantics) {
+        var bytes = Self.stream(messages: 6_000, instruments: 8, seed: 7)
+        var bodies: [Int] = []  // offsets of message bytes (not length prefixes)
+        bytes.withUnsafeBytes { raw in
+            _ = ITCHFrames.scan(raw, framing: .lengthPrefixed, { _, length, offset in bodies += (offset + 2)..<(offset + 2 + length) },
+                                onError: { _, _ in })
+        }
+        var state: UInt64 = 99
+        for round in 0..<4 {
+            let twoStepBooks = OrderBooks(capacity: BookCapacity(orders: 1 << 14, instruments: 65_536, levelsPerSide: 256),
+                                          semantics: semantics)
+            let fusedBooks = OrderBooks(capacity: BookCapacity(orders: 1 << 14, instruments: 65_536, levelsPerSide: 256),
+                                        semantics: semantics)
+            let twoStepDecoder = ITCHDecoder(dayOffset: 5)
+            let fusedDecoder = ITCHDecoder(dayOffset: 5)
+            var a = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+            var b = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+            var mismatches = 0
+            var events = 0
+            bytes.withUnsafeBytes { raw in
+                _ = ITCHFrames.scan(raw, framing: .lengthPrefixed, { p, length, _ in
+                    var expected: BookUpdate?
+                    if case .event = twoStepDecoder.decode(p, length: length, into: &a) { expected = twoStepBooks.apply(a) }
+                    let got = fusedDecoder.decode(p, length: length, into: &b, applyingTo: fusedBooks)
+                    if expected != nil { events += 1 }
+                    if got != expected || Seen(a, .changed) != Seen(b, .changed) { mismatches += 1 }
+                }, onError: { _, _ in })
+            }
+            #expect(events > 4_000)
+            #expect(mismatches == 0, "round \(round)")
+            #expect(fusedBooks.integrity == twoStepBooks.integrity)
+            #expect(fusedDecoder.totalMessages == twoStepDecoder.totalMessages && fusedDecoder.totalErrors == twoStepDecoder.totalErrors)
+            #expect(Self.snapshot(fusedBooks, instruments: 8) == Self.snapshot(twoStepBooks, instruments: 8))
+            // Damage the stream for the next round: flip bytes, keeping the length prefixes.
+            for _ in 0..<200 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let at = bodies[Int(state >> 33) % bodies.count]
+                bytes[at] ^= UInt8(truncatingIfNeeded: state >> 17) | 1
+            }
+        }
     }
 }
