@@ -552,33 +552,59 @@ extension FlatForest {
     @inlinable @inline(__always)
     func walkTrees<Sink: ScoreSink>(_ x: UnsafePointer<Double>, _ sink: inout Sink) {
         let hasNaN = Self.containsNaN(x, featureCount)
-        if readsCategories {
-            // The row's categories, once per row, in a stack temporary.
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: featureCount) { categories in
-                let categories = categories.baseAddress!
-                fillCategories(x, categories)
-                if hasZeroAsMissingSplits {
-                    walkTrees(x, categories, AllSplits.self, &sink)
-                } else if hasNaN && substitutesNaN {
-                    withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * featureCount) { copies in
-                        fillSubstitutes(x, copies.baseAddress!)
-                        walkTrees(copies.baseAddress!, categories, CategoricalSubstitutedSplits.self, &sink)
-                    }
-                } else if hasNaN {
-                    walkTrees(x, categories, CategoricalNaNAwareSplits.self, &sink)
-                } else {
-                    walkTrees(x, categories, CategoricalSplits.self, &sink)
-                }
+        let f = featureCount
+        // Stack scratch: the substituted copies (3f doubles) of a row with NaN, then the row's
+        // categories (f words). Without room for the copies (f > 1 365), the NaN-aware path.
+        let categoryBytes = readsCategories ? (4 * f + 7) & ~7 : 0
+        let substitute = hasNaN && substitutesNaN && categoryBytes + 24 * f <= StackScratch.limit
+        let bytes = categoryBytes + (substitute ? 24 * f : 0)
+        if bytes == 0 {
+            if hasNaN {
+                walkTrees(x, UnsafePointer(categoryWords), NaNAwareSplits.self, &sink)
+            } else {
+                walkTrees(x, UnsafePointer(categoryWords), PlainSplits.self, &sink)
             }
-        } else if hasNaN && substitutesNaN {
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * featureCount) { copies in
-                fillSubstitutes(x, copies.baseAddress!)
-                walkTrees(copies.baseAddress!, UnsafePointer(categoryWords), SubstitutedSplits.self, &sink)
+        } else if bytes <= StackScratch.limit {
+            StackScratch.with(byteCount: bytes) { raw in
+                let copies = raw.assumingMemoryBound(to: Double.self)
+                let categories = (raw + (substitute ? 24 * f : 0)).assumingMemoryBound(to: UInt32.self)
+                if readsCategories { fillCategories(x, categories) }
+                if substitute { fillSubstitutes(x, copies) }
+                walkTrees(x, copies, categories, hasNaN, substitute, &sink)
             }
-        } else if hasNaN {
-            walkTrees(x, UnsafePointer(categoryWords), NaNAwareSplits.self, &sink)
         } else {
-            walkTrees(x, UnsafePointer(categoryWords), PlainSplits.self, &sink)
+            // Rows of more than 8 192 features with categorical splits: the categories do not
+            // fit the stack scratch (this temporary may come from the heap).
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: f) { categories in
+                fillCategories(x, categories.baseAddress!)
+                walkTrees(x, x, categories.baseAddress!, hasNaN, false, &sink)
+            }
+        }
+    }
+
+    /// Every tree for one row whose categories (if the forest reads them) and substituted
+    /// copies (if `substitute`) are filled in: the specialisation the forest and row need.
+    @inlinable @inline(__always)
+    func walkTrees<Sink: ScoreSink>(
+        _ x: UnsafePointer<Double>, _ copies: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _ hasNaN: Bool,
+        _ substitute: Bool, _ sink: inout Sink
+    ) {
+        if hasZeroAsMissingSplits {
+            walkTrees(x, categories, AllSplits.self, &sink)
+        } else if readsCategories {
+            if substitute {
+                walkTrees(copies, categories, CategoricalSubstitutedSplits.self, &sink)
+            } else if hasNaN {
+                walkTrees(x, categories, CategoricalNaNAwareSplits.self, &sink)
+            } else {
+                walkTrees(x, categories, CategoricalSplits.self, &sink)
+            }
+        } else if substitute {
+            walkTrees(copies, categories, SubstitutedSplits.self, &sink)
+        } else if hasNaN {
+            walkTrees(x, categories, NaNAwareSplits.self, &sink)
+        } else {
+            walkTrees(x, categories, PlainSplits.self, &sink)
         }
     }
 
