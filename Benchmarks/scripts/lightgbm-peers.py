@@ -25,7 +25,7 @@ batch. Before timing, LightGBM's raw scores are compared with `tickline model pr
 Usage: Benchmarks/scripts/lightgbm-peers.py [--model NAME] [--rows 20000] [--passes 5] [--runs 5]
        [--tickline .build/release/tickline] [--walk 0.002] [--rowsets random,walk]
 """
-import argparse, csv, os, re, statistics, subprocess, sys, tempfile, time
+import argparse, atexit, csv, os, re, shutil, statistics, subprocess, sys, tempfile, time
 
 try:
     import lightgbm as lgb
@@ -53,6 +53,7 @@ args = parser.parse_args()
 if not os.access(args.tickline, os.X_OK):
     sys.exit(f"lightgbm-peers: no tickline at {args.tickline} (swift build -j 2 -c release --product tickline)")
 work = tempfile.mkdtemp(prefix="tickline-peers-")
+atexit.register(shutil.rmtree, work, ignore_errors=True)
 env = dict(os.environ, TICKLINE_MODEL_CACHE=os.environ.get("TICKLINE_MODEL_CACHE", os.path.join(work, "cache")))
 
 

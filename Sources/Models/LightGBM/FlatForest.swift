@@ -38,12 +38,11 @@
 /// the 100-tree depth-8 synthetic model (255 leaves, 32 features, `SyntheticModel`) 1 015 / 815
 /// on independent random rows and 965 / 745 on walking rows. (Eight lanes and no NaN
 /// substitution, as before, measured the same way: 500 / 545, 1 950 / 1 710, 885 / 955,
-/// 565 / 650, 1 225 / 1 025 and 1 180 / 950.) LightGBM and lleaves on the same rows:
-/// Benchmarks/scripts/lightgbm-peers.py.
+/// 565 / 650, 1 225 / 1 025 and 1 180 / 950.) On the depth-8 model's random rows, LightGBM
+/// 4.7.0 takes 11 010 ns per row and lleaves 1.3 3 820 (batch, one thread, same run:
+/// Benchmarks/scripts/lightgbm-peers.py), 10.6 and 3.7 times the single-row path's time.
 ///
-/// Immutable after `init` except for the batch path's preallocated working memory: any
-/// number of threads may call the single-row methods at once; batch calls on one forest come
-/// from one thread at a time.
+/// Immutable after `init`: any number of threads may call the prediction methods at once.
 public final class FlatForest: @unchecked Sendable {
     /// Values each row must hold (`max_feature_idx + 1`); a single row may be longer.
     public let featureCount: Int
@@ -97,21 +96,6 @@ public final class FlatForest: @unchecked Sendable {
     /// zero pad word), or 0 for a feature no categorical split reads.
     @usableFromInline let categoryLimits: UnsafeMutablePointer<UInt32>
 
-    /// The batch path's working memory, allocated once: a chunk's categories (UInt32 ×
-    /// `scratchCells`), its substituted NaN rows (Double × 3 · `scratchCells`) and its row
-    /// order (Int × `rowChunk`). Stack temporaries of this size fell back to the heap (one
-    /// malloc per batch call, caught by the allocation gate). Batch calls on one forest must
-    /// therefore come from one thread at a time, like every hot-path owner in the engine.
-    @usableFromInline let batchScratch: UnsafeMutableRawPointer
-
-    /// Cells per scratch region: `chunkRows × featureCount` is at most this.
-    @usableFromInline static func scratchCells(features: Int) -> Int { Swift.max(2_048, features) }
-
-    static func allocateBatchScratch(features: Int) -> UnsafeMutableRawPointer {
-        let cells = scratchCells(features: features)
-        return .allocate(byteCount: cells * 4 + cells * 3 * 8 + rowChunk * 8 + 64, alignment: 64)
-    }
-
     /// Rows the batch path keeps in flight while it walks every tree.
     @usableFromInline static var rowChunk: Int { 64 }
 
@@ -123,7 +107,6 @@ public final class FlatForest: @unchecked Sendable {
         let perIteration = model.treesPerIteration
         let trees = model.trees[(first * perIteration)..<((first + count) * perIteration)]
         self.featureCount = model.featureCount
-        batchScratch = FlatForest.allocateBatchScratch(features: model.featureCount)
         self.outputCount = perIteration
         self.iterationCount = count
         self.startIteration = first
@@ -191,7 +174,6 @@ public final class FlatForest: @unchecked Sendable {
     }
 
     deinit {
-        batchScratch.deallocate()
         UnsafeMutableRawPointer(nodes).deallocate()
         UnsafeMutableRawPointer(flags).deallocate()
         UnsafeMutableRawPointer(leafValues).deallocate()
@@ -570,33 +552,59 @@ extension FlatForest {
     @inlinable @inline(__always)
     func walkTrees<Sink: ScoreSink>(_ x: UnsafePointer<Double>, _ sink: inout Sink) {
         let hasNaN = Self.containsNaN(x, featureCount)
-        if readsCategories {
-            // The row's categories, once per row, in a stack temporary.
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: featureCount) { categories in
-                let categories = categories.baseAddress!
-                fillCategories(x, categories)
-                if hasZeroAsMissingSplits {
-                    walkTrees(x, categories, AllSplits.self, &sink)
-                } else if hasNaN && substitutesNaN {
-                    withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * featureCount) { copies in
-                        fillSubstitutes(x, copies.baseAddress!)
-                        walkTrees(copies.baseAddress!, categories, CategoricalSubstitutedSplits.self, &sink)
-                    }
-                } else if hasNaN {
-                    walkTrees(x, categories, CategoricalNaNAwareSplits.self, &sink)
-                } else {
-                    walkTrees(x, categories, CategoricalSplits.self, &sink)
-                }
+        let f = featureCount
+        // Stack scratch: the substituted copies (3f doubles) of a row with NaN, then the row's
+        // categories (f words). Without room for the copies (f > 1 365), the NaN-aware path.
+        let categoryBytes = readsCategories ? (4 * f + 7) & ~7 : 0
+        let substitute = hasNaN && substitutesNaN && categoryBytes + 24 * f <= StackScratch.limit
+        let bytes = categoryBytes + (substitute ? 24 * f : 0)
+        if bytes == 0 {
+            if hasNaN {
+                walkTrees(x, UnsafePointer(categoryWords), NaNAwareSplits.self, &sink)
+            } else {
+                walkTrees(x, UnsafePointer(categoryWords), PlainSplits.self, &sink)
             }
-        } else if hasNaN && substitutesNaN {
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: 3 * featureCount) { copies in
-                fillSubstitutes(x, copies.baseAddress!)
-                walkTrees(copies.baseAddress!, UnsafePointer(categoryWords), SubstitutedSplits.self, &sink)
+        } else if bytes <= StackScratch.limit {
+            StackScratch.with(byteCount: bytes) { raw in
+                let copies = raw.assumingMemoryBound(to: Double.self)
+                let categories = (raw + (substitute ? 24 * f : 0)).assumingMemoryBound(to: UInt32.self)
+                if readsCategories { fillCategories(x, categories) }
+                if substitute { fillSubstitutes(x, copies) }
+                walkTrees(x, copies, categories, hasNaN, substitute, &sink)
             }
-        } else if hasNaN {
-            walkTrees(x, UnsafePointer(categoryWords), NaNAwareSplits.self, &sink)
         } else {
-            walkTrees(x, UnsafePointer(categoryWords), PlainSplits.self, &sink)
+            // Rows of more than 8 192 features with categorical splits: the categories do not
+            // fit the stack scratch (this temporary may come from the heap).
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: f) { categories in
+                fillCategories(x, categories.baseAddress!)
+                walkTrees(x, x, categories.baseAddress!, hasNaN, false, &sink)
+            }
+        }
+    }
+
+    /// Every tree for one row whose categories (if the forest reads them) and substituted
+    /// copies (if `substitute`) are filled in: the specialisation the forest and row need.
+    @inlinable @inline(__always)
+    func walkTrees<Sink: ScoreSink>(
+        _ x: UnsafePointer<Double>, _ copies: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _ hasNaN: Bool,
+        _ substitute: Bool, _ sink: inout Sink
+    ) {
+        if hasZeroAsMissingSplits {
+            walkTrees(x, categories, AllSplits.self, &sink)
+        } else if readsCategories {
+            if substitute {
+                walkTrees(copies, categories, CategoricalSubstitutedSplits.self, &sink)
+            } else if hasNaN {
+                walkTrees(x, categories, CategoricalNaNAwareSplits.self, &sink)
+            } else {
+                walkTrees(x, categories, CategoricalSplits.self, &sink)
+            }
+        } else if substitute {
+            walkTrees(copies, categories, SubstitutedSplits.self, &sink)
+        } else if hasNaN {
+            walkTrees(x, categories, NaNAwareSplits.self, &sink)
+        } else {
+            walkTrees(x, categories, PlainSplits.self, &sink)
         }
     }
 

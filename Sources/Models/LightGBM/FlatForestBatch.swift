@@ -3,8 +3,8 @@ extension FlatForest {
     /// missing), `scores` receives `rowCount × outputCount` row-major. Bit-identical to the
     /// single-row path on each row (same trees, same order of additions).
     ///
-    /// Rows are taken a chunk at a time (`rowChunk`, fewer for wide categorical rows) and
-    /// sorted into rows without and with NaN, each set walked by its specialisation; each group
+    /// Rows are taken a chunk at a time (`rowChunk`, fewer where the chunk's scratch would
+    /// pass 32 KiB of stack) and sorted into rows without and with NaN, each set walked by its specialisation; each group
     /// of eight trees walks every row of the chunk before the next group starts, so a group's
     /// nodes stay in cache across the chunk (twice as fast as row by row on a 1 000-tree model
     /// that does not fit L2; lockstep over eight rows of one tree was measured slower: more
@@ -18,60 +18,64 @@ extension FlatForest {
         let base = rows.baseAddress!, out = scores.baseAddress!
         let f = featureCount
         out.update(repeating: 0, count: rowCount * outputCount)
-        // Categories of a chunk's rows (row `chunk + i` at `i × f`) and the substituted copies
-        // of its rows with NaN (the j-th such row at `j × 3f`), in stack temporaries of at most
-        // ~64 KiB; one element each when the forest needs none.
-        let substitutes = substitutesNaN && !hasZeroAsMissingSplits
-        let chunkRows = Swift.max(1, Swift.min(Self.rowChunk, 2_048 / f))
-        do {
-                do {
-                    do {
-                    let cells = Self.scratchCells(features: f)
-                    let categories = batchScratch.bindMemory(to: UInt32.self, capacity: cells)
-                    let copies = (batchScratch + ((cells * 4 + 63) & ~63)).bindMemory(to: Double.self, capacity: cells * 3)
-                    let order = (batchScratch + ((cells * 4 + 63) & ~63) + cells * 3 * 8).bindMemory(to: Int.self, capacity: Self.rowChunk)
-                    var chunk = 0
-                    while chunk < rowCount {
-                        let end = Swift.min(chunk + chunkRows, rowCount)
-                        // `order`: the chunk's rows without NaN, then those with NaN.
-                        var clean = 0, withNaN = end - chunk
-                        for row in chunk..<end {
-                            if Self.containsNaN(base + row * f, f) {
-                                withNaN -= 1
-                                order[withNaN] = row
-                            } else {
-                                order[clean] = row
-                                clean += 1
-                            }
-                            if readsCategories { fillCategories(base + row * f, categories + (row - chunk) * f) }
-                        }
-                        let all = end - chunk
-                        if substitutes {
-                            // The j-th row with NaN (order[clean + j]) reads its copies at j × 3f.
-                            for j in 0..<(all - clean) { fillSubstitutes(base + order[clean + j] * f, copies + j * 3 * f) }
-                        }
-                        let plain = Rows(base: base, stride: f, first: 0)
-                        let substituted = Rows(base: UnsafePointer(copies), stride: 3 * f, first: clean)
-                        if hasZeroAsMissingSplits {
-                            walkRows(plain, categories, chunk, order, 0, all, out, AllSplits.self)
-                        } else if hasCategoricalSplits {
-                            walkRows(plain, categories, chunk, order, 0, clean, out, CategoricalSplits.self)
-                            if substitutes {
-                                walkRows(substituted, categories, chunk, order, clean, all, out, CategoricalSubstitutedSplits.self)
-                            } else {
-                                walkRows(plain, categories, chunk, order, clean, all, out, CategoricalNaNAwareSplits.self)
-                            }
-                        } else {
-                            walkRows(plain, categories, chunk, order, 0, clean, out, PlainSplits.self)
-                            if substitutes {
-                                walkRows(substituted, categories, chunk, order, clean, all, out, SubstitutedSplits.self)
-                            } else {
-                                walkRows(plain, categories, chunk, order, clean, all, out, NaNAwareSplits.self)
-                            }
-                        }
-                        chunk = end
+        // Stack scratch per chunk row: its place in `order` (an Int), the substituted copies
+        // of a row with NaN (3f doubles; the j-th such row of the chunk at `j × 3f`), its
+        // categories (f words, row `chunk + i` at `i × f`). Chunks as long as `rowChunk` rows or
+        // as the scratch allows; rows too wide for one row of scratch go one by one.
+        var substitutes = substitutesNaN && !hasZeroAsMissingSplits
+        if 8 + 24 * f + (readsCategories ? 4 * f : 0) > StackScratch.limit { substitutes = false }
+        let perRow = 8 + (substitutes ? 24 * f : 0) + (readsCategories ? 4 * f : 0)
+        guard perRow <= StackScratch.limit else {
+            for row in 0..<rowCount { predictRaw(row: UnsafeBufferPointer(start: base + row * f, count: f), into: UnsafeMutableBufferPointer(start: out + row * outputCount, count: outputCount)) }
+            return
+        }
+        let wanted = Swift.min(Self.rowChunk, rowCount) * perRow
+        let budget = wanted <= 1_024 ? 1_024 : wanted <= 4_096 ? 4_096 : StackScratch.limit
+        let chunkRows = Swift.max(1, Swift.min(Self.rowChunk, budget / perRow))
+        StackScratch.with(byteCount: chunkRows * perRow) { raw in
+            let order = raw.assumingMemoryBound(to: Int.self)
+            let copies = (raw + 8 * chunkRows).assumingMemoryBound(to: Double.self)
+            let categories = (raw + 8 * chunkRows + (substitutes ? 24 * f * chunkRows : 0)).assumingMemoryBound(to: UInt32.self)
+            var chunk = 0
+            while chunk < rowCount {
+                let end = Swift.min(chunk + chunkRows, rowCount)
+                // `order`: the chunk's rows without NaN, then those with NaN.
+                var clean = 0, withNaN = end - chunk
+                for row in chunk..<end {
+                    if Self.containsNaN(base + row * f, f) {
+                        withNaN -= 1
+                        order[withNaN] = row
+                    } else {
+                        order[clean] = row
+                        clean += 1
+                    }
+                    if readsCategories { fillCategories(base + row * f, categories + (row - chunk) * f) }
+                }
+                let all = end - chunk
+                if substitutes {
+                    // The j-th row with NaN (order[clean + j]) reads its copies at j × 3f.
+                    for j in 0..<(all - clean) { fillSubstitutes(base + order[clean + j] * f, copies + j * 3 * f) }
+                }
+                let plain = Rows(base: base, stride: f, first: 0)
+                let substituted = Rows(base: UnsafePointer(copies), stride: 3 * f, first: clean)
+                if hasZeroAsMissingSplits {
+                    walkRows(plain, categories, chunk, order, 0, all, out, AllSplits.self)
+                } else if hasCategoricalSplits {
+                    walkRows(plain, categories, chunk, order, 0, clean, out, CategoricalSplits.self)
+                    if substitutes {
+                        walkRows(substituted, categories, chunk, order, clean, all, out, CategoricalSubstitutedSplits.self)
+                    } else {
+                        walkRows(plain, categories, chunk, order, clean, all, out, CategoricalNaNAwareSplits.self)
+                    }
+                } else {
+                    walkRows(plain, categories, chunk, order, 0, clean, out, PlainSplits.self)
+                    if substitutes {
+                        walkRows(substituted, categories, chunk, order, clean, all, out, SubstitutedSplits.self)
+                    } else {
+                        walkRows(plain, categories, chunk, order, clean, all, out, NaNAwareSplits.self)
                     }
                 }
+                chunk = end
             }
         }
     }

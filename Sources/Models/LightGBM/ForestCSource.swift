@@ -17,13 +17,15 @@ public enum ForestCSource {
     /// Bumped whenever the generated code's contract changes (part of the cache key).
     public static let abiVersion = 1
 
-    /// Leaves of code per block of inlined trees. Measured: NYC_taxi (100 trees of 31 leaves)
-    /// 220 ns per row with trees as separate functions, 76 to 85 with blocks of 1 024 to 4 096
-    /// leaves; the 100-tree depth-8 model on walking rows, single row / batch: 925 / 465 as
-    /// separate functions one tree at a time over the batch, 970 / 350 with blocks of 1 024
-    /// leaves, 885 / 360 with 2 048. The compiler's time grows faster than the block (50 s for
-    /// that model with 2 048, 120 s with 6 400), so blocks stay small.
-    static let blockLeaves = 2_048
+    /// Leaves of code per block of inlined trees. Measured (ns per row, single / batch):
+    /// NYC_taxi (100 trees of 31 leaves) 220 / 215 with trees as separate functions, 82 / 64
+    /// with blocks of 1 024 leaves, 81 / 69 with 2 048; on its oracle rows repeated, boston and
+    /// airline batches 185 and 735 with 1 024, 590 and 1 650 with 2 048 (a smaller block has
+    /// fewer branches for the predictor to learn); the 100-tree depth-8 model on walking rows
+    /// 990 / 355 with 1 024, 1 140 / 395 with 512. The compiler's time grows faster than the
+    /// block (the depth-8 model: 35 s with 1 024, 50 s with 2 048, 120 s with 6 400).
+    static let blockLeaves = 1_024
+
     /// Rows per batch chunk: every block runs over a whole chunk before the next block.
     /// Large, because a block that sees many rows in a row trains the branch predictor on them
     /// (airline's 200 oracle rows repeated: 1 660 ns per row in chunks of 256 rows, 620 in one

@@ -62,6 +62,22 @@ import Testing
         }
     }
 
+    /// Rows too wide for the stack scratch of the NaN substitutes (1 500 features) or even for
+    /// the categories (9 000 categorical features): the other paths, same scores.
+    @Test(arguments: [
+        SyntheticModelSpec(trees: 6, depth: 4, leaves: 12, features: 1_500, seed: 21),
+        SyntheticModelSpec(trees: 4, depth: 3, leaves: 6, features: 9_000, categoricalFeatures: 9_000, categories: 50, seed: 22),
+    ])
+    func wideRowsEvaluateAsTheReferenceReading(spec: SyntheticModelSpec) throws {
+        let model = try LightGBMModel(text: SyntheticModel.text(spec))
+        let forest = FlatForest(model)
+        let flat = SyntheticModel.rows(spec, count: 40, seed: 5, missingShare: 0.01)
+        let rows = stride(from: 0, to: flat.count, by: spec.features).map { Array(flat[$0..<($0 + spec.features)]) }
+        #expect(rows.allSatisfy { $0.contains { $0.isNaN } })
+        for row in rows { #expect(forest.raw(row) == model.referenceRawScores(row)) }
+        #expect(forest.rawBatch(rows) == rows.flatMap { model.referenceRawScores($0) })
+    }
+
     @Test func rowsAreWhatTheySayTheyAre() {
         let spec = SyntheticModelSpec(trees: 1, depth: 2, leaves: 3, features: 6, categoricalFeatures: 2, categories: 10)
         let count = 4_000
