@@ -2,9 +2,6 @@
 #include "CTickline.h"
 
 #include <errno.h>
-#include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <stddef.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -202,25 +199,6 @@ uint32_t tickline_crc32c(uint32_t crc, const void *data, size_t length) {
 bool tickline_crc32c_is_hardware(void) {
     pthread_once(&tickline_crc32c_once, tickline_crc32c_choose);
     return __atomic_load_n(&tickline_crc32c_mode, __ATOMIC_ACQUIRE) == 2;
-}
-
-// ---- doubles as text -----------------------------------------------------------------------
-
-int32_t tickline_format_double(char *out, size_t capacity, double value) {
-    if (capacity < 32) return 0;
-    if (isnan(value)) { memcpy(out, "nan", 4); return 3; }
-    if (isinf(value)) {
-        if (value > 0) { memcpy(out, "inf", 4); return 3; }
-        memcpy(out, "-inf", 5); return 4;
-    }
-    static const char *const formats[] = {"%.15g", "%.16g", "%.17g"};
-    int n = 0;
-    for (int i = 0; i < 3; i++) {
-        n = snprintf(out, capacity, formats[i], value);
-        if (n <= 0 || (size_t)n >= capacity) return 0;
-        if (i == 2 || strtod(out, NULL) == value) break;
-    }
-    return n;
 }
 
 // ---- signals -------------------------------------------------------------------------------

@@ -107,11 +107,6 @@ uint32_t tickline_crc32c_software(uint32_t crc, const void *data, size_t length)
 /// True when tickline_crc32c uses the hardware instruction.
 bool tickline_crc32c_is_hardware(void);
 
-/// Writes the shortest of "%.15g", "%.16g", "%.17g" that reads back as exactly `value`
-/// (NaN as "nan", infinities as "inf"/"-inf") into `out`, NUL-terminated; returns its length,
-/// or 0 when `capacity` is too small (32 bytes always suffice). Allocates nothing.
-int32_t tickline_format_double(char *out, size_t capacity, double value);
-
 /// Blocks SIGPIPE for the calling thread only (pthread_sigmask), so a write to a socket the
 /// peer closed fails with EPIPE instead of killing the process (what libpq does internally;
 /// hiredis does not). Returns 0 or a positive errno.

@@ -71,7 +71,8 @@ extension RedisSink {
     /// Encodes a batch as the MULTI/EXEC pipeline `deliver` would send (benchmarks); returns
     /// the bytes encoded.
     @_spi(Benchmarks) public func encodeForBenchmark(_ batch: RecordBatch) -> Int {
-        _ = encode(batch)
-        return buffer.count
+        var bytes = 0
+        _ = try? encode(batch) { (chunk) throws(SinkError) in bytes &+= chunk.count }
+        return bytes
     }
 }

@@ -28,14 +28,6 @@ extension ByteAppending {
 
     @inlinable public func removeAll() { state.pointee.used = 0 }
 
-    /// Drops the first `n` bytes (after a partial send), moving the rest to the front.
-    public func removeFirst(_ n: Int) {
-        let s = state
-        precondition(n >= 0 && n <= s.pointee.used)
-        if n < s.pointee.used { memmove(s.pointee.base, s.pointee.base + n, s.pointee.used - n) }
-        s.pointee.used -= n
-    }
-
     /// Makes room for `extra` more bytes and returns where they start (not counted as written).
     @inlinable @discardableResult
     public func reserve(_ extra: Int) -> UnsafeMutableRawPointer {
@@ -87,12 +79,6 @@ extension ByteAppending {
     }
     @inlinable public func appendBigEndian(_ value: UInt64) {
         reserve(8).storeBytes(of: value.bigEndian, as: UInt64.self); state.pointee.used &+= 8
-    }
-
-    /// Overwrites 4 bytes at `offset` (a length word patched after the bytes it counts).
-    @inlinable public func setBigEndian(_ value: Int32, at offset: Int) {
-        precondition(offset >= 0 && offset + 4 <= state.pointee.used)
-        (state.pointee.base + offset).storeBytes(of: value.bigEndian, as: Int32.self)
     }
 
     /// The text written so far (tests and tools).

@@ -162,22 +162,6 @@ public struct PGCopyRowWriter: FieldVisitor {
     }
 }
 
-/// Counts a record's fields (the row's field-count word).
-public struct FieldCounter: FieldVisitor {
-    public var count = 0
-    public init() {}
-    public mutating func int16(_ name: StaticString, _ value: Int16) { count += 1 }
-    public mutating func int32(_ name: StaticString, _ value: Int32) { count += 1 }
-    public mutating func int64(_ name: StaticString, _ value: Int64) { count += 1 }
-    public mutating func float64(_ name: StaticString, _ value: Double) { count += 1 }
-    public mutating func boolean(_ name: StaticString, _ value: Bool) { count += 1 }
-    public mutating func decimal(_ name: StaticString, _ raw: Int64?, scale: Int) { count += 1 }
-    public mutating func timestamp(_ name: StaticString, _ nanos: Int64) { count += 1 }
-    public mutating func code(_ name: StaticString, _ value: Int16, label: StaticString) { count += 1 }
-    public mutating func text(_ name: StaticString, _ bytes: UnsafeRawBufferPointer) { count += 1 }
-    public mutating func float64Array(_ name: StaticString, _ values: UnsafeRawPointer, count: Int) { self.count += 1 }
-}
-
 extension PGCopy {
     /// Upper bound of one row's encoding (the widest, a feature snapshot, is under 400).
     public static let maxRowBytes = 1024

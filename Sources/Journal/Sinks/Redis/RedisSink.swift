@@ -245,9 +245,14 @@ public final class RedisSink: JournalSink {
         buffer.appendRESPBulk(json)
     }
 
-    /// Encodes the whole batch into `buffer`, ending with the `HSET` of the journal hash
-    /// (cursor and absolute per-kind counts); returns the number of replies to expect.
-    func encode(_ batch: RecordBatch) -> Int {
+    /// Bytes of encoded commands handed to the socket at a time while the rest of the batch is
+    /// encoded, so Redis executes the first commands while the sink formats the next.
+    static let sendChunk = 64 * 1024
+
+    /// Encodes the whole batch, ending with the `HSET` of the journal hash (cursor and absolute
+    /// per-kind counts), handing every `sendChunk` bytes to `flush` (and the remainder at the
+    /// end); returns the number of replies to expect.
+    func encode(_ batch: RecordBatch, flush: (UnsafeRawBufferPointer) throws(SinkError) -> Void) throws(SinkError) -> Int {
         buffer.removeAll()
         for k in 0..<16 { kindCounts[k] = 0 }
         var commands = 0
@@ -270,6 +275,10 @@ public final class RedisSink: JournalSink {
             }
             commands += 1
             kindCounts[RecordFields.index(of: kind)] += 1
+            if buffer.count >= Self.sendChunk {
+                try flush(buffer.bytes)
+                buffer.removeAll()
+            }
         }
         var changed = 0
         for k in 0..<RecordFields.kindCount where kindCounts[k] > 0 { changed += 1 }
@@ -282,6 +291,8 @@ public final class RedisSink: JournalSink {
             buffer.appendRESPBulk(RecordFields.kindLabel(kind))
             buffer.appendRESPBulk(decimal: Int64(bitPattern: storedKindCounts[kind] + UInt64(kindCounts[RecordFields.index(of: kind)])))
         }
+        try flush(buffer.bytes)
+        buffer.removeAll()
         return commands + 1
     }
 
@@ -297,8 +308,7 @@ public final class RedisSink: JournalSink {
             guard stored == batch.startPosition else {
                 throw SinkError.cursor("journal '\(journalName)' cursor is \(stored), not \(batch.startPosition) (another writer?)")
             }
-            let replies = encode(batch)
-            try connection.send(buffer.bytes)
+            let replies = try encode(batch) { (bytes) throws(SinkError) in try connection.send(bytes) }
             let tally = try connection.readReplies(replies - 1)
             // The journal hash comes last: if it was refused, nothing is committed.
             let final = try connection.readReplies(1)
