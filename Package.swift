@@ -37,6 +37,7 @@ let package = Package(
         .library(name: "Analytics", targets: ["Analytics"]),
         .library(name: "Engine", targets: ["Engine"]),
         .library(name: "Tuning", targets: ["Tuning"]),
+        .library(name: "Venues", targets: ["Venues"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -79,6 +80,13 @@ let package = Package(
             dependencies: ["TicklineCore", "Plumbing", "TicklineConfig", "CTickline", "CLibpq", "CHiredis"],
             swiftSettings: hotSettings
         ),
+        // Live venues: FIX 4.2/4.4 (codec, session layer, acceptance harness) and OUCH 4.2 over
+        // SoupBinTCP; protocol state machines over bytes, driven by LinuxIO's TCP sessions.
+        .target(
+            name: "Venues",
+            dependencies: ["TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Orders", "Simulation"],
+            swiftSettings: hotSettings
+        ),
         // Backtest analytics: returns, risk ratios, trade statistics, summary.json, report.html.
         .target(name: "Analytics", dependencies: ["TicklineCore"]),
         // Host inspection for `tickline tune`: topology, isolation, governors, THP, IRQs, busy
@@ -103,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "tickline",
             dependencies: [
-                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "Orders", "Risk", "Journal", "Analytics", "Engine", "Tuning", "CZlib",
+                "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models", "Strategy", "Orders", "Risk", "Journal", "Analytics", "Engine", "Tuning", "Venues", "CZlib",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -131,6 +139,10 @@ let package = Package(
         .testTarget(
             name: "EngineTests",
             dependencies: ["TestSupport", "Engine", "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "Simulation", "Strategy"]
+        ),
+        .testTarget(
+            name: "VenuesTests",
+            dependencies: ["TestSupport", "Venues", "LinuxIO", "Orders", "MarketData", "TicklineCore", "TicklineConfig", "Plumbing"]
         ),
         .testTarget(name: "TuningTests", dependencies: ["TestSupport", "Tuning", "Plumbing", "TicklineConfig"]),
         .testTarget(name: "AnalyticsTests", dependencies: ["TestSupport", "Analytics", "TicklineCore"]),

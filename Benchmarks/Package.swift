@@ -108,6 +108,17 @@ let package = Package(
             path: "Benchmarks/JournalBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "VenuesBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Venues", package: rootPackage),
+                .product(name: "Orders", package: rootPackage),
+                .product(name: "TicklineCore", package: rootPackage),
+            ],
+            path: "Benchmarks/VenuesBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )
