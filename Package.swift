@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(name: "RiskTests", dependencies: ["TestSupport", "Risk", "Orders", "TicklineCore", "TicklineConfig"]),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["TestSupport", "Engine", "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "Simulation", "Strategy"]
+            dependencies: ["TestSupport", "Engine", "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "Simulation", "Strategy", "LinuxIO"]
         ),
         .testTarget(
             name: "VenuesTests",

@@ -31,6 +31,10 @@ public final class Backtest {
         public let venueCounters: VenueCounters
         /// Risk's refusals of venue messages by kind and its reject counts (for invariants).
         public let riskStage: RiskStage
+        /// The live feed's counters (paper and live modes).
+        public let feed: LiveFeedCounters?
+        /// The run ended on an operator stop (`tickline kill --stop`), not at the end of the data.
+        public let stoppedByOperator: Bool
     }
 
     public let config: EngineConfig
@@ -91,6 +95,7 @@ public final class Backtest {
             instruments: instruments, bars: upstream.bars, strategy: upstream.strategy, trigger: upstream.trigger,
             clock: clock, counters: counters)
         let routing = RoutingAgent(input: riskRing.consumer, reports: reportRing.producer, venue: venue, counters: counters)
+        if config.mode == .paper { routing.paperFeedLatency = config.feedLatency }
         let riskAgent = RiskAgent(
             input: featureRing.consumer, reports: reportRing.consumer, out: riskRing.producer, risk: risk,
             policy: config.execution, instruments: instruments, lockstep: config.mode == .backtest,
@@ -160,7 +165,8 @@ public final class Backtest {
             report: report, files: files, elapsed: elapsed, events: events, warnings: warnings,
             positions: (0..<instruments).map { risk.positions.quantity(InstrumentID(UInt32($0))) },
             equity: risk.equity, haltMask: risk.haltMask, books: upstream.books, venueBooks: venueBooks,
-            venueCounters: venue.counters, riskStage: risk)
+            venueCounters: venue.counters, riskStage: risk, feed: (source as? MoldUDP64FeedSource)?.live,
+            stoppedByOperator: decode.stopped)
     }
 }
 

@@ -122,16 +122,21 @@ public final class CountersReader: @unchecked Sendable {
     let length: Int
     public let capacity: Int
     public let writerPID: Int64
+    public let writable: Bool
 
-    public init(path: String) throws(CounterReadError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// Maps the file read-only, or read-write with `writable` (for an operator's control
+    /// cells, such as the engine's `control.command`: opening for writing is the permission
+    /// check — the file is the engine user's, mode 0644).
+    public init(path: String, writable: Bool = false) throws(CounterReadError) {
+        self.writable = writable
+        let fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC)
         guard fd >= 0 else { throw .system(SystemError("open \(path)", errno: errno)) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .system(SystemError("fstat \(path)", errno: errno)) }
         let size = Int(info.st_size)
         guard size >= CountersFile.headerSize else { throw .notACountersFile(path) }
-        guard let mapped = mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
+        guard let mapped = mmap(nil, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0), mapped != MAP_FAILED else {
             throw .system(SystemError("mmap \(path)", errno: errno))
         }
         base = mapped
@@ -167,6 +172,24 @@ public final class CountersReader: @unchecked Sendable {
     }
 
     public func value(named name: String) -> Int64? { entries().first { $0.name == name }?.value }
+
+    /// Stores `value` into the counter named `name` (release); false when there is none.
+    /// Needs `writable`. For control cells only: every other counter has its one writer.
+    @discardableResult
+    public func store(_ value: Int64, named name: String) -> Bool {
+        precondition(writable, "the counters file was mapped read-only")
+        let allocated = Int((base + 32).assumingMemoryBound(to: Atomic<UInt32>.self).pointee.load(ordering: .acquiring))
+        let valuesOffset = CountersFile.headerSize + capacity * CountersFile.labelSize
+        for index in 0..<min(allocated, capacity) {
+            let label = base + CountersFile.headerSize + index * CountersFile.labelSize
+            let nameBytes = UnsafeRawBufferPointer(start: label + 8, count: CountersFile.maxNameBytes)
+            guard String(decoding: nameBytes.prefix { $0 != 0 }, as: UTF8.self) == name else { continue }
+            (base + valuesOffset + index * CountersFile.valueSize).assumingMemoryBound(to: Atomic<Int64>.self).pointee
+                .store(value, ordering: .releasing)
+            return true
+        }
+        return false
+    }
 }
 
 public enum CounterReadError: Error, Equatable, CustomStringConvertible, Sendable {

@@ -35,6 +35,8 @@ public struct Upstream {
             // the semantics that reproduce Databento's and Nautilus's books.
             semantics = .nautilus
             source = try DBNReplaySource(paths: files, feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
+        case .moldUDP64(let feed):
+            source = try MoldUDP64FeedSource(config: feed, instrumentCapacity: config.instruments)
         case .bars(let files, let zone):
             source = try BarsReplaySource(files: files, zone: zone)
             eventsAreBars = true

@@ -1,3 +1,4 @@
+import LinuxIO
 import MarketData
 import Plumbing
 import Simulation
@@ -21,6 +22,11 @@ public enum SourceConfig: Sendable, Equatable {
     case dbn(files: [String])
     case bars(files: [(path: String, symbol: String?)], zone: UTCOffsetRule)
     case generator(ITCHGeneratorConfig, cacheDirectory: String, date: CivilDate)
+    /// A live ITCH feed over MoldUDP64 (paper and live modes).
+    case moldUDP64(LiveFeedConfig)
+
+    /// Whether events come off the wire (paper, live) rather than from recorded files.
+    public var isLive: Bool { if case .moldUDP64 = self { true } else { false } }
 
     public static func == (a: SourceConfig, b: SourceConfig) -> Bool {
         switch (a, b) {
@@ -28,6 +34,7 @@ public enum SourceConfig: Sendable, Equatable {
         case (.dbn(let x), .dbn(let y)): x == y
         case (.bars(let x, let zx), .bars(let y, let zy)): x.map(\.path) == y.map(\.path) && x.map(\.symbol) == y.map(\.symbol) && zx == zy
         case (.generator(let x, let dx, let tx), .generator(let y, let dy, let ty)): x == y && dx == dy && tx == ty
+        case (.moldUDP64(let x), .moldUDP64(let y)): x == y
         default: false
         }
     }
@@ -56,6 +63,14 @@ public enum SourceConfig: Sendable, Equatable {
 ///   dates: [2024-01-02]         # itch/generator: the session date of each file (default 2024-01-02, then weekdays)
 ///   trading_status: feed        # feed | assume_trading (default: feed for itch/generator, assume_trading for dbn/bars)
 ///   generator: { symbols: 8, messages: 2000000, seed: 1, cache: /tmp }
+///   # kind: moldudp64 (paper/live): ITCH over MoldUDP64 from the wire, e.g. tickline feed replay
+///   listen: 127.0.0.1:31000     # bind address (a multicast group's address for multicast)
+///   multicast: { group: 239.1.1.1, interface: lo }   # join this group on this interface
+///   rerequest: 127.0.0.1:31001  # the retransmission server (gaps are requested from it)
+///   poll: blocking              # blocking | busy (a pinned decode thread)
+///   max_duration_s: 60          # end this long after the first packet (default: at end of session)
+///   idle_timeout_s: 5           # end when the feed is silent this long (default: never)
+///   # dates: the session date of the feed's ITCH times (default: today in New York)
 /// bars:                         # bars built from trades (event sources)
 ///   interval_s: 60
 ///   session: us_equities        # us_equities | cme_globex | continuous
@@ -131,8 +146,16 @@ public struct EngineConfig {
         }
 
         let sourceNode = try top.required("source")
-        let s = try sourceNode.mapping(allowed: ["kind", "files", "symbols", "zone", "feed_latency_us", "generator", "dates", "trading_status"])
-        let kind = try s.required("kind").choice(["itch", "dbn", "bars", "generator"])
+        let s = try sourceNode.mapping(allowed: [
+            "kind", "files", "symbols", "zone", "feed_latency_us", "generator", "dates", "trading_status",
+            "listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s",
+        ])
+        let kind = try s.required("kind").choice(["itch", "dbn", "bars", "generator", "moldudp64"])
+        if kind != "moldudp64" {
+            for key in ["listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s"] {
+                if let n = s[key] { throw n.error("\(key): only for kind: moldudp64 (a live feed)") }
+            }
+        }
         func files() throws(ConfigError) -> [String] {
             let list = try s.required("files").array()
             guard !list.isEmpty else { throw sourceNode.error("files: give at least one file") }
@@ -144,7 +167,9 @@ public struct EngineConfig {
         if latencyMicros < 0 || latencyMicros > 1e6, let n = s["feed_latency_us"] { throw n.error("feed_latency_us must be 0...1000000") }
         var dates: [CivilDate] = []
         if let datesNode = s["dates"] {
-            guard kind == "itch" || kind == "generator" else { throw datesNode.error("dates: only for itch and generator sources (ITCH times are times of day)") }
+            guard kind == "itch" || kind == "generator" || kind == "moldudp64" else {
+                throw datesNode.error("dates: only for itch, generator and moldudp64 sources (ITCH times are times of day)")
+            }
             for item in try datesNode.array() {
                 let text = try item.string()
                 let digits = text.filter(\.isNumber)
@@ -159,6 +184,8 @@ public struct EngineConfig {
         switch kind {
         case "itch": source = .itch(files: try files(), dates: dates)
         case "dbn": source = .dbn(files: try files())
+        case "moldudp64":
+            source = .moldUDP64(try parseLiveFeed(s, node: sourceNode, date: s["dates"] == nil ? EngineConfig.todayInNewYork() : dates[0], mode: mode, modeNode: e["mode"]))
         case "bars":
             let paths = try files()
             var symbols: [String?] = paths.map { _ in nil }
@@ -255,7 +282,10 @@ public struct EngineConfig {
             plan = .fused(agents: agentNames, idle: .spin)
         }
         if mode == .live, let n = e["mode"] {
-            throw n.error("live mode needs a live feed and venue session (issue 8); use backtest, or paper for a replay paced in real time against the simulated venue")
+            throw n.error("live mode needs a FIX or OUCH venue session, not built yet (issue 8); use paper: the live feed against the simulated venue")
+        }
+        if mode == .paper && !source.isLive, let n = s["kind"] {
+            throw n.error("paper mode trades a live feed against the simulated venue: use kind: moldudp64 (pace a recording with tickline feed replay), or mode: backtest for files")
         }
 
         return EngineConfig(
@@ -264,5 +294,55 @@ public struct EngineConfig {
             barInterval: interval, barSession: session, barPhases: phases, strategy: strategy, evaluateOn: trigger,
             threads: plan, threadWarnings: warnings, riskNode: top["risk"], venueNode: top["venue"], journalNode: top["journal"],
             root: root, capital: capital, execution: execution, assumeTrading: assumeTrading)
+    }
+
+    static func parseLiveFeed(_ s: ConfigMapping, node: ConfigNode, date: CivilDate, mode: EngineMode,
+                              modeNode: ConfigNode?) throws(ConfigError) -> LiveFeedConfig {
+        if mode == .backtest {
+            throw (modeNode ?? node).error("a live feed (kind: moldudp64) runs in paper or live mode, not backtest (its clock is the real one)")
+        }
+        let listenNode = try s.required("listen")
+        let text = try listenNode.string()
+        guard let listen = IPv4Endpoint(text) else { throw listenNode.error("expected HOST:PORT (an IPv4 address), found '\(text)'") }
+        var config = LiveFeedConfig(listen: listen, date: date)
+        if let n = s["rerequest"] {
+            let value = try n.string()
+            guard let endpoint = IPv4Endpoint(value) else { throw n.error("expected HOST:PORT (an IPv4 address), found '\(value)'") }
+            config.rerequest = endpoint
+        }
+        if let n = s["multicast"] {
+            let m = try n.mapping(allowed: ["group", "interface"])
+            let groupNode = try m.required("group")
+            let groupText = try groupNode.string()
+            guard let group = IPv4Address(groupText), group.isMulticast else { throw groupNode.error("expected a multicast group address (224.0.0.0/4), found '\(groupText)'") }
+            let interfaceNode = try m.required("interface")
+            let name = try interfaceNode.string()
+            let interface: MulticastInterface
+            if let address = IPv4Address(name) {
+                interface = .address(address)
+            } else {
+                do { interface = try MulticastInterface.named(name) } catch { throw interfaceNode.error("no network interface named '\(name)'") }
+            }
+            config.multicast = MulticastMembership(group: group, interface: interface)
+        }
+        config.busyPoll = try s["poll"]?.choice(["blocking", "busy"]) == "busy"
+        if let n = s["max_duration_s"] {
+            let seconds = try n.double()
+            guard seconds > 0 && seconds <= 7 * 86_400 else { throw n.error("max_duration_s must be in (0, 604800]") }
+            config.maxDuration = Nanos(Int64(seconds * 1e9))
+        }
+        if let n = s["idle_timeout_s"] {
+            let seconds = try n.double()
+            guard seconds > 0 && seconds <= 86_400 else { throw n.error("idle_timeout_s must be in (0, 86400]") }
+            config.idleTimeout = Nanos(Int64(seconds * 1e9))
+        }
+        return config
+    }
+
+    /// Today's date in New York (a live ITCH feed's session date).
+    static func todayInNewYork() -> CivilDate {
+        let now = RealtimeClock().now()
+        let local = now.raw / 1_000_000_000 + UTCOffsetRule.newYork.offsetSeconds(at: now)
+        return CivilDate(daysSinceEpoch: local >= 0 ? local / 86_400 : (local - 86_399) / 86_400)
     }
 }

@@ -12,8 +12,12 @@ public final class DecodeAgent: Agent {
     let batch: Int
     let published: Counter
     let backPressured: Counter
+    /// The operator's control cell: a stop ends the source here.
+    let control: Counter
     public private(set) var lastTime = Nanos.zero
     public private(set) var ended = false
+    /// Ended by an operator stop rather than by the end of the data.
+    public private(set) var stopped = false
     /// The first error the source threw (the run stops with it).
     public private(set) var failure: (any Error)?
 
@@ -23,6 +27,7 @@ public final class DecodeAgent: Agent {
         self.batch = batch
         published = counters.decodePublished
         backPressured = counters.decodeBackPressured
+        control = counters.controlCommand
     }
 
     public func doWork() -> Int {
@@ -31,6 +36,13 @@ public final class DecodeAgent: Agent {
         if slots.isEmpty {
             backPressured.increment()
             return 0
+        }
+        if EngineControl.code(control.current) == EngineControl.Command.stop.rawValue {
+            slots[0] = .end(lastTime)
+            out.publish(1)
+            ended = true
+            stopped = true
+            return 1
         }
         let n: Int
         do {

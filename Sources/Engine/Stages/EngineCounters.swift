@@ -1,4 +1,8 @@
 import Plumbing
+import TicklineCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The engine's live counters, in the mmap'd counters file another process reads with
 /// `tickline stat FILE` while the engine runs (Aeron's AeronStat model). Each counter has one
@@ -26,6 +30,10 @@ public struct EngineCounters: @unchecked Sendable {
     public let journalRecords: Counter
     public let journalDropped: Counter
     public let simulatedTime: Counter
+    /// The operator's control cell (`tickline kill` writes it; decode and risk read it once
+    /// per duty cycle) and risk's acknowledgement (the command value it acted on).
+    public let controlCommand: Counter
+    public let controlAck: Counter
 
     public init(path: String) throws {
         let file = try CountersFile(path: path)
@@ -52,5 +60,57 @@ public struct EngineCounters: @unchecked Sendable {
         journalRecords = try counter("journal.records")
         journalDropped = try counter("journal.dropped")
         simulatedTime = try counter("clock.simulated_ns")
+        controlCommand = try counter(EngineControl.commandCounter)
+        controlAck = try counter(EngineControl.ackCounter)
+    }
+}
+
+/// Operator commands to a running engine through its counters file (`tickline kill`): the
+/// command cell holds `sequence << 8 | code`; risk acts on each new value within one duty
+/// cycle and copies it into the acknowledgement cell. Only a user who may open the counters
+/// file for writing (the engine's user; the file is mode 0644) can send one.
+public enum EngineControl {
+    public static let commandCounter = "control.command"
+    public static let ackCounter = "control.ack"
+
+    public enum Command: Int64, Sendable, CaseIterable {
+        /// Refuse new orders and cancel every working order (a halt with reason operator_command).
+        case halt = 1
+        /// Halt, and close every position with marketable IOC orders within the risk limits.
+        case flatten = 2
+        /// Halt, then end the run: the source stops, the pipeline drains, the report is written.
+        case stop = 3
+    }
+
+    @inlinable public static func code(_ value: Int64) -> Int64 { value & 0xFF }
+
+    public enum SendError: Error, CustomStringConvertible, Equatable {
+        case cannotOpen(String)
+        case notAnEngine(String)
+        case notAcknowledged(String, Nanos)
+        public var description: String {
+            switch self {
+            case .cannotOpen(let why): "cannot open the counters file for writing: \(why) (only the engine's user may send commands)"
+            case .notAnEngine(let path): "\(path) has no control cell (not a Tickline engine's counters file)"
+            case .notAcknowledged(let path, let timeout): "the engine behind \(path) did not acknowledge within \(timeout.raw / 1_000_000) ms (is it running?)"
+            }
+        }
+    }
+
+    /// Sends `command` to the engine whose counters file is `path` and waits for risk's
+    /// acknowledgement (stop: for the halt before the run ends). Returns how long it took.
+    public static func send(_ command: Command, to path: String, timeout: Nanos = .seconds(5)) throws(SendError) -> Nanos {
+        let file: CountersReader
+        do { file = try CountersReader(path: path, writable: true) } catch { throw .cannotOpen("\(error)") }
+        guard let current = file.value(named: commandCounter), file.value(named: ackCounter) != nil else { throw .notAnEngine(path) }
+        let value = ((current >> 8) + 1) << 8 | command.rawValue
+        let clock = MonotonicClock()
+        let start = clock.now()
+        file.store(value, named: commandCounter)
+        while clock.now() - start < timeout {
+            if file.value(named: ackCounter) == value { return clock.now() - start }
+            usleep(100)
+        }
+        throw .notAcknowledged(path, timeout)
     }
 }

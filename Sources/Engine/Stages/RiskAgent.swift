@@ -92,6 +92,9 @@ public final class RiskAgent: Agent {
     public private(set) var endSeen = false
     public private(set) var endTime = Nanos.zero
     public private(set) var intents = 0
+    /// The last operator command acted on (`EngineControl`).
+    var lastControl: Int64 = 0
+    public private(set) var operatorCommands = 0
     public private(set) var approved = 0
     public private(set) var rejected = 0
 
@@ -125,6 +128,21 @@ public final class RiskAgent: Agent {
         workingCount.initialize(repeating: 0, count: instruments)
         statusSource = .allocate(capacity: instruments)
         statusSource.initialize(repeating: 0, count: instruments)
+    }
+
+    /// An operator command (`tickline kill`): halt (cancel working orders, refuse new ones),
+    /// flatten positions too, or halt before the run stops. Acknowledged once the halt and
+    /// its cancels are in the outbox.
+    func onOperatorCommand(_ value: Int64) {
+        lastControl = value
+        operatorCommands += 1
+        let flatten = EngineControl.code(value) == EngineControl.Command.flatten.rawValue
+        if risk.isHalted(by: .operatorCommand) {
+            if flatten { risk.flattenAll(now: now, outbox: &outbox) }
+        } else {
+            risk.halt(.operatorCommand, now: now, detail: "operator", flatten: flatten, outbox: &outbox)
+        }
+        counters.controlAck.set(value)
     }
 
     deinit {
@@ -162,6 +180,8 @@ public final class RiskAgent: Agent {
         if let journalHalt, journalHalt.isHalted, !risk.isHalted(by: journalHalt.reason) {
             risk.halt(journalHalt.reason, now: now, detail: "journal", outbox: &outbox)
         }
+        let control = counters.controlCommand.current
+        if control != lastControl { onOperatorCommand(control) }
         guard flushOutbox() else { return work }
         if endSeen {
             // Finished before empty: routing's flag is stored after its last push.

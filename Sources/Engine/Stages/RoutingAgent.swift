@@ -30,6 +30,21 @@ public final class RoutingAgent: Agent {
     let finishedFlag = Atomic<Bool>(false)
     public var finished: Bool { finishedFlag.load(ordering: .acquiring) }
     var ending = false
+    /// Paper mode: the venue runs on the real-time clock (the clock the live feed stamps
+    /// events with), carried into the feed's exchange-time base: local time is
+    /// `now − (receive − exchange time of the last event) + paperFeedLatency`, so a live feed
+    /// (exchange and receive times one network hop apart) trades on the real clock, and a
+    /// recording replayed today at any pace trades on its own times. An idle routing thread
+    /// advances it, so reports fall due without events. nil: simulated time (backtest).
+    public var paperFeedLatency: Nanos?
+    /// Receive minus exchange time of the last event; nil before the first (the clock's
+    /// base is not known yet: local time stays put).
+    var paperDrift: Int64?
+
+    @inline(__always) func paperNow(_ latency: Nanos) -> Nanos {
+        guard let drift = paperDrift else { return localTime }
+        return Nanos(RealtimeClock().now().raw &- drift &+ latency.raw)
+    }
 
     public init(input: SPSCConsumer<EngineMessage>, reports: SPSCProducer<ExecReport>, venue: SimulatedVenue,
                 drain: Nanos = .seconds(60), counters: EngineCounters) {
@@ -49,14 +64,30 @@ public final class RoutingAgent: Agent {
         if ending { return finishEnding() }
         var work = 0
         let batch = input.readable(upTo: 256)
+        if let latency = paperFeedLatency, batch.count == 0 {
+            let now = paperNow(latency)
+            if now > localTime { localTime = now }
+            deliver()
+            return 0
+        }
         var consumed = 0
         for i in 0..<batch.count {
             consumed += 1
             switch batch[i] {
             case .event(let event):
-                if event.tsReceive > localTime { localTime = event.tsReceive }
+                if let latency = paperFeedLatency {
+                    paperDrift = event.tsReceive.raw &- event.tsEvent.raw
+                    let local = event.tsEvent + latency
+                    if local > localTime { localTime = local }
+                } else if event.tsReceive > localTime {
+                    localTime = event.tsReceive
+                }
                 _ = venue.onMarketEvent(event)
             case .command(let command):
+                if let latency = paperFeedLatency {
+                    let now = paperNow(latency)
+                    if now > localTime { localTime = now }
+                }
                 venue.submit(command, at: localTime, stopPrice: command.triggerPrice)
                 commands &+= 1
             case .bar(let bar):

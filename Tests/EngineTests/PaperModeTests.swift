@@ -1,0 +1,179 @@
+import Engine
+import Foundation
+import Glibc
+import LinuxIO
+import MarketData
+import Plumbing
+import Simulation
+import Testing
+import TicklineConfig
+import TicklineCore
+
+/// Paper mode: the engine on a live ITCH feed over MoldUDP64 (UDP on loopback) against the
+/// simulated venue on the real clock, and the operator's kill switch through the counters file.
+@Suite(.serialized) struct PaperModeTests {
+    static let directory = NSTemporaryDirectory() + "tickline-paper-tests-\(getpid())"
+
+    /// A UDP port free right now (bound and released: the engine binds it next).
+    static func freePort() throws -> UInt16 {
+        let probe = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0))
+        defer { probe.close() }
+        return try probe.localEndpoint().port
+    }
+
+    static func config(port: UInt16, name: String, source extra: String = "idle_timeout_s: 20") throws -> EngineConfig {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let yaml = """
+            engine: { mode: paper, seed: 3, instruments: 16, capital: 250000, counters: \(directory)/\(name).counters }
+            source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], \(extra) }
+            bars: { interval_s: 60 }
+            strategy:
+              kind: ema_crossover
+              ema_crossover: { fast: 3, slow: 8, full_confidence_gap: 0.001 }
+              sizing: { max_position: 300, lot_size: 100, scale_by_confidence: true }
+            execution: { style: marketable, offset_ticks: 1, tick: 0.01 }
+            risk:
+              max_order_qty: 400
+              max_order_notional: 100000
+              price_band_pct: 5
+              max_position: 300
+              max_gross_exposure: 500000
+              max_net_exposure: 400000
+              max_open_orders: 20
+              max_positions: 10
+              risk_per_trade_pct: 100
+              daily_loss_limit: 20000
+              max_drawdown: 30000
+              max_orders_per_second: 1000
+              stale_after_ms: 0
+              order_ids: { in_memory: true }
+              pdt: { enabled: false }
+            venue:
+              latency: { order_entry: { kind: constant, ns: 40000 }, response: { kind: constant, ns: 30000 } }
+            threads: { mode: fused, idle: backoff }
+            """
+        return try EngineConfig.parse(ConfigNode.parse(yaml, file: "paper.yaml"), file: "paper.yaml")
+    }
+
+    /// Runs the engine on a background thread; `join` returns its result.
+    final class Run: @unchecked Sendable {
+        var result: Result<Backtest.Result, any Error>?
+        let done = DispatchSemaphore(value: 0)
+        let backtest: Backtest
+        init(_ config: EngineConfig, out: String) {
+            backtest = Backtest(config: config)
+            Thread.detachNewThread { [self] in
+                result = Result { try backtest.run(outputDirectory: out, showProgress: false) }
+                done.signal()
+            }
+        }
+        func join(seconds: Int) throws -> Backtest.Result {
+            guard done.wait(timeout: .now() + .seconds(seconds)) == .success else { throw EngineError.setup("the paper run did not end") }
+            return try result!.get()
+        }
+    }
+
+    /// Waits until the engine has created its counters file (its socket is bound before).
+    static func waitForEngine(_ counters: String) {
+        for _ in 0..<2_000 where !FileManager.default.fileExists(atPath: counters) { usleep(5_000) }
+        usleep(50_000)
+    }
+
+    @Test func aGeneratedSessionSentOverUDPIsTradedLikeTheSameFileReplayed() throws {
+        let generated = try GeneratedSession.prepare(ITCHGeneratorConfig(symbols: 6, messages: 120_000, seed: 21), directory: Self.directory)
+        // The same file replayed: how many events its messages make.
+        let replay = try ITCHReplaySource(paths: [generated], instrumentCapacity: 16)
+        let slots = UnsafeMutableBufferPointer<EngineMessage>.allocate(capacity: 1_024)
+        defer { slots.deallocate() }
+        while try replay.fill(slots) > 0 {}
+        let expectedEvents = replay.counters.events
+        #expect(expectedEvents > 10_000)
+
+        let port = try Self.freePort()
+        let config = try Self.config(port: port, name: "session")
+        let run = Run(config, out: Self.directory + "/session")
+        Self.waitForEngine(Self.directory + "/session.counters")
+
+        // Every message of the file, packetized into MoldUDP64 and sent in bursts.
+        let sender = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0))
+        let packetizer = MoldUDP64Packetizer(session: SessionID("PAPER00001")!, maxPacketBytes: 1_400)
+        let destination = IPv4Endpoint(.loopback, port: port)
+        var packets = 0
+        let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
+            try? sender.send(packet.bytes, to: destination)
+            packets += 1
+            if packets % 32 == 0 { usleep(200) }
+        }
+        let reader = try ITCHStreamReader(path: generated)
+        var messages = 0
+        while !reader.finished {
+            _ = try reader.read(limit: 4_096) { pointer, length, _ in
+                _ = packetizer.append(UnsafeRawBufferPointer(start: pointer, count: length), emit: emit)
+                messages += 1
+            }
+        }
+        packetizer.endOfSession(emit: emit)
+
+        let result = try run.join(seconds: 120)
+        let feed = try #require(result.feed)
+        #expect(feed.endOfSession)
+        #expect(feed.messages == UInt64(messages))
+        #expect(feed.lostMessages == 0)
+        #expect(result.events == expectedEvents)
+        // Orders reached the simulated venue on the feed's clock and were filled.
+        #expect(result.venueCounters.ordersAccepted > 0)
+        #expect(result.venueCounters.fills > 0)
+        #expect(result.venueCounters.lateActions == 0)
+        #expect(!result.stoppedByOperator)
+        // The features stage's books are the file's books.
+        #expect(result.books.integrity.unknownOrders == 0)
+        #expect(FileManager.default.fileExists(atPath: Self.directory + "/session/summary.json"))
+    }
+
+    @Test func killHaltsWithinADutyCycleAndStopEndsTheRun() throws {
+        let port = try Self.freePort()
+        let counters = Self.directory + "/kill.counters"
+        let config = try Self.config(port: port, name: "kill", source: "max_duration_s: 600")
+        let run = Run(config, out: Self.directory + "/kill")
+        Self.waitForEngine(counters)
+
+        // Halt: acknowledged by risk (the run goes on).
+        let halted = try EngineControl.send(.halt, to: counters, timeout: .seconds(10))
+        #expect(halted < .seconds(10))
+        let reader = try CountersReader(path: counters)
+        #expect(reader.value(named: "risk.halted") == 1)
+        // Stop: the run ends, with the operator halt in force.
+        _ = try EngineControl.send(.stop, to: counters, timeout: .seconds(10))
+        let result = try run.join(seconds: 60)
+        #expect(result.stoppedByOperator)
+        #expect(result.haltMask & (1 << UInt32(HaltReason.operatorCommand.rawValue)) != 0)
+        #expect(result.events == 0)
+    }
+
+    @Test func killRefusesAFileThatIsNotAnEngines() throws {
+        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
+        let path = Self.directory + "/plain.counters"
+        let file = try CountersFile(path: path)
+        _ = try file.allocate("decode.published")
+        #expect(throws: EngineControl.SendError.notAnEngine(path)) { _ = try EngineControl.send(.halt, to: path, timeout: .milliseconds(50)) }
+        #expect(throws: EngineControl.SendError.self) { _ = try EngineControl.send(.halt, to: Self.directory + "/missing", timeout: .milliseconds(50)) }
+    }
+
+    @Test func liveSourcesAreRefusedInBacktestAndFilesInPaper() throws {
+        let yaml = { (mode: String, source: String) in
+            "engine: { mode: \(mode) }\nsource: \(source)\nstrategy: { kind: ema_crossover, ema_crossover: { fast: 3, slow: 8 } }\n"
+        }
+        #expect(throws: ConfigError.self) {
+            _ = try EngineConfig.parse(ConfigNode.parse(yaml("backtest", "{ kind: moldudp64, listen: 127.0.0.1:31000 }"), file: "a.yaml"), file: "a.yaml")
+        }
+        #expect(throws: ConfigError.self) {
+            _ = try EngineConfig.parse(ConfigNode.parse(yaml("paper", "{ kind: itch, files: [x.itch] }"), file: "b.yaml"), file: "b.yaml")
+        }
+        do {
+            _ = try EngineConfig.parse(ConfigNode.parse(yaml("paper", "{ kind: moldudp64, listen: nowhere }"), file: "c.yaml"), file: "c.yaml")
+            Issue.record("a bad listen address was accepted")
+        } catch {
+            #expect("\(error)".contains("c.yaml") && "\(error)".contains("HOST:PORT"))
+        }
+    }
+}
