@@ -177,3 +177,17 @@ import TicklineCore
         }
     }
 }
+
+@Suite struct PaperConfigTests {
+    @Test func theShippedPaperConfigParses() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let config = try EngineConfig.load(path: repository.appendingPathComponent("config/paper.yaml").path)
+        #expect(config.mode == .paper)
+        guard case .moldUDP64(let feed) = config.source else {
+            Issue.record("config/paper.yaml: not a live feed")
+            return
+        }
+        #expect(feed.listen == IPv4Endpoint(.loopback, port: 31_000))
+        #expect(feed.rerequest == IPv4Endpoint(.loopback, port: 31_001))
+    }
+}
