@@ -130,6 +130,94 @@ import TicklineCore
         #expect(FileManager.default.fileExists(atPath: Self.directory + "/session/summary.json"))
     }
 
+    /// Answers MoldUDP64 retransmission requests from the retained messages (blocking socket).
+    final class RerequestServer: @unchecked Sendable {
+        let receiver: UDPReceiver<MonotonicClock>
+        let messages: [[UInt8]]
+        let session: SessionID
+        let stop = DispatchSemaphore(value: 0)
+        let stopped = DispatchSemaphore(value: 0)
+        var answered = 0
+        init(messages: [[UInt8]], session: SessionID) throws {
+            self.messages = messages
+            self.session = session
+            receiver = try UDPReceiver(
+                configuration: UDPReceiverConfiguration(bind: IPv4Endpoint(.loopback, port: 0), mode: .blocking(timeout: .milliseconds(10)), bufferCount: 64),
+                clock: MonotonicClock())
+            Thread.detachNewThread { [self] in
+                do { try receiver.start() } catch { stopped.signal(); return }
+                var handler = Handler(server: self)
+                while stop.wait(timeout: .now()) == .timedOut { _ = receiver.poll(&handler) }
+                receiver.close()
+                stopped.signal()
+            }
+        }
+        var endpoint: IPv4Endpoint { receiver.localEndpoint }
+        func close() {
+            stop.signal()
+            stopped.wait()
+        }
+        struct Handler: UDPDatagramHandler {
+            let server: RerequestServer
+            mutating func onDatagram(_ payload: UnsafeRawBufferPointer, from source: IPv4Endpoint, receivedAt: Nanos) {
+                guard let request = MoldUDP64Request.parse(payload), request.session == server.session else { return }
+                server.answered += 1
+                let packetizer = MoldUDP64Packetizer(session: server.session, firstSequence: request.firstSequence, maxPacketBytes: 1_400)
+                let socket = server.receiver.socket
+                let emit: (MoldUDP64EncodedPacket) -> Void = { packet in _ = socket.send(packet.bytes, to: source) }
+                let end = min(Int(request.firstSequence) + Int(request.count), server.messages.count + 1)
+                for sequence in Int(request.firstSequence)..<end {
+                    server.messages[sequence - 1].withUnsafeBytes { _ = packetizer.append($0, emit: emit) }
+                }
+                packetizer.flush(emit: emit)
+            }
+        }
+    }
+
+    @Test func aGapIsRequestedRecoveredAndTheFeedIsStaleMeanwhile() throws {
+        let generated = try GeneratedSession.prepare(ITCHGeneratorConfig(symbols: 4, messages: 20_000, seed: 5), directory: Self.directory)
+        var messages: [[UInt8]] = []
+        let reader = try ITCHStreamReader(path: generated)
+        while !reader.finished {
+            _ = try reader.read(limit: 4_096) { pointer, length, _ in messages.append(Array(UnsafeRawBufferPointer(start: pointer, count: length))) }
+        }
+        let session = SessionID("GAPS000001")!
+        let server = try RerequestServer(messages: messages, session: session)
+        defer { server.close() }
+        let port = try Self.freePort()
+        let config = try Self.config(port: port, name: "gaps", source: "idle_timeout_s: 20, rerequest: \"\(server.endpoint)\"")
+        let run = Run(config, out: Self.directory + "/gaps")
+        Self.waitForEngine(Self.directory + "/gaps.counters")
+
+        let sender = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0))
+        let packetizer = MoldUDP64Packetizer(session: session, maxPacketBytes: 1_400)
+        let destination = IPv4Endpoint(.loopback, port: port)
+        var packets = 0, skipped = 0
+        let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
+            packets += 1
+            // Packets 40...42 never arrive: a gap the engine must request.
+            if (40...42).contains(packets) {
+                skipped += packet.messageCount
+                return
+            }
+            try? sender.send(packet.bytes, to: destination)
+            if packets % 32 == 0 { usleep(200) }
+        }
+        for message in messages { message.withUnsafeBytes { _ = packetizer.append($0, emit: emit) } }
+        packetizer.endOfSession(emit: emit)
+
+        let result = try run.join(seconds: 120)
+        let feed = try #require(result.feed)
+        #expect(skipped > 0)
+        #expect(feed.requests >= 1)
+        #expect(server.answered >= 1)
+        #expect(feed.staleTransitions == 2)
+        #expect(feed.lostMessages == 0)
+        #expect(feed.messages == UInt64(messages.count))
+        #expect(feed.endOfSession)
+        #expect(result.books.integrity.unknownOrders == 0)
+    }
+
     @Test func killHaltsWithinADutyCycleAndStopEndsTheRun() throws {
         let port = try Self.freePort()
         let counters = Self.directory + "/kill.counters"

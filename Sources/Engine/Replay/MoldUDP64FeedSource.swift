@@ -200,6 +200,18 @@ public final class MoldUDP64FeedSource: ReplaySource {
         tail += 1
     }
 
+    /// A gap opened (stale) or closed on the whole feed: a `.gap` event for every instrument
+    /// (`orderID` all ones), which risk turns into refusing new orders until recovery.
+    func stageGap(stale: Bool, at time: Nanos) {
+        var event = MarketEvent(kind: .gap, instrument: InstrumentID(0))
+        event.orderID = OrderID(UInt64.max)
+        event.aux = stale ? 1 : 0
+        event.tsEvent = time
+        event.tsReceive = time
+        staging[tail & stagingMask] = event
+        tail += 1
+    }
+
     struct Datagrams: UDPDatagramHandler {
         unowned(unsafe) let source: MoldUDP64FeedSource
         @inline(__always)
@@ -228,7 +240,10 @@ public final class MoldUDP64FeedSource: ReplaySource {
             if code != 0 { source.live.requestSendFailures &+= 1 }
         }
         mutating func onLoss(_ loss: MoldUDP64Loss) { source.live.lostMessages &+= loss.count }
-        mutating func onStaleChanged(_ stale: Bool, at time: Nanos) { source.live.staleTransitions &+= 1 }
+        mutating func onStaleChanged(_ stale: Bool, at time: Nanos) {
+            source.live.staleTransitions &+= 1
+            source.stageGap(stale: stale, at: time)
+        }
         mutating func onEndOfSession(_ session: SessionID, nextSequence: UInt64) { source.live.endOfSession = true }
     }
 }

@@ -95,6 +95,8 @@ public final class RiskAgent: Agent {
     /// The last operator command acted on (`EngineControl`).
     var lastControl: Int64 = 0
     public private(set) var operatorCommands = 0
+    /// Feed gaps seen (each made new orders wait for the recovery).
+    public private(set) var feedGaps = 0
     public private(set) var approved = 0
     public private(set) var rejected = 0
 
@@ -267,6 +269,10 @@ public final class RiskAgent: Agent {
         if event.kind == .status, event.instrument.index < instruments {
             statusSource[event.instrument.index] = 2
             risk.onTradingStatus(event.instrument, TradingState(rawValue: UInt8(truncatingIfNeeded: event.aux)) ?? .unknown)
+        } else if event.kind == .gap {
+            // A live feed's sequence gap: all ones in orderID means the whole feed.
+            risk.onFeedStale(event.orderID.raw == .max ? nil : event.instrument, stale: event.aux != 0)
+            feedGaps &+= event.aux != 0 ? 1 : 0
         }
     }
 
