@@ -1,5 +1,6 @@
 import Analytics
 import Journal
+import LinuxIO
 import MarketData
 import Orders
 import Plumbing
@@ -38,6 +39,18 @@ public final class Backtest {
     }
 
     public let config: EngineConfig
+    /// Gets every new order's trace as routing hands it to the venue (the latency harness).
+    public var latencyProbe: (any OrderLatencyProbe)?
+    /// Called on the caller's thread once the stages are built and the live feed's socket is
+    /// bound, just before the threads start (the harness starts its feed here).
+    public var onStart: ((Backtest.Started) -> Void)?
+
+    /// What a run exposes to `onStart`.
+    public struct Started {
+        /// The live feed's bound endpoint (paper and live modes).
+        public let feedEndpoint: IPv4Endpoint?
+        public let counters: EngineCounters
+    }
 
     public init(config: EngineConfig) {
         self.config = config
@@ -89,18 +102,24 @@ public final class Backtest {
         let reportRing = SPSCRing<ExecReport>(capacity: max(config.ringCapacity, 1_024))
 
         let clock = MonotonicClock()
+        let live = config.source.isLive
+        let traceClock = TraceClock(realtime: live)
         let decode = DecodeAgent(source: upstream.source, out: decodeRing.producer, counters: counters)
         let features = try FeatureAgent(
             input: decodeRing.consumer, out: featureRing.producer, books: upstream.books, plan: upstream.plan,
             instruments: instruments, bars: upstream.bars, strategy: upstream.strategy, trigger: upstream.trigger,
-            clock: clock, counters: counters)
+            clock: live ? RealtimeClock() as any EngineClock : clock, counters: counters)
+        features.originAtReceive = live
         let routing = RoutingAgent(input: riskRing.consumer, reports: reportRing.producer, venue: venue, counters: counters)
         if config.mode == .paper { routing.paperFeedLatency = config.feedLatency }
+        routing.traceClock = traceClock
+        routing.probe = latencyProbe
         let riskAgent = RiskAgent(
             input: featureRing.consumer, reports: reportRing.consumer, out: riskRing.producer, risk: risk,
             policy: config.execution, instruments: instruments, lockstep: config.mode == .backtest,
             routing: routing, counters: counters)
         riskAgent.assumeTrading = config.assumeTrading
+        riskAgent.traceClock = traceClock
 
         let recorder: BacktestRecorder
         do {
@@ -108,7 +127,7 @@ public final class Backtest {
         } catch {
             throw EngineError.setup("analytics: \(error)")
         }
-        let observer = RecorderObserver(recorder: recorder, clock: clock)
+        let observer = RecorderObserver(recorder: recorder)
         riskAgent.observer = observer
 
         // The journal (when configured): the risk thread's decisions, commands, reports,
@@ -129,6 +148,7 @@ public final class Backtest {
         }
 
         let agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": routing]
+        onStart?(Started(feedEndpoint: (upstream.source as? MoldUDP64FeedSource)?.localEndpoint, counters: counters))
         defer { withExtendedLifetime(routing) {} }
         var printer = ProgressPrinter(minuteBars: upstream.eventsAreBars && config.barInterval == .seconds(60))
         let source = upstream.source
@@ -174,13 +194,11 @@ public final class Backtest {
 /// after the threads stop).
 final class RecorderObserver: RiskObserver {
     let recorder: BacktestRecorder
-    let clock: MonotonicClock
     /// The risk thread's journal producer, when a journal is configured.
     var journal: JournalProducer?
     var positions: RiskStage?
-    init(recorder: BacktestRecorder, clock: MonotonicClock) {
+    init(recorder: BacktestRecorder) {
         self.recorder = recorder
-        self.clock = clock
     }
     func onDecision(_ decision: RiskDecisionRecord, now: Nanos) {
         recorder.record(decision)
@@ -189,11 +207,9 @@ final class RecorderObserver: RiskObserver {
     func onCommand(_ command: OrderCommand, now: Nanos) {
         recorder.record(command)
         _ = journal?.record(command, now: now)
-        var trace = command.trace
-        if trace.origin.raw != 0 {
-            trace.routing = trace.offset(clock.now())
-            recorder.recordLatency(trace)
-        }
+        // Stamped by the features stage (origin, decode, features, model) and by risk as the
+        // command left for routing.
+        if command.trace.origin.raw != 0 { recorder.recordLatency(command.trace) }
     }
     func onReport(_ report: ExecReport, outcome: ExecOutcome, now: Nanos) {
         recorder.record(report)

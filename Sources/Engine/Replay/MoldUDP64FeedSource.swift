@@ -62,6 +62,9 @@ public struct LiveFeedCounters: Sendable, Equatable {
 /// ring can take a full batch of datagrams, so nothing accepted is ever dropped here (the
 /// kernel's socket buffer and the MoldUDP64 re-request path absorb bursts).
 ///
+/// Each event's `decodeOffset` is the low 32 bits of its MoldUDP64 sequence number (the
+/// latency harness maps orders back to the packets that caused them).
+///
 /// Decode thread only; the receiver's ring is set up on the first `fill`.
 public final class MoldUDP64FeedSource: ReplaySource {
     public let config: LiveFeedConfig
@@ -176,7 +179,7 @@ public final class MoldUDP64FeedSource: ReplaySource {
 
     /// One ITCH message in sequence: decoded, mapped to a dense id, stamped and staged.
     @inline(__always)
-    func stage(_ message: UnsafeRawBufferPointer, receivedAt: Nanos) {
+    func stage(_ message: UnsafeRawBufferPointer, sequence: UInt64, receivedAt: Nanos) {
         live.messages &+= 1
         var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
         guard let base = message.baseAddress,
@@ -195,7 +198,7 @@ public final class MoldUDP64FeedSource: ReplaySource {
         event.instrument = InstrumentID(mapped - 1)
         event.tsEvent = Nanos(event.tsEvent.raw &+ dayShift)
         event.tsReceive = receivedAt
-        event.decodeOffset = UInt32(truncatingIfNeeded: live.messages)
+        event.decodeOffset = UInt32(truncatingIfNeeded: sequence)
         staging[tail & stagingMask] = event
         tail += 1
     }
@@ -228,7 +231,7 @@ public final class MoldUDP64FeedSource: ReplaySource {
         unowned(unsafe) let source: MoldUDP64FeedSource
         @inline(__always)
         mutating func onMessage(_ message: UnsafeRawBufferPointer, sequence: UInt64, receivedAt: Nanos) {
-            source.stage(message, receivedAt: receivedAt)
+            source.stage(message, sequence: sequence, receivedAt: receivedAt)
         }
         mutating func onRetransmissionRequest(_ request: MoldUDP64Request) {
             guard let server = source.config.rerequest else { return }

@@ -114,3 +114,19 @@ public enum EngineControl {
         throw .notAcknowledged(path, timeout)
     }
 }
+
+/// The clock the stages stamp `StageTrace`s with: the monotonic clock in a backtest (a trace's
+/// origin is when the model was asked), the real-time clock on a live feed (the origin is the
+/// datagram's receive time, on the clock the receiver stamped it with), so that every offset
+/// is comparable.
+@frozen public struct TraceClock: Sendable {
+    public let realtime: Bool
+    @inlinable public init(realtime: Bool) { self.realtime = realtime }
+    @inlinable public func now() -> Nanos { realtime ? RealtimeClock().now() : MonotonicClock().now() }
+}
+
+/// Receives every new order's trace as routing hands the order to the venue (paper and live:
+/// the latency harness's per-stage and tick-to-order figures). Called on routing's thread.
+public protocol OrderLatencyProbe: AnyObject {
+    func onOrder(_ trace: StageTrace, at now: Nanos)
+}

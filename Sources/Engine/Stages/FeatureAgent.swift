@@ -122,6 +122,14 @@ public final class FeatureAgent: Agent {
         UnsafeBufferPointer(start: values + instrument.index * width, count: width)
     }
 
+    /// Live feeds: a trace's origin is the triggering event's receive time (`tsReceive`, on
+    /// the real-time clock: `clock` must be that clock), `decode` the moment its batch reached
+    /// this stage, `features` after the books and features, `model` after the model, and
+    /// `spare` the event's feed sequence number (`decodeOffset`). Otherwise the origin is when
+    /// the model is asked.
+    public var originAtReceive = false
+    var batchStart = Nanos.zero
+
     public func doWork() -> Int {
         if ended { return 0 }
         let free = out.free(needed: 768)
@@ -130,6 +138,7 @@ public final class FeatureAgent: Agent {
         var used = 0
         var consumed = 0
         let readable = input.readable(upTo: min((free - 1) / 5, 256))
+        if originAtReceive && readable.count > 0 { batchStart = clock.now() }
         for i in 0..<readable.count {
             let message = readable[i]
             consumed += 1
@@ -220,7 +229,7 @@ public final class FeatureAgent: Agent {
             if let observer, let bid = books.bestBid(id), let ask = books.bestAsk(id) {
                 observer(id, event.tsEvent, UnsafeBufferPointer(start: row, count: width), (bid.price.doubleValue + ask.price.doubleValue) / 2)
             }
-            written += evaluate(id, event.tsEvent, room: room, at: start + written)
+            written += evaluate(id, event.tsEvent, room: room, at: start + written, received: event.tsReceive, sequence: event.decodeOffset)
         }
         return written
     }
@@ -250,10 +259,18 @@ public final class FeatureAgent: Agent {
     }
 
     @inline(__always)
-    func evaluate(_ id: InstrumentID, _ time: Nanos, room: RingWriter, at start: Int) -> Int {
+    func evaluate(_ id: InstrumentID, _ time: Nanos, room: RingWriter, at start: Int, received: Nanos = .zero, sequence: UInt32 = 0) -> Int {
         guard case .model(let model) = strategy else { return 0 }
-        var trace = StageTrace(origin: clock.now())
-        trace.features = 0
+        var trace: StageTrace
+        if originAtReceive && received.raw != 0 {
+            trace = StageTrace(origin: received)
+            trace.decode = trace.offset(batchStart)
+            trace.features = trace.offset(clock.now())
+            trace.spare = sequence
+        } else {
+            trace = StageTrace(origin: clock.now())
+            trace.features = 0
+        }
         let signal = model.evaluate(features: values + id.index * width, instrument: id, tsEvent: time, trace: trace)
         return emit(id, time, direction: signal.direction, confidence: signal.confidence, target: signal.target,
                     version: signal.modelVersion, trace: trace, room: room, at: start)

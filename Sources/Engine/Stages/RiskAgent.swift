@@ -92,6 +92,12 @@ public final class RiskAgent: Agent {
     public private(set) var endSeen = false
     public private(set) var endTime = Nanos.zero
     public private(set) var intents = 0
+    /// Stamps `trace.risk` on each command as it leaves for routing.
+    public var traceClock = TraceClock(realtime: false)
+    /// The trace of the signal that set each instrument's target, carried into the order the
+    /// review that follows it makes (then cleared: reviews after reports carry none). On live
+    /// feeds only (`traceClock.realtime`): a backtest's report must not depend on the wall clock.
+    let signalTraces: UnsafeMutablePointer<StageTrace>
     /// The last operator command acted on (`EngineControl`).
     var lastControl: Int64 = 0
     public private(set) var operatorCommands = 0
@@ -130,6 +136,8 @@ public final class RiskAgent: Agent {
         workingCount.initialize(repeating: 0, count: instruments)
         statusSource = .allocate(capacity: instruments)
         statusSource.initialize(repeating: 0, count: instruments)
+        signalTraces = .allocate(capacity: instruments)
+        signalTraces.initialize(repeating: StageTrace(origin: .zero), count: instruments)
     }
 
     /// An operator command (`tickline kill`): halt (cancel working orders, refuse new ones),
@@ -156,6 +164,7 @@ public final class RiskAgent: Agent {
         working.deallocate()
         workingCount.deallocate()
         statusSource.deallocate()
+        signalTraces.deallocate()
     }
 
     @inline(__always)
@@ -238,7 +247,10 @@ public final class RiskAgent: Agent {
                 guard signal.instrument.index < instruments else { break }
                 targets[signal.instrument.index] = signal.target.raw
                 coolingDown[signal.instrument.index] = false
+                // Live feeds only: a backtest's outputs depend on the data and seed alone.
+                if traceClock.realtime { signalTraces[signal.instrument.index] = signal.trace }
                 review(signal.instrument)
+                signalTraces[signal.instrument.index] = StageTrace(origin: .zero)
             case .command:
                 break  // commands start here; none come from upstream
             case .end(let time):
@@ -334,7 +346,8 @@ public final class RiskAgent: Agent {
         let reference = bid != undefined && ask != undefined ? bid / 2 + ask / 2 : (bid != undefined ? bid : ask)
         let intent = OrderIntent(
             instrument: id, side: side, quantity: Quantity(raw: abs(remaining)), orderType: .limit,
-            limitPrice: Price(raw: price), referencePrice: Price(raw: reference), timeInForce: timeInForce, tsEvent: now)
+            limitPrice: Price(raw: price), referencePrice: Price(raw: reference), timeInForce: timeInForce, tsEvent: now,
+            trace: signalTraces[id.index])
         intents &+= 1
         let decision = risk.onIntent(intent, now: now, outbox: &outbox)
         observer?.onDecision(decision, now: now)
@@ -386,7 +399,8 @@ public final class RiskAgent: Agent {
         if pending > 0 {
             let n = min(pending, out.free(needed: pending))
             for k in 0..<n {
-                let command = commands[flushedCommands + k]
+                var command = commands[flushedCommands + k]
+                if command.trace.origin.raw != 0 { command.trace.risk = command.trace.offset(traceClock.now()) }
                 out.write(.command(command), at: k)
                 observer?.onCommand(command, now: now)
             }

@@ -40,6 +40,9 @@ public final class RoutingAgent: Agent {
     /// Receive minus exchange time of the last event; nil before the first (the clock's
     /// base is not known yet: local time stays put).
     var paperDrift: Int64?
+    /// Stamps `trace.routing` on each new order as it is handed to the venue, for `probe`.
+    public var traceClock = TraceClock(realtime: false)
+    public var probe: (any OrderLatencyProbe)?
 
     @inline(__always) func paperNow(_ latency: Nanos) -> Nanos {
         guard let drift = paperDrift else { return localTime }
@@ -87,6 +90,12 @@ public final class RoutingAgent: Agent {
                 if let latency = paperFeedLatency {
                     let now = paperNow(latency)
                     if now > localTime { localTime = now }
+                }
+                if let probe, command.action == .new, command.trace.origin.raw != 0 {
+                    let now = traceClock.now()
+                    var trace = command.trace
+                    trace.routing = trace.offset(now)
+                    probe.onOrder(trace, at: now)
                 }
                 venue.submit(command, at: localTime, stopPrice: command.triggerPrice)
                 commands &+= 1

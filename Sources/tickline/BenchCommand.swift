@@ -1,0 +1,411 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Histogram
+import LinuxIO
+import MarketData
+import Plumbing
+import Simulation
+import TicklineConfig
+import TicklineCore
+
+/// `tickline bench`: the latency harness. A pacer thread sends a generated ITCH session as
+/// MoldUDP64 over UDP loopback at a fixed message rate; the engine runs in paper mode on the
+/// chosen thread plan; every new order's trace is read as routing hands it to the venue.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Latency harness: drive the engine with a paced UDP feed and record per-stage, tick-to-order and wire-to-order latency.",
+        discussion: """
+            Measures, per order, with HdrHistogram (3 significant digits): decode (datagram received → its batch reached \
+            the features stage), features (books and features), model, risk, routing (risk → the order handed to the \
+            venue), tick-to-order (datagram received → order handed to the venue) and wire-to-order (the packet's \
+            scheduled send time → order handed to the venue: latency from the schedule, so a stalled sender or engine \
+            cannot hide its backlog — coordinated omission). Prints p50 … p99.99 and max per measure, the rate achieved \
+            and drops; writes DIR/<measure>.hgrm, DIR/bench.json and DIR/latency.svg (and latency.png when rsvg-convert \
+            is present). --compare A.json B.json prints two runs side by side. The default config is the demo \
+            pipeline (tick features, the demo LightGBM model evaluated on every trade, risk, the simulated venue), \
+            run from the repository root.
+            """)
+
+    @Option(help: "Engine config (paper mode, source kind moldudp64; its listen address is used). Default: the built-in bench config.") var config: String?
+    @Option(help: "Messages per second the pacer sends.") var rate: Double = 100_000
+    @Option(help: "Seconds measured (after the warm-up).") var duration: Double = 10
+    @Option(help: "Seconds of warm-up not recorded.") var warmup: Double = 1
+    @Option(help: "Instruments in the generated session.") var symbols: Int = 16
+    @Option(help: "Thread plan: config (the config's), fused (one thread) or two-thread (decode+features | risk+routing).") var plan: String = "fused"
+    @Option(help: "CPUs to pin the engine's threads to, in plan order (e.g. 1 or 1,2); the pacer takes the first CPU not listed.") var cpus: String?
+    @Option(help: "Output directory.") var out: String = "out/bench"
+    @Option(help: "A label for this run (in bench.json and --compare).") var label: String?
+    @Option(parsing: .upToNextOption, help: "Compare two bench.json files (A B) and exit.") var compare: [String] = []
+
+    func run() throws {
+        if !compare.isEmpty {
+            guard compare.count == 2 else { throw ValidationError("--compare takes two bench.json files") }
+            try BenchReport.compare(compare[0], compare[1])
+            return
+        }
+        guard rate >= 1 && rate <= 50_000_000 else { throw ValidationError("--rate must be 1 ... 50000000") }
+        guard duration > 0 && warmup >= 0 && duration + warmup <= 3_600 else { throw ValidationError("--duration and --warmup: up to an hour together") }
+        var engineConfig: EngineConfig
+        do {
+            if let config {
+                engineConfig = try EngineConfig.load(path: config)
+            } else {
+                engineConfig = try EngineConfig.parse(ConfigNode.parse(BenchConfig.yaml(out: out), file: "bench (built-in)"), file: "bench (built-in)")
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard engineConfig.mode == .paper, case .moldUDP64(var feed) = engineConfig.source else {
+            throw ValidationError("the bench config must be engine.mode: paper with source.kind: moldudp64")
+        }
+        feed.maxDuration = nil
+        feed.idleTimeout = .seconds(3)
+        engineConfig.source = .moldUDP64(feed)
+        let pins = try cpus.map { text in
+            try text.split(separator: ",").map { part -> Int in
+                guard let cpu = Int(part.trimmingCharacters(in: .whitespaces)), cpu >= 0 else { throw ValidationError("--cpus: expected numbers like 1,2") }
+                return cpu
+            }
+        } ?? []
+        switch plan {
+        case "config": break
+        case "fused": engineConfig.threads = .fused(agents: EngineConfig.agentNames, cpu: pins.first, idle: .spin)
+        case "two-thread":
+            engineConfig.threads = ThreadPlan(threads: [
+                .init(name: "market", agents: ["decode", "features"], cpus: pins.count > 0 ? [pins[0]] : [], idle: .spin),
+                .init(name: "orders", agents: ["risk", "routing"], cpus: pins.count > 1 ? [pins[1]] : [], idle: .spin),
+            ])
+        default: throw ValidationError("--plan: config, fused or two-thread")
+        }
+
+        let total = Int((rate * (duration + warmup)).rounded(.up))
+        guard total <= 100_000_000 else { throw ValidationError("rate × (duration + warm-up) is over 100 M messages") }
+        let session = ITCHGeneratorConfig(symbols: symbols, messages: max(total, 3 * symbols + 8), seed: 42)
+        printError("bench: preparing \(total) messages (\(symbols) symbols) ...")
+        let path: String
+        do { path = try GeneratedSession.prepare(session, directory: "/tmp") } catch { throw ValidationError("\(error)") }
+
+        let schedule = SendSchedule(capacity: 1 << 22)
+        let probe = BenchProbe(schedule: schedule)
+        let backtest = Backtest(config: engineConfig)
+        backtest.latencyProbe = probe
+        let pacer = Pacer(path: path, rate: rate, total: total, schedule: schedule)
+        var pacerThread: pthread_t?
+        let warmupNanos = Int64(warmup * 1e9)
+        let pacerCPU = pins.isEmpty ? nil : CPUSet.process().first { !pins.contains($0) }
+        backtest.onStart = { started in
+            guard let endpoint = started.feedEndpoint else { return }
+            pacer.destination = IPv4Endpoint(endpoint.address == .any ? .loopback : endpoint.address, port: endpoint.port)
+            probe.recordAfter = RealtimeClock().now().raw + warmupNanos + 20_000_000
+            pacerThread = try? spawnThread {
+                if let pacerCPU { try? CPUSet.pinCurrentThread(to: [pacerCPU]) }
+                pacer.run()
+            }
+        }
+        let result: Backtest.Result
+        do {
+            result = try backtest.run(outputDirectory: out + "/report", showProgress: false)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        if let pacerThread { pthread_join(pacerThread, nil) }
+        if let failure = pacer.failure { throw ValidationError("pacer: \(failure)") }
+
+        let feedCounters = result.feed ?? LiveFeedCounters()
+        let report = BenchReport(
+            label: label ?? "\(plan) \(Int(rate)) msg/s", plan: plan, requestedRate: rate, achievedRate: pacer.achievedRate,
+            sent: pacer.sent, received: Int(feedCounters.messages), lost: Int(feedCounters.lostMessages),
+            socketDrops: Int(feedCounters.socket.noBuffers), maxSendLagNanos: pacer.maxLag, orders: probe.orders,
+            histograms: probe.histograms)
+        try report.write(to: out)
+        report.print()
+        for warning in result.warnings { printError("warning: \(warning)") }
+    }
+}
+
+/// The built-in config: the demo pipeline in paper mode on a loopback feed.
+enum BenchConfig {
+    static func yaml(out: String) -> String {
+        """
+        engine: { mode: paper, seed: 7, instruments: 64, capital: 1000000, counters: /tmp/tickline-bench.counters, output: \(out)/report }
+        source: { kind: moldudp64, listen: 127.0.0.1:0, poll: busy }
+        strategy:
+          kind: model
+          features: config/features/tick-alpha.yaml
+          model: config/models/demo-tick.txt
+          model_version: 1
+          evaluate_on: trade
+          policy: { kind: score, buy_above: 0.00002, sell_below: -0.00002, full_confidence: 0.002 }   # trades often: many orders to measure
+          sizing: { max_position: 100, lot_size: 100, scale_by_confidence: false }
+        execution: { style: marketable, offset_ticks: 0, tick: 0.01 }
+        risk:
+          max_order_qty: 500
+          max_order_notional: 250000
+          price_band_pct: 5
+          max_position: 300
+          max_gross_exposure: 3000000
+          max_net_exposure: 1500000
+          max_open_orders: 64
+          max_positions: 64
+          risk_per_trade_pct: 100
+          daily_loss_limit: 1000000
+          max_drawdown: 1000000
+          max_orders_per_second: 10000
+          max_orders_per_second_per_instrument: 1000
+          duplicate_window_s: 0
+          stale_after_ms: 0
+          order_ids: { in_memory: true }
+          pdt: { enabled: false }
+        venue:
+          latency: { order_entry: { kind: constant, ns: 20000 }, cancel: { kind: constant, ns: 20000 }, response: { kind: constant, ns: 20000 } }
+        threads: { mode: fused, idle: spin }
+        """
+    }
+}
+
+/// Scheduled send times by sequence number (low bits), written by the pacer before the packet
+/// leaves, read by the probe after the order it caused.
+final class SendSchedule: @unchecked Sendable {
+    let times: UnsafeMutablePointer<Int64>
+    let mask: Int
+    init(capacity: Int) {
+        times = .allocate(capacity: capacity)
+        times.initialize(repeating: 0, count: capacity)
+        mask = capacity - 1
+    }
+    deinit { times.deallocate() }
+}
+
+/// Sends a generated session as MoldUDP64 at `rate` messages per second on the real-time
+/// clock: message k (1-based) is due at start + (k − 1)/rate; a packet leaves when the next
+/// message is not due yet or it is full, so a sender that falls behind batches.
+final class Pacer: @unchecked Sendable {
+    let path: String
+    let rate: Double
+    let total: Int
+    let schedule: SendSchedule
+    var destination = IPv4Endpoint(.loopback, port: 0)
+    private(set) var sent = 0
+    private(set) var maxLag: Int64 = 0
+    private(set) var achievedRate = 0.0
+    private(set) var failure: String?
+
+    init(path: String, rate: Double, total: Int, schedule: SendSchedule) {
+        self.path = path
+        self.rate = rate
+        self.total = total
+        self.schedule = schedule
+    }
+
+    func run() {
+        do {
+            let sender = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0), sendBufferBytes: 8 << 20)
+            let packetizer = MoldUDP64Packetizer(session: SessionID("BENCH00001")!, maxPacketBytes: 1_400)
+            let reader = try ITCHStreamReader(path: path)
+            let destination = self.destination
+            var sendError: SystemError?
+            let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
+                do throws(SystemError) { try sender.send(packet.bytes, to: destination) } catch { sendError = error }
+            }
+            let interval = 1e9 / rate
+            let clock = RealtimeClock()
+            let start = clock.now().raw + 1_000_000
+            var count = 0
+            let times = schedule.times, mask = schedule.mask
+            while count < total && !reader.finished {
+                _ = try reader.read(limit: min(4_096, total - count)) { pointer, length, _ in
+                    let due = start + Int64(Double(count) * interval)
+                    var now = clock.now().raw
+                    if due > now {
+                        packetizer.flush(emit: emit)
+                        while now < due { now = clock.now().raw }
+                    } else if now - due > maxLag {
+                        maxLag = now - due
+                    }
+                    count += 1
+                    times[Int(truncatingIfNeeded: packetizer.nextSequence &+ UInt64(packetizer.pendingMessages)) & mask] = due
+                    _ = packetizer.append(UnsafeRawBufferPointer(start: pointer, count: length), emit: emit)
+                }
+                if let sendError { throw sendError }
+            }
+            packetizer.flush(emit: emit)
+            let elapsed = Double(clock.now().raw - start) / 1e9
+            sent = count
+            achievedRate = elapsed > 0 ? Double(count) / elapsed : 0
+            // Let the engine drain, then end the session.
+            usleep(200_000)
+            packetizer.endOfSession(emit: emit)
+        } catch {
+            failure = "\(error)"
+        }
+    }
+}
+
+/// Reads each order's trace on routing's thread into one histogram per measure.
+final class BenchProbe: OrderLatencyProbe, @unchecked Sendable {
+    static let measures = ["decode", "features", "model", "risk", "routing", "tick_to_order", "wire_to_order"]
+    var histograms: [Histogram<UInt64>]
+    let schedule: SendSchedule
+    var recordAfter: Int64 = .max
+    private(set) var orders = 0
+
+    init(schedule: SendSchedule) {
+        self.schedule = schedule
+        histograms = Self.measures.map { _ in Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three) }
+    }
+
+    func onOrder(_ trace: StageTrace, at now: Nanos) {
+        guard now.raw >= recordAfter else { return }
+        orders += 1
+        func hop(_ a: UInt32, _ b: UInt32) -> UInt64 { b >= a ? UInt64(b - a) : 0 }
+        _ = histograms[0].record(UInt64(trace.decode))
+        _ = histograms[1].record(hop(trace.decode, trace.features))
+        _ = histograms[2].record(hop(trace.features, trace.model))
+        _ = histograms[3].record(hop(trace.model, trace.risk))
+        _ = histograms[4].record(hop(trace.risk, trace.routing))
+        _ = histograms[5].record(UInt64(trace.routing))
+        let due = schedule.times[Int(trace.spare) & schedule.mask]
+        if due > 0 && now.raw >= due { _ = histograms[6].record(UInt64(now.raw - due)) }
+    }
+}
+
+/// One bench run's figures: printed, written as JSON, .hgrm and SVG, and compared.
+struct BenchReport {
+    let label: String
+    let plan: String
+    let requestedRate: Double
+    let achievedRate: Double
+    let sent: Int
+    let received: Int
+    let lost: Int
+    let socketDrops: Int
+    let maxSendLagNanos: Int64
+    let orders: Int
+    let histograms: [Histogram<UInt64>]
+
+    static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("p99.99", 99.99)]
+
+    var drops: Int { max(0, sent - received) + lost }
+
+    func print() {
+        Swift.print("tickline bench — \(label): plan \(plan), \(Int(requestedRate)) msg/s requested, \(String(format: "%.0f", achievedRate)) achieved; \(sent) sent, \(received) received, \(drops) dropped (socket buffer overruns \(socketDrops)); sender max lag \(String(format: "%.1f", Double(maxSendLagNanos) / 1e3)) µs; \(orders) orders measured")
+        Swift.print("measure (µs)".padding(toLength: 16, withPad: " ", startingAt: 0) + (Self.percentiles.map(\.0) + ["max", "count"]).map { $0.leftPadded(10) }.joined())
+        for (index, name) in BenchProbe.measures.enumerated() {
+            let h = histograms[index]
+            var line = name.padding(toLength: 16, withPad: " ", startingAt: 0)
+            for (_, p) in Self.percentiles { line += (h.totalCount == 0 ? "-" : String(format: "%.2f", Double(h.valueAtPercentile(p)) / 1e3)).leftPadded(10) }
+            line += (h.totalCount == 0 ? "-" : String(format: "%.2f", Double(h.max) / 1e3)).leftPadded(10)
+            line += "\(h.totalCount)".leftPadded(10)
+            Swift.print(line)
+        }
+    }
+
+    func write(to directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        for (index, name) in BenchProbe.measures.enumerated() {
+            var text = ""
+            histograms[index].outputPercentileDistribution(to: &text, outputValueUnitScalingRatio: 1_000)
+            try text.write(toFile: "\(directory)/\(name).hgrm", atomically: true, encoding: .utf8)
+        }
+        var json = "{\n"
+        json += "  \"label\": \"\(label)\",\n  \"plan\": \"\(plan)\",\n"
+        json += "  \"rate_requested\": \(Int(requestedRate)),\n  \"rate_achieved\": \(Int(achievedRate)),\n"
+        json += "  \"sent\": \(sent),\n  \"received\": \(received),\n  \"dropped\": \(drops),\n  \"socket_overruns\": \(socketDrops),\n"
+        json += "  \"sender_max_lag_ns\": \(maxSendLagNanos),\n  \"orders\": \(orders),\n  \"measures_ns\": {\n"
+        json += BenchProbe.measures.enumerated().map { index, name in
+            let h = histograms[index]
+            let values = Self.percentiles.map { "\"\($0.0)\": \(h.totalCount == 0 ? 0 : h.valueAtPercentile($0.1))" } + ["\"max\": \(h.max)", "\"count\": \(h.totalCount)"]
+            return "    \"\(name)\": { " + values.joined(separator: ", ") + " }"
+        }.joined(separator: ",\n")
+        json += "\n  }\n}\n"
+        try json.write(toFile: "\(directory)/bench.json", atomically: true, encoding: .utf8)
+        try svg().write(toFile: "\(directory)/latency.svg", atomically: true, encoding: .utf8)
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/rsvg-convert") {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/rsvg-convert")
+            process.arguments = ["-o", "\(directory)/latency.png", "\(directory)/latency.svg"]
+            try? process.run()
+            process.waitUntilExit()
+        }
+    }
+
+    /// Latency against percentile (x: 1/(1 − p) on a log axis, as HdrHistogram plots), one
+    /// line per measure, y on a log axis in µs.
+    func svg() -> String {
+        let width = 900.0, height = 520.0, left = 70.0, right = 170.0, top = 40.0, bottom = 60.0
+        let plotW = width - left - right, plotH = height - top - bottom
+        let steps = (0...50).map { Double($0) / 10 }  // x = log10(1/(1-p)): 0 … 5 (p99.999)
+        var series: [(String, [Double])] = []
+        var low = Double.greatestFiniteMagnitude, high = 0.0
+        for (index, name) in BenchProbe.measures.enumerated() where histograms[index].totalCount > 0 {
+            let values = steps.map { x -> Double in
+                let p = (1 - pow(10, -x)) * 100
+                return max(0.001, Double(histograms[index].valueAtPercentile(p)) / 1e3)
+            }
+            low = min(low, values.min()!)
+            high = max(high, values.max()!)
+            series.append((name, values))
+        }
+        if series.isEmpty { low = 0.1; high = 10 }
+        let yLow = floor(log10(low)), yHigh = max(yLow + 1, ceil(log10(high)))
+        func px(_ x: Double) -> Double { left + x / 5 * plotW }
+        func py(_ v: Double) -> Double { top + plotH - (log10(v) - yLow) / (yHigh - yLow) * plotH }
+        let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#111111", "#8c564b"]
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
+        out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        out += "<text x=\"\(left)\" y=\"24\" font-size=\"15\">tickline bench — \(label.xmlEscaped): latency by percentile (µs)</text>\n"
+        for (x, tick) in [(0.0, "0%"), (1.0, "90%"), (2.0, "99%"), (3.0, "99.9%"), (4.0, "99.99%"), (5.0, "99.999%")] {
+            out += "<line x1=\"\(px(x))\" y1=\"\(top)\" x2=\"\(px(x))\" y2=\"\(top + plotH)\" stroke=\"#ddd\"/>"
+            out += "<text x=\"\(px(x))\" y=\"\(top + plotH + 18)\" text-anchor=\"middle\">\(tick)</text>\n"
+        }
+        var e = yLow
+        while e <= yHigh {
+            let v = pow(10, e)
+            out += "<line x1=\"\(left)\" y1=\"\(py(v))\" x2=\"\(left + plotW)\" y2=\"\(py(v))\" stroke=\"#ddd\"/>"
+            out += "<text x=\"\(left - 6)\" y=\"\(py(v) + 4)\" text-anchor=\"end\">\(v >= 1 ? String(Int(v)) : String(v))</text>\n"
+            e += 1
+        }
+        out += "<text x=\"\(left + plotW / 2)\" y=\"\(height - 16)\" text-anchor=\"middle\">percentile</text>\n"
+        for (k, (name, values)) in series.enumerated() {
+            let points = zip(steps, values).map { "\(String(format: "%.1f", px($0.0))),\(String(format: "%.1f", py($0.1)))" }.joined(separator: " ")
+            let color = colors[k % colors.count]
+            out += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points)\"/>\n"
+            out += "<rect x=\"\(left + plotW + 16)\" y=\"\(top + Double(k) * 20)\" width=\"14\" height=\"3\" fill=\"\(color)\"/>"
+            out += "<text x=\"\(left + plotW + 36)\" y=\"\(top + Double(k) * 20 + 5)\">\(name)</text>\n"
+        }
+        out += "</svg>\n"
+        return out
+    }
+
+    /// Prints two bench.json files side by side: B's percentiles and B / A.
+    static func compare(_ a: String, _ b: String) throws {
+        func load(_ path: String) throws -> [String: Any] {
+            guard let data = FileManager.default.contents(atPath: path),
+                  let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw ValidationError("\(path): not a bench.json")
+            }
+            return object
+        }
+        let left = try load(a), right = try load(b)
+        Swift.print("A: \(left["label"] ?? a) (\(left["rate_achieved"] ?? "?") msg/s, dropped \(left["dropped"] ?? "?"))")
+        Swift.print("B: \(right["label"] ?? b) (\(right["rate_achieved"] ?? "?") msg/s, dropped \(right["dropped"] ?? "?"))")
+        Swift.print("measure".padding(toLength: 16, withPad: " ", startingAt: 0) + (percentiles.map(\.0) + ["max"]).map { ("A " + $0).leftPadded(11) + ("B " + $0).leftPadded(11) + "B/A".leftPadded(7) }.joined())
+        let lm = left["measures_ns"] as? [String: [String: Any]] ?? [:], rm = right["measures_ns"] as? [String: [String: Any]] ?? [:]
+        for name in BenchProbe.measures {
+            guard let l = lm[name], let r = rm[name] else { continue }
+            var line = name.padding(toLength: 16, withPad: " ", startingAt: 0)
+            for key in percentiles.map(\.0) + ["max"] {
+                let x = (l[key] as? NSNumber)?.doubleValue ?? 0, y = (r[key] as? NSNumber)?.doubleValue ?? 0
+                line += String(format: "%.2f", x / 1e3).leftPadded(11) + String(format: "%.2f", y / 1e3).leftPadded(11)
+                line += (x > 0 ? String(format: "%.2f", y / x) : "-").leftPadded(7)
+            }
+            Swift.print(line)
+        }
+    }
+}
+
+extension String {
+    var xmlEscaped: String { replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;") }
+}
