@@ -2,6 +2,7 @@
 #include "CTickline.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 #include <linux/futex.h>
 #include <pthread.h>
@@ -208,4 +209,9 @@ int tickline_block_sigpipe_in_thread(void) {
     sigemptyset(&set);
     sigaddset(&set, SIGPIPE);
     return pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+uint64_t tickline_heap_bytes_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return (uint64_t)info.uordblks + (uint64_t)info.hblkhd;
 }

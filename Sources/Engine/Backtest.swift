@@ -36,6 +36,8 @@ public final class Backtest {
         public let feed: LiveFeedCounters?
         /// The run ended on an operator stop (`tickline kill --stop`), not at the end of the data.
         public let stoppedByOperator: Bool
+        /// The journal's figures after it stopped (when one was configured).
+        public let journal: JournalStats?
     }
 
     public let config: EngineConfig
@@ -50,6 +52,8 @@ public final class Backtest {
         /// The live feed's bound endpoint (paper and live modes).
         public let feedEndpoint: IPv4Endpoint?
         public let counters: EngineCounters
+        /// The journal, when configured (its `stats()` may be read from any thread).
+        public let journal: Journal?
     }
 
     public init(config: EngineConfig) {
@@ -104,15 +108,17 @@ public final class Backtest {
         let clock = MonotonicClock()
         let live = config.source.isLive
         let traceClock = TraceClock(realtime: live)
-        let decode = DecodeAgent(source: upstream.source, out: decodeRing.producer, counters: counters)
+        let decode = DecodeAgent(source: upstream.source, out: decodeRing.producer, batch: config.batch, counters: counters)
         let features = try FeatureAgent(
             input: decodeRing.consumer, out: featureRing.producer, books: upstream.books, plan: upstream.plan,
             instruments: instruments, bars: upstream.bars, strategy: upstream.strategy, trigger: upstream.trigger,
             clock: live ? RealtimeClock() as any EngineClock : clock, counters: counters)
         features.originAtReceive = live
+        features.batch = config.batch
         let routing = RoutingAgent(input: riskRing.consumer, reports: reportRing.producer, venue: venue, counters: counters)
         if config.mode == .paper { routing.paperFeedLatency = config.feedLatency }
         routing.traceClock = traceClock
+        routing.batch = config.batch
         routing.probe = latencyProbe
         let riskAgent = RiskAgent(
             input: featureRing.consumer, reports: reportRing.consumer, out: riskRing.producer, risk: risk,
@@ -120,6 +126,7 @@ public final class Backtest {
             routing: routing, counters: counters)
         riskAgent.assumeTrading = config.assumeTrading
         riskAgent.traceClock = traceClock
+        riskAgent.batch = config.batch
 
         let recorder: BacktestRecorder
         do {
@@ -148,7 +155,7 @@ public final class Backtest {
         }
 
         let agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": routing]
-        onStart?(Started(feedEndpoint: (upstream.source as? MoldUDP64FeedSource)?.localEndpoint, counters: counters))
+        onStart?(Started(feedEndpoint: (upstream.source as? MoldUDP64FeedSource)?.localEndpoint, counters: counters, journal: journal))
         defer { withExtendedLifetime(routing) {} }
         var printer = ProgressPrinter(minuteBars: upstream.eventsAreBars && config.barInterval == .seconds(60))
         let source = upstream.source
@@ -161,9 +168,11 @@ public final class Backtest {
                                elapsed: wall, fraction: total > 0 ? Double(done) / Double(total) : nil)
             })
         var journalWarning: String?
+        var journalStats: JournalStats?
         if let journal {
             if !journal.stop(sinkTimeout: .seconds(30)) { journalWarning = "journal: sinks did not catch up within 30 s (the local log keeps the rest; tickline journal verify)" }
             let stats = journal.stats()
+            journalStats = stats
             if stats.producers.dropped > 0 { journalWarning = (journalWarning.map { $0 + "; " } ?? "") + "journal: \(stats.producers.dropped) droppable records dropped" }
         }
         if let failure = decode.failure { throw failure }
@@ -186,7 +195,7 @@ public final class Backtest {
             positions: (0..<instruments).map { risk.positions.quantity(InstrumentID(UInt32($0))) },
             equity: risk.equity, haltMask: risk.haltMask, books: upstream.books, venueBooks: venueBooks,
             venueCounters: venue.counters, riskStage: risk, feed: (source as? MoldUDP64FeedSource)?.live,
-            stoppedByOperator: decode.stopped)
+            stoppedByOperator: decode.stopped, journal: journalStats)
     }
 }
 

@@ -5,6 +5,7 @@ import Histogram
 import LinuxIO
 import MarketData
 import Plumbing
+import Synchronization
 import Simulation
 import TicklineConfig
 import TicklineCore
@@ -91,7 +92,7 @@ struct BenchCommand: ParsableCommand {
         let probe = BenchProbe(schedule: schedule)
         let backtest = Backtest(config: engineConfig)
         backtest.latencyProbe = probe
-        let pacer = Pacer(path: path, rate: rate, total: total, schedule: schedule)
+        let pacer = Pacer(messages: .file(path), rate: rate, total: total, schedule: schedule)
         var pacerThread: pthread_t?
         let warmupNanos = Int64(warmup * 1e9)
         let pacerCPU = pins.isEmpty ? nil : CPUSet.process().first { !pins.contains($0) }
@@ -129,7 +130,7 @@ struct BenchCommand: ParsableCommand {
 enum BenchConfig {
     static func yaml(out: String) -> String {
         """
-        engine: { mode: paper, seed: 7, instruments: 64, capital: 1000000, counters: /tmp/tickline-bench.counters, output: \(out)/report }
+        engine: { mode: paper, seed: 7, instruments: 64, capital: 1000000, batch: 32, counters: /tmp/tickline-bench.counters, output: \(out)/report }
         source: { kind: moldudp64, listen: 127.0.0.1:0, poll: busy }
         strategy:
           kind: model
@@ -178,61 +179,100 @@ final class SendSchedule: @unchecked Sendable {
     deinit { times.deallocate() }
 }
 
-/// Sends a generated session as MoldUDP64 at `rate` messages per second on the real-time
-/// clock: message k (1-based) is due at start + (k − 1)/rate; a packet leaves when the next
-/// message is not due yet or it is full, so a sender that falls behind batches.
+/// Sends ITCH messages as MoldUDP64 at `rate` messages per second on the real-time clock:
+/// message k (0-based) is due at start + k/rate; a packet leaves when the next message is not
+/// due yet or it is full, so a sender that falls behind batches. The messages come from a
+/// session file or straight from the generator (endless runs: `tickline soak`). `burst`
+/// multiplies the rate during the first `burstSeconds` of every `burstPeriod` seconds.
 final class Pacer: @unchecked Sendable {
-    let path: String
+    enum Messages {
+        case file(String)
+        case generated(ITCHGeneratorConfig)
+    }
+    let messages: Messages
     let rate: Double
     let total: Int
     let schedule: SendSchedule
     var destination = IPv4Endpoint(.loopback, port: 0)
+    var burst: (factor: Double, seconds: Double, period: Double)?
+    /// Messages sent so far (read by monitors on other threads; relaxed).
+    let progress = Atomic<Int>(0)
     private(set) var sent = 0
     private(set) var maxLag: Int64 = 0
     private(set) var achievedRate = 0.0
     private(set) var failure: String?
 
-    init(path: String, rate: Double, total: Int, schedule: SendSchedule) {
-        self.path = path
+    init(messages: Messages, rate: Double, total: Int, schedule: SendSchedule) {
+        self.messages = messages
         self.rate = rate
         self.total = total
         self.schedule = schedule
     }
 
+    struct Stop: Error {}
+
     func run() {
         do {
             let sender = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0), sendBufferBytes: 8 << 20)
             let packetizer = MoldUDP64Packetizer(session: SessionID("BENCH00001")!, maxPacketBytes: 1_400)
-            let reader = try ITCHStreamReader(path: path)
             let destination = self.destination
             var sendError: SystemError?
             let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
                 do throws(SystemError) { try sender.send(packet.bytes, to: destination) } catch { sendError = error }
             }
-            let interval = 1e9 / rate
             let clock = RealtimeClock()
             let start = clock.now().raw + 1_000_000
             var count = 0
+            var due = Double(start)
+            let interval = 1e9 / rate
             let times = schedule.times, mask = schedule.mask
-            while count < total && !reader.finished {
-                _ = try reader.read(limit: min(4_096, total - count)) { pointer, length, _ in
-                    let due = start + Int64(Double(count) * interval)
-                    var now = clock.now().raw
-                    if due > now {
-                        packetizer.flush(emit: emit)
-                        while now < due { now = clock.now().raw }
-                    } else if now - due > maxLag {
-                        maxLag = now - due
-                    }
-                    count += 1
-                    times[Int(truncatingIfNeeded: packetizer.nextSequence &+ UInt64(packetizer.pendingMessages)) & mask] = due
-                    _ = packetizer.append(UnsafeRawBufferPointer(start: pointer, count: length), emit: emit)
+            let burst = self.burst
+            let send = { (pointer: UnsafeRawPointer, length: Int) in
+                let dueNanos = Int64(due)
+                var now = clock.now().raw
+                if dueNanos > now {
+                    packetizer.flush(emit: emit)
+                    while now < dueNanos { now = clock.now().raw }
+                } else if now - dueNanos > self.maxLag {
+                    self.maxLag = now - dueNanos
                 }
-                if let sendError { throw sendError }
+                count += 1
+                if count & 1_023 == 0 { self.progress.store(count, ordering: .relaxed) }
+                times[Int(truncatingIfNeeded: packetizer.nextSequence &+ UInt64(packetizer.pendingMessages)) & mask] = dueNanos
+                _ = packetizer.append(UnsafeRawBufferPointer(start: pointer, count: length), emit: emit)
+                var step = interval
+                if let burst {
+                    let second = (due - Double(start)) / 1e9
+                    if second.truncatingRemainder(dividingBy: burst.period) < burst.seconds { step /= burst.factor }
+                }
+                due += step
+            }
+            switch messages {
+            case .file(let path):
+                let reader = try ITCHStreamReader(path: path)
+                while count < total && !reader.finished {
+                    _ = try reader.read(limit: min(4_096, total - count)) { pointer, length, _ in send(pointer, length) }
+                    if let sendError { throw sendError }
+                }
+            case .generated(let config):
+                do {
+                    try ITCHGenerator(config: config).generate { chunk in
+                        var offset = 0
+                        while offset + 2 <= chunk.count {
+                            let length = Int(chunk[offset]) << 8 | Int(chunk[offset + 1])
+                            guard offset + 2 + length <= chunk.count else { break }
+                            send(chunk.baseAddress! + offset + 2, length)
+                            offset += 2 + length
+                            if count >= total { throw Stop() }
+                        }
+                        if let sendError { throw sendError }
+                    }
+                } catch is Stop {}
             }
             packetizer.flush(emit: emit)
             let elapsed = Double(clock.now().raw - start) / 1e9
             sent = count
+            progress.store(count, ordering: .relaxed)
             achievedRate = elapsed > 0 ? Double(count) / elapsed : 0
             // Let the engine drain, then end the session.
             usleep(200_000)
@@ -244,9 +284,18 @@ final class Pacer: @unchecked Sendable {
 }
 
 /// Reads each order's trace on routing's thread into one histogram per measure.
+///
+/// Interval figures (`tickline soak`) without locks: besides the run's histograms the probe
+/// fills one of two interval histograms of tick-to-order; a monitor asks for a swap by bumping
+/// `requested`, the probe swaps on its next order and acknowledges, and the monitor then reads
+/// the retired one alone.
 final class BenchProbe: OrderLatencyProbe, @unchecked Sendable {
     static let measures = ["decode", "features", "model", "risk", "routing", "tick_to_order", "wire_to_order"]
     var histograms: [Histogram<UInt64>]
+    var interval: [Histogram<UInt64>]
+    var active = 0
+    let requested = Atomic<Int>(0)
+    let acknowledged = Atomic<Int>(0)
     let schedule: SendSchedule
     var recordAfter: Int64 = .max
     private(set) var orders = 0
@@ -254,11 +303,35 @@ final class BenchProbe: OrderLatencyProbe, @unchecked Sendable {
     init(schedule: SendSchedule) {
         self.schedule = schedule
         histograms = Self.measures.map { _ in Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three) }
+        interval = (0..<2).map { _ in Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three) }
+    }
+
+    /// Monitor thread: the tick-to-order histogram of the interval just ended (nil when no
+    /// order came to swap it within `timeout`), then cleared for reuse.
+    func takeInterval(timeout: Nanos) -> Histogram<UInt64>? {
+        let epoch = requested.load(ordering: .relaxed) + 1
+        requested.store(epoch, ordering: .releasing)
+        let clock = MonotonicClock()
+        let deadline = clock.now() + timeout
+        while acknowledged.load(ordering: .acquiring) != epoch {
+            if clock.now() > deadline { return nil }
+            usleep(200)
+        }
+        let retired = 1 - active
+        let result = interval[retired]
+        interval[retired].reset()
+        return result
     }
 
     func onOrder(_ trace: StageTrace, at now: Nanos) {
+        let epoch = requested.load(ordering: .acquiring)
+        if epoch != acknowledged.load(ordering: .relaxed) {
+            active = 1 - active
+            acknowledged.store(epoch, ordering: .releasing)
+        }
         guard now.raw >= recordAfter else { return }
         orders += 1
+        _ = interval[active].record(UInt64(trace.routing))
         func hop(_ a: UInt32, _ b: UInt32) -> UInt64 { b >= a ? UInt64(b - a) : 0 }
         _ = histograms[0].record(UInt64(trace.decode))
         _ = histograms[1].record(hop(trace.decode, trace.features))

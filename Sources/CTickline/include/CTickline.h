@@ -112,6 +112,10 @@ bool tickline_crc32c_is_hardware(void);
 /// hiredis does not). Returns 0 or a positive errno.
 int tickline_block_sigpipe_in_thread(void);
 
+/// Bytes the C heap has handed out and not had back (glibc mallinfo2: arena bytes in use plus
+/// mmapped blocks), for endurance monitors. Cold path: it walks the arenas.
+uint64_t tickline_heap_bytes_in_use(void);
+
 #ifdef __cplusplus
 }
 #endif

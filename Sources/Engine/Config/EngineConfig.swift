@@ -51,6 +51,7 @@ public enum SourceConfig: Sendable, Equatable {
 ///   instruments: 64             # capacity of books, features and risk
 ///   orders: 1048576             # live orders the books hold
 ///   ring_capacity: 4096         # per ring between threads, a power of two
+///   batch: 256                  # messages a stage takes per duty cycle (16...4096): fewer = less waiting behind a batch
 ///   counters: /tmp/tickline.counters   # live counters: tickline stat FILE
 ///   output: out/backtest        # default for --out
 ///   capital: 1000000            # starting equity, account currency
@@ -89,6 +90,8 @@ public struct EngineConfig {
     public var instruments: Int
     public var orders: Int
     public var ringCapacity: Int
+    /// Messages a stage takes per duty cycle at most (`engine.batch`, default 256).
+    public var batch: Int
     public var countersPath: String
     public var outputDirectory: String
     public var source: SourceConfig
@@ -122,7 +125,7 @@ public struct EngineConfig {
     public static func parse(_ root: ConfigNode, file: String) throws(ConfigError) -> EngineConfig {
         let top = try root.mapping(allowed: ["engine", "source", "bars", "strategy", "execution", "risk", "venue", "journal", "threads"])
         let engine = try top.required("engine")
-        let e = try engine.mapping(allowed: ["mode", "seed", "instruments", "orders", "ring_capacity", "counters", "output", "capital"])
+        let e = try engine.mapping(allowed: ["mode", "seed", "instruments", "orders", "ring_capacity", "batch", "counters", "output", "capital"])
         let mode = EngineMode(rawValue: try e["mode"]?.choice(["backtest", "paper", "live"]) ?? "backtest")!
         let seed = try e["seed"]?.int() ?? 1
         if seed < 0, let n = e["seed"] { throw n.error("seed must not be negative") }
@@ -134,6 +137,9 @@ public struct EngineConfig {
         if ring < 64 || ring & (ring - 1) != 0 || ring > 1 << 24, let n = e["ring_capacity"] {
             throw n.error("ring_capacity must be a power of two in 64...16777216")
         }
+        let batch = try e["batch"]?.int() ?? 256
+        if !(16...4_096).contains(batch), let n = e["batch"] { throw n.error("batch must be 16...4096") }
+        if batch * 2 > ring, let n = e["batch"] { throw n.error("batch must be at most half of ring_capacity (\(ring))") }
         let counters = try e["counters"]?.string() ?? "/tmp/tickline-engine-\(getpid()).counters"
         let output = try e["output"]?.string() ?? "out/backtest"
         var capital = Money(units: 1_000_000)
@@ -289,7 +295,7 @@ public struct EngineConfig {
         }
 
         return EngineConfig(
-            file: file, mode: mode, seed: UInt64(seed), instruments: instruments, orders: orders, ringCapacity: ring,
+            file: file, mode: mode, seed: UInt64(seed), instruments: instruments, orders: orders, ringCapacity: ring, batch: batch,
             countersPath: counters, outputDirectory: output, source: source, feedLatency: Nanos(Int64(latencyMicros * 1_000)),
             barInterval: interval, barSession: session, barPhases: phases, strategy: strategy, evaluateOn: trigger,
             threads: plan, threadWarnings: warnings, riskNode: top["risk"], venueNode: top["venue"], journalNode: top["journal"],

@@ -128,6 +128,9 @@ public final class FeatureAgent: Agent {
     /// `spare` the event's feed sequence number (`decodeOffset`). Otherwise the origin is when
     /// the model is asked.
     public var originAtReceive = false
+    /// Messages taken per duty cycle at most (`engine.batch`): throughput against the wait of
+    /// the batch's last message.
+    public var batch = 256
     var batchStart = Nanos.zero
 
     public func doWork() -> Int {
@@ -137,7 +140,7 @@ public final class FeatureAgent: Agent {
         let room = RingWriter(producer: out)
         var used = 0
         var consumed = 0
-        let readable = input.readable(upTo: min((free - 1) / 5, 256))
+        let readable = input.readable(upTo: min((free - 1) / 5, batch))
         if originAtReceive && readable.count > 0 { batchStart = clock.now() }
         for i in 0..<readable.count {
             let message = readable[i]

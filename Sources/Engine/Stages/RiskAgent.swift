@@ -94,6 +94,9 @@ public final class RiskAgent: Agent {
     public private(set) var intents = 0
     /// Stamps `trace.risk` on each command as it leaves for routing.
     public var traceClock = TraceClock(realtime: false)
+    /// Messages taken per duty cycle at most (`engine.batch`; 1 while a backtest's venue has
+    /// something in flight).
+    public var batch = 256
     /// The trace of the signal that set each instrument's target, carried into the order the
     /// review that follows it makes (then cleared: reviews after reports carry none). On live
     /// feeds only (`traceClock.realtime`): a backtest's report must not depend on the wall clock.
@@ -202,7 +205,7 @@ public final class RiskAgent: Agent {
             }
             return work
         }
-        let limit = lockstep && venueBusy() ? 1 : 64
+        let limit = lockstep && venueBusy() ? 1 : batch
         var taken = 0
         while taken < limit {
             // A batch stops as soon as the venue has something in flight: what comes back

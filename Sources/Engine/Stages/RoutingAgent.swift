@@ -43,6 +43,8 @@ public final class RoutingAgent: Agent {
     /// Stamps `trace.routing` on each new order as it is handed to the venue, for `probe`.
     public var traceClock = TraceClock(realtime: false)
     public var probe: (any OrderLatencyProbe)?
+    /// Messages taken per duty cycle at most (`engine.batch`).
+    public var batch = 256
 
     @inline(__always) func paperNow(_ latency: Nanos) -> Nanos {
         guard let drift = paperDrift else { return localTime }
@@ -66,7 +68,7 @@ public final class RoutingAgent: Agent {
     public func doWork() -> Int {
         if ending { return finishEnding() }
         var work = 0
-        let batch = input.readable(upTo: 256)
+        let batch = input.readable(upTo: self.batch)
         if let latency = paperFeedLatency, batch.count == 0 {
             let now = paperNow(latency)
             if now > localTime { localTime = now }

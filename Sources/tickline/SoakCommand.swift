@@ -1,0 +1,247 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Histogram
+import Journal
+import LinuxIO
+import Plumbing
+import Simulation
+import Synchronization
+import CTickline
+import TicklineConfig
+import TicklineCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `tickline soak`: endurance. The latency harness's paced feed (generated on the fly, so any
+/// duration) into the paper engine with the journal, for a given time; every interval a line
+/// of RSS, heap, rates, drops, journal lag and tick-to-order percentiles; a verdict at the end.
+struct SoakCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "soak",
+        abstract: "Endurance run: the engine at a steady (or bursting) rate with the journal, watched every interval; fails on growth, loss or degradation.",
+        discussion: """
+            Fails (exit 1, with the report) when resident memory grows more than --rss-growth-mb after the warm-up, any \
+            feed message is dropped, the journal halts, has write errors, or its sinks end behind the log (a record \
+            not delivered), or an interval's tick-to-order p99.9 exceeds --p999-factor × the first interval's (and \
+            --p999-floor-us). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
+            the environment, see scripts/services). Writes DIR/soak.json and DIR/soak.tsv (one row per interval).
+            """)
+
+    @Option(help: "Engine config (paper, moldudp64). Default: the built-in bench config.") var config: String?
+    @Option(help: "A YAML file whose one top-level key is journal: (added to the built-in config).") var journal: String?
+    @Option(help: "Messages per second.") var rate: Double = 100_000
+    @Option(help: "Seconds measured (after the warm-up).") var duration: Double = 60
+    @Option(help: "Seconds between report lines.") var interval: Double = 10
+    @Option(help: "Seconds of warm-up before the baselines are taken.") var warmup: Double = 5
+    @Option(help: "Instruments in the generated flow.") var symbols: Int = 16
+    @Option(help: "Thread plan: fused, two-thread or config.") var plan: String = "fused"
+    @Option(help: "Bursts: FACTORxSECONDS/PERIOD, e.g. 10x1/30 (10 times the rate for 1 s every 30 s).") var burst: String?
+    @Option(help: "Most resident-memory growth allowed after the warm-up (MiB).") var rssGrowthMb: Double = 64
+    @Option(help: "An interval's p99.9 may be at most this many times the first interval's.") var p999Factor: Double = 4
+    @Option(help: "... and is never failed below this (µs).") var p999FloorUs: Double = 200
+    @Option(help: "Output directory.") var out: String = "out/soak"
+
+    func run() throws {
+        guard rate >= 1 && rate <= 10_000_000, duration > 0, interval >= 1, warmup >= 0 else {
+            throw ValidationError("--rate 1 ... 10000000, --duration > 0, --interval ≥ 1, --warmup ≥ 0")
+        }
+        var yaml: String
+        if let config {
+            guard let text = try? String(contentsOfFile: config, encoding: .utf8) else { throw ValidationError("cannot read \(config)") }
+            yaml = text
+        } else {
+            yaml = BenchConfig.yaml(out: out)
+        }
+        if let journal {
+            guard let text = try? String(contentsOfFile: journal, encoding: .utf8) else { throw ValidationError("cannot read \(journal)") }
+            yaml += "\n" + text
+        }
+        var engineConfig: EngineConfig
+        do {
+            engineConfig = try EngineConfig.parse(ConfigNode.parse(yaml, file: config ?? "soak (built-in + \(journal ?? "no journal"))"), file: config ?? "soak")
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        guard engineConfig.mode == .paper, case .moldUDP64(var feed) = engineConfig.source else {
+            throw ValidationError("the soak config must be engine.mode: paper with source.kind: moldudp64")
+        }
+        feed.maxDuration = nil
+        feed.idleTimeout = .seconds(5)
+        engineConfig.source = .moldUDP64(feed)
+        switch plan {
+        case "config": break
+        case "fused": engineConfig.threads = .fused(agents: EngineConfig.agentNames, idle: .spin)
+        case "two-thread":
+            engineConfig.threads = ThreadPlan(threads: [
+                .init(name: "market", agents: ["decode", "features"], idle: .spin),
+                .init(name: "orders", agents: ["risk", "routing"], idle: .spin),
+            ])
+        default: throw ValidationError("--plan: config, fused or two-thread")
+        }
+        var burstPlan: (factor: Double, seconds: Double, period: Double)?
+        if let burst {
+            let parts = burst.split(whereSeparator: { $0 == "x" || $0 == "/" }).compactMap { Double($0) }
+            guard parts.count == 3, parts[0] >= 1, parts[1] > 0, parts[2] > parts[1] else { throw ValidationError("--burst: FACTORxSECONDS/PERIOD, e.g. 10x1/30") }
+            burstPlan = (parts[0], parts[1], parts[2])
+        }
+
+        let baseTotal = rate * (duration + warmup)
+        let total = Int(burstPlan.map { baseTotal * (1 + ($0.factor - 1) * $0.seconds / $0.period) } ?? baseTotal)
+        // Exchange times advance at the feed's own rate (not a whole day squeezed into the run).
+        let flow = ITCHGeneratorConfig(symbols: symbols, messages: max(total + 3 * symbols + 16, 3 * symbols + 8), seed: 42,
+                                       meanGapNanos: UInt64(max(1, 1e9 / rate)))
+        let schedule = SendSchedule(capacity: 1 << 22)
+        let probe = BenchProbe(schedule: schedule)
+        let pacer = Pacer(messages: .generated(flow), rate: rate, total: total, schedule: schedule)
+        pacer.burst = burstPlan
+        let backtest = Backtest(config: engineConfig)
+        backtest.latencyProbe = probe
+        final class Shared: @unchecked Sendable {
+            var started: Backtest.Started?
+            var result: Result<Backtest.Result, any Error>?
+            let done = Atomic<Bool>(false)
+        }
+        let shared = Shared()
+        var pacerThread: pthread_t?
+        backtest.onStart = { started in
+            shared.started = started
+            guard let endpoint = started.feedEndpoint else { return }
+            pacer.destination = IPv4Endpoint(endpoint.address == .any ? .loopback : endpoint.address, port: endpoint.port)
+            probe.recordAfter = RealtimeClock().now().raw
+            pacerThread = try? spawnThread { pacer.run() }
+        }
+        let engineThread = try spawnThread {
+            shared.result = Result { try backtest.run(outputDirectory: out + "/report", showProgress: false) }
+            shared.done.store(true, ordering: .releasing)
+        }
+
+        var monitor = SoakMonitor(interval: interval, warmup: warmup)
+        print(SoakMonitor.header)
+        let clock = MonotonicClock()
+        let begin = clock.now()
+        var next = begin + Nanos(Int64(interval * 1e9))
+        while !shared.done.load(ordering: .acquiring) {
+            usleep(20_000)
+            guard clock.now() >= next, let started = shared.started else { continue }
+            next = next + Nanos(Int64(interval * 1e9))
+            let line = monitor.sample(at: Double((clock.now() - begin).raw) / 1e9, counters: started.counters, journal: started.journal,
+                                      sent: pacer.progress.load(ordering: .relaxed), probe: probe)
+            print(line)
+            fflush(nil)
+        }
+        pthread_join(engineThread, nil)
+        if let pacerThread { pthread_join(pacerThread, nil) }
+        if let failure = pacer.failure { throw ValidationError("pacer: \(failure)") }
+        let result: Backtest.Result
+        do { result = try shared.result!.get() } catch { throw ValidationError("\(error)") }
+
+        var failures: [String] = []
+        let feedCounters = result.feed ?? LiveFeedCounters()
+        let dropped = max(0, pacer.sent - Int(feedCounters.messages)) + Int(feedCounters.lostMessages)
+        if dropped > 0 { failures.append("\(dropped) feed messages dropped (sent \(pacer.sent), received \(feedCounters.messages))") }
+        if let growth = monitor.rssGrowthMiB, growth > rssGrowthMb {
+            failures.append(String(format: "resident memory grew %.1f MiB after the warm-up (bound %.0f)", growth, rssGrowthMb))
+        }
+        if let stats = result.journal {
+            if stats.halt != .none { failures.append("the journal halted: \(stats.halt)") }
+            if stats.writeErrors > 0 { failures.append("the journal had \(stats.writeErrors) write errors") }
+            for sink in stats.sinks where sink.cursor < stats.writtenPosition {
+                failures.append("sink \(sink.name) ended at \(sink.cursor), behind the log's \(stats.writtenPosition): records not delivered")
+            }
+        }
+        if let first = monitor.firstP999 {
+            let bound = max(first * p999Factor, p999FloorUs * 1_000)
+            for (time, p999) in monitor.p999s where p999 > bound {
+                failures.append(String(format: "tick-to-order p99.9 %.1f µs at %.0f s exceeds %.1f µs", p999 / 1e3, time, bound / 1e3))
+            }
+        }
+        let report = BenchReport(
+            label: "soak \(plan) \(Int(rate)) msg/s", plan: plan, requestedRate: rate, achievedRate: pacer.achievedRate, sent: pacer.sent,
+            received: Int(feedCounters.messages), lost: Int(feedCounters.lostMessages), socketDrops: Int(feedCounters.socket.noBuffers),
+            maxSendLagNanos: pacer.maxLag, orders: probe.orders, histograms: probe.histograms)
+        try report.write(to: out)
+        try monitor.rows.joined(separator: "\n").appending("\n").write(toFile: out + "/soak.tsv", atomically: true, encoding: .utf8)
+        var json = "{\n  \"passed\": \(failures.isEmpty),\n  \"failures\": [" + failures.map { "\"\($0.xmlEscaped)\"" }.joined(separator: ", ") + "],\n"
+        json += "  \"duration_s\": \(duration),\n  \"rate\": \(Int(rate)),\n  \"sent\": \(pacer.sent),\n  \"dropped\": \(dropped),\n"
+        json += String(format: "  \"rss_start_mib\": %.1f,\n  \"rss_max_mib\": %.1f,\n  \"rss_growth_mib\": %.1f,\n",
+                       monitor.baselineRSS ?? 0, monitor.maxRSS, monitor.rssGrowthMiB ?? 0)
+        if let stats = result.journal {
+            json += "  \"journal_records\": \(stats.writtenPosition - stats.firstPosition),\n"
+            json += "  \"journal_sinks\": {" + stats.sinks.map { "\"\($0.name)\": { \"delivered\": \($0.delivered), \"behind\": \(stats.writtenPosition - min($0.cursor, stats.writtenPosition)), \"failures\": \($0.failures) }" }.joined(separator: ", ") + "},\n"
+        }
+        json += "  \"orders\": \(probe.orders)\n}\n"
+        try json.write(toFile: out + "/soak.json", atomically: true, encoding: .utf8)
+        report.print()
+        for warning in result.warnings { printError("warning: \(warning)") }
+        if failures.isEmpty {
+            print("soak passed: \(Int(duration)) s at \(Int(rate)) msg/s; RSS growth \(String(format: "%.1f", monitor.rssGrowthMiB ?? 0)) MiB; nothing lost")
+        } else {
+            for failure in failures { print("soak FAILED: \(failure)") }
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// The soak's interval lines: resident and heap memory, rates since the last line, drops,
+/// back-pressure, journal lag, and the interval's tick-to-order percentiles.
+struct SoakMonitor {
+    let interval: Double
+    let warmup: Double
+    var rows: [String] = [header.replacingOccurrences(of: "  ", with: "\t").split(separator: "\t").joined(separator: "\t")]
+    var last: (sent: Int, events: Int64, orders: Int64) = (0, 0, 0)
+    var baselineRSS: Double?
+    var maxRSS = 0.0
+    var firstP999: Double?
+    var p999s: [(Double, Double)] = []
+
+    static let header = "time_s  rss_mib  heap_mib  sent/s  events/s  orders/s  dropped  back_pressured  journal_lag  t2o_p50_us  t2o_p99_us  t2o_p999_us"
+
+    var rssGrowthMiB: Double? { baselineRSS.map { maxRSS - $0 } }
+
+    static func residentMiB() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Double(fields[1]) else { return 0 }
+        return pages * Double(sysconf(Int32(_SC_PAGESIZE))) / 1_048_576
+    }
+
+    static func heapMiB() -> Double {
+        Double(tickline_heap_bytes_in_use()) / 1_048_576
+    }
+
+    mutating func sample(at time: Double, counters: EngineCounters, journal: Journal?, sent: Int, probe: BenchProbe) -> String {
+        let rss = Self.residentMiB()
+        if time >= warmup {
+            if baselineRSS == nil { baselineRSS = rss }
+            maxRSS = max(maxRSS, rss)
+        }
+        let events = counters.featuresEvents.current, orders = counters.routingOrders.current
+        let rates = (Double(sent - last.sent) / interval, Double(events - last.events) / interval, Double(orders - last.orders) / interval)
+        last = (sent, events, orders)
+        let dropped = max(0, Int64(sent) - counters.decodePublished.current - 200_000)  // in flight: socket, staging, rings
+        var lag: UInt64 = 0
+        if let stats = journal?.stats() {
+            let slowest = stats.sinks.map(\.cursor).min() ?? stats.writtenPosition
+            lag = stats.writtenPosition - min(slowest, stats.writtenPosition)
+        }
+        let histogram = probe.takeInterval(timeout: .milliseconds(Int64(interval * 500)))
+        func us(_ p: Double) -> String {
+            guard let histogram, histogram.totalCount > 0 else { return "-" }
+            return String(format: "%.1f", Double(histogram.valueAtPercentile(p)) / 1e3)
+        }
+        if let histogram, histogram.totalCount > 0, time >= warmup {
+            let p999 = Double(histogram.valueAtPercentile(99.9))
+            if firstP999 == nil { firstP999 = p999 }
+            p999s.append((time, p999))
+        }
+        let values = [
+            String(format: "%.0f", time), String(format: "%.1f", rss), String(format: "%.1f", Self.heapMiB()),
+            String(format: "%.0f", rates.0), String(format: "%.0f", rates.1), String(format: "%.0f", rates.2),
+            "\(dropped)", "\(counters.decodeBackPressured.current)", "\(lag)", us(50), us(99), us(99.9),
+        ]
+        rows.append(values.joined(separator: "\t"))
+        return values.enumerated().map { index, value in value.leftPadded(index == 0 ? 6 : 9) }.joined(separator: " ")
+    }
+}

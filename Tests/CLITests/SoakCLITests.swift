@@ -1,0 +1,47 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `tickline soak` end to end, briefly: interval lines, the verdict, its files and its exit code.
+@Suite struct SoakCLITests {
+    static func soak(_ extra: [String], _ directory: String) throws -> (Int32, String) {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try CLITests.binary())
+        process.currentDirectoryURL = repository
+        process.arguments = ["soak", "--rate", "4000", "--duration", "3", "--warmup", "1", "--interval", "1", "--out", directory] + extra
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, text)
+    }
+
+    @Test func aShortSoakPassesAndReportsEveryInterval() throws {
+        let directory = NSTemporaryDirectory() + "tickline-soak-cli-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (status, text) = try Self.soak([], directory)
+        #expect(status == 0, "\(text)")
+        #expect(text.contains("soak passed"))
+        let rows = try String(contentsOfFile: directory + "/soak.tsv", encoding: .utf8).split(separator: "\n")
+        #expect(rows.first?.hasPrefix("time_s\trss_mib") == true)
+        #expect(rows.count >= 3, "one row per interval")
+        let json = try #require(FileManager.default.contents(atPath: directory + "/soak.json"))
+        let object = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        #expect(object["passed"] as? Bool == true && object["dropped"] as? Int == 0)
+        #expect((object["sent"] as? Int ?? 0) >= 15_000)
+    }
+
+    @Test func aViolatedBoundFailsWithExitOne() throws {
+        let directory = NSTemporaryDirectory() + "tickline-soak-cli-fail-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        // No growth at all allowed and a negative bound: the resident-memory check must fail.
+        let (status, text) = try Self.soak(["--rss-growth-mb=-1"], directory)
+        #expect(status == 1, "\(text)")
+        #expect(text.contains("soak FAILED: resident memory grew"))
+        let object = try JSONSerialization.jsonObject(with: try #require(FileManager.default.contents(atPath: directory + "/soak.json"))) as? [String: Any]
+        #expect(object?["passed"] as? Bool == false)
+    }
+}
