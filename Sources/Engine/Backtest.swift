@@ -154,6 +154,17 @@ public final class Backtest {
             journal = opened
         }
 
+        var metrics: MetricsServer?
+        if let endpoint = config.metrics {
+            do {
+                let server = try MetricsServer(bind: endpoint, countersPath: config.countersPath)
+                try server.start()
+                metrics = server
+            } catch {
+                throw EngineError.setup("engine.metrics \(endpoint): \(error)")
+            }
+        }
+        defer { metrics?.stop() }
         let agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": routing]
         onStart?(Started(feedEndpoint: (upstream.source as? MoldUDP64FeedSource)?.localEndpoint, counters: counters, journal: journal))
         defer { withExtendedLifetime(routing) {} }

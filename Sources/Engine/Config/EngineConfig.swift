@@ -53,6 +53,7 @@ public enum SourceConfig: Sendable, Equatable {
 ///   ring_capacity: 4096         # per ring between threads, a power of two
 ///   batch: 256                  # messages a stage takes per duty cycle (16...4096): fewer = less waiting behind a batch
 ///   counters: /tmp/tickline.counters   # live counters: tickline stat FILE
+///   metrics: 127.0.0.1:9464     # optional Prometheus endpoint (GET /metrics) on a cold thread
 ///   output: out/backtest        # default for --out
 ///   capital: 1000000            # starting equity, account currency
 /// source:
@@ -92,6 +93,8 @@ public struct EngineConfig {
     public var ringCapacity: Int
     /// Messages a stage takes per duty cycle at most (`engine.batch`, default 256).
     public var batch: Int
+    /// `engine.metrics`: where the Prometheus endpoint listens (nil: none).
+    public var metrics: IPv4Endpoint?
     public var countersPath: String
     public var outputDirectory: String
     public var source: SourceConfig
@@ -125,7 +128,7 @@ public struct EngineConfig {
     public static func parse(_ root: ConfigNode, file: String) throws(ConfigError) -> EngineConfig {
         let top = try root.mapping(allowed: ["engine", "source", "bars", "strategy", "execution", "risk", "venue", "journal", "threads"])
         let engine = try top.required("engine")
-        let e = try engine.mapping(allowed: ["mode", "seed", "instruments", "orders", "ring_capacity", "batch", "counters", "output", "capital"])
+        let e = try engine.mapping(allowed: ["mode", "seed", "instruments", "orders", "ring_capacity", "batch", "counters", "metrics", "output", "capital"])
         let mode = EngineMode(rawValue: try e["mode"]?.choice(["backtest", "paper", "live"]) ?? "backtest")!
         let seed = try e["seed"]?.int() ?? 1
         if seed < 0, let n = e["seed"] { throw n.error("seed must not be negative") }
@@ -140,6 +143,12 @@ public struct EngineConfig {
         let batch = try e["batch"]?.int() ?? 256
         if !(16...4_096).contains(batch), let n = e["batch"] { throw n.error("batch must be 16...4096") }
         if batch * 2 > ring, let n = e["batch"] { throw n.error("batch must be at most half of ring_capacity (\(ring))") }
+        var metrics: IPv4Endpoint?
+        if let n = e["metrics"] {
+            let text = try n.string()
+            guard let endpoint = IPv4Endpoint(text) else { throw n.error("expected HOST:PORT (an IPv4 address), found '\(text)'") }
+            metrics = endpoint
+        }
         let counters = try e["counters"]?.string() ?? "/tmp/tickline-engine-\(getpid()).counters"
         let output = try e["output"]?.string() ?? "out/backtest"
         var capital = Money(units: 1_000_000)
@@ -295,7 +304,7 @@ public struct EngineConfig {
         }
 
         return EngineConfig(
-            file: file, mode: mode, seed: UInt64(seed), instruments: instruments, orders: orders, ringCapacity: ring, batch: batch,
+            file: file, mode: mode, seed: UInt64(seed), instruments: instruments, orders: orders, ringCapacity: ring, batch: batch, metrics: metrics,
             countersPath: counters, outputDirectory: output, source: source, feedLatency: Nanos(Int64(latencyMicros * 1_000)),
             barInterval: interval, barSession: session, barPhases: phases, strategy: strategy, evaluateOn: trigger,
             threads: plan, threadWarnings: warnings, riskNode: top["risk"], venueNode: top["venue"], journalNode: top["journal"],
