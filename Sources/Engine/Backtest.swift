@@ -114,6 +114,7 @@ public final class Backtest {
             instruments: instruments, bars: upstream.bars, strategy: upstream.strategy, trigger: upstream.trigger,
             clock: live ? RealtimeClock() as any EngineClock : clock, counters: counters)
         features.originAtReceive = live
+        features.traceClock = traceClock
         features.batch = config.batch
         let routing = RoutingAgent(input: riskRing.consumer, reports: reportRing.producer, venue: venue, counters: counters)
         if config.mode == .paper { routing.paperFeedLatency = config.feedLatency }

@@ -130,6 +130,8 @@ public final class AgentRunner<A: Agent, Idle: IdleStrategy>: @unchecked Sendabl
     func runDutyCycles() -> Int {
         var idle = idlePrototype
         var count = 0
+        // A local strong reference for the loop: calls through it are not reference counted.
+        let agent = self.agent
         agent.onStart()
         while running.load(ordering: .relaxed) {
             let work = agent.doWork()

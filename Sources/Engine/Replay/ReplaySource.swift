@@ -68,8 +68,13 @@ public final class ITCHReplaySource: ReplaySource {
     var reader: ITCHStreamReader?
     var decoder = ITCHDecoder()
     var dense: DenseInstruments
-    /// Stock locate → dense id + 1 for the current file (0 = not yet mapped).
-    var locateMap = [UInt32](repeating: 0, count: 65_536)
+    /// Stock locate → dense id + 1 for the current file (0 = not yet mapped). Raw memory: read
+    /// per message, where an array property cost a retain and a release.
+    let locateMap: UnsafeMutablePointer<UInt32> = {
+        let map = UnsafeMutablePointer<UInt32>.allocate(capacity: 65_536)
+        map.initialize(repeating: 0, count: 65_536)
+        return map
+    }()
     let feedLatency: Nanos
     var dayShift: Int64 = 0
     var doneBytes = 0
@@ -104,6 +109,8 @@ public final class ITCHReplaySource: ReplaySource {
         UTCOffsetRule.newYork.utcSeconds(forLocal: date.daysSinceEpoch * 86_400) * 1_000_000_000
     }
 
+    deinit { locateMap.deallocate() }
+
     public func symbol(of instrument: InstrumentID) -> String { dense.name(instrument) }
     public var instrumentNames: [String] { dense.names }
     public var progress: (done: Int, total: Int) { (doneBytes, totalBytes) }
@@ -125,7 +132,7 @@ public final class ITCHReplaySource: ReplaySource {
         }
         counters.decodeErrors += Int(decoder.totalErrors)
         decoder = ITCHDecoder()
-        for i in locateMap.indices { locateMap[i] = 0 }
+        locateMap.update(repeating: 0, count: 65_536)
         dayShift = Self.newYorkMidnight(dates[fileIndex])
         counters.files += 1
         return true
@@ -139,11 +146,15 @@ public final class ITCHReplaySource: ReplaySource {
         }
         var written = 0
         var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        // Locals for the per-message closure: a class property read there (`var decoder`)
+        // was retained and released on every message.
         while written == 0 {
             guard let reader else {
                 finished = true
                 return 0
             }
+            // (Per pass: the next file brings a new decoder and day.)
+            let decoder = self.decoder, locateMap = self.locateMap, dayShift = self.dayShift, feedLatency = self.feedLatency
             var overflow = false
             try reader.read(limit: out.count - written) { p, length, at in
                 guard case .event = decoder.decode(p, length: length, into: &event) else { return }

@@ -10,6 +10,7 @@ public final class DecodeAgent: Agent {
     let source: any ReplaySource
     let out: SPSCProducer<EngineMessage>
     let batch: Int
+    let minimumFill: Int
     let published: Counter
     let backPressured: Counter
     /// The operator's control cell: a stop ends the source here.
@@ -25,6 +26,7 @@ public final class DecodeAgent: Agent {
         self.source = source
         self.out = out
         self.batch = batch
+        minimumFill = max(1, batch / 4)
         published = counters.decodePublished
         backPressured = counters.decodeBackPressured
         control = counters.controlCommand
@@ -32,6 +34,13 @@ public final class DecodeAgent: Agent {
 
     public func doWork() -> Int {
         if ended { return 0 }
+        // Wait for room for a quarter batch: a source called for one or two slots at a time
+        // (a backtest in lockstep keeps the ring nearly full) spent most of its time on each
+        // call's set-up (measured: 9 % of a fused EMA backtest in retains around the read).
+        guard out.free(needed: minimumFill) >= minimumFill else {
+            backPressured.increment()
+            return 0
+        }
         let slots = out.claim(upTo: batch)
         if slots.isEmpty {
             backPressured.increment()

@@ -62,6 +62,15 @@ public final class FeatureAgent: Agent {
     let bidSizes: UnsafeMutablePointer<Double>
     let askSizes: UnsafeMutablePointer<Double>
     let clock: any EngineClock
+    /// The same objects without reference counting on the per-event path (the strong `let`s
+    /// above keep them alive).
+    let booksRef: UnownedRef<OrderBooks>
+    let planRef: UnownedRef<FeaturePlan>?
+    let barsRef: UnownedRef<BarBuilder>?
+    let barSink: RingSink
+    let modelRef: UnownedRef<ModelStrategy>?
+    /// Stamps traces (the monotonic clock, or the real-time clock with `originAtReceive`).
+    public var traceClock = TraceClock(realtime: false)
     let counters: EngineCounters
     /// Called at each evaluation with the feature vector (nil in the engine's hot path).
     public var observer: EvaluationObserver?
@@ -106,6 +115,11 @@ public final class FeatureAgent: Agent {
         askSizes.initialize(repeating: 0, count: depth)
         self.clock = clock
         self.counters = counters
+        booksRef = UnownedRef(books)
+        planRef = plan.map(UnownedRef.init)
+        barsRef = bars.map(UnownedRef.init)
+        barSink = RingSink(ring: UnownedRef(barRing))
+        if case .model(let model) = strategy { modelRef = UnownedRef(model) } else { modelRef = nil }
     }
 
     deinit {
@@ -141,14 +155,14 @@ public final class FeatureAgent: Agent {
         var used = 0
         var consumed = 0
         let readable = input.readable(upTo: min((free - 1) / 5, batch))
-        if originAtReceive && readable.count > 0 { batchStart = clock.now() }
+        if originAtReceive && readable.count > 0 { batchStart = traceClock.now() }
         for i in 0..<readable.count {
             let message = readable[i]
             consumed += 1
             if case .event(var event) = message {
                 // Executions and cancels get the resting order's price and side here, so
                 // bars, trade features, risk and the venue all see complete events.
-                let update = books.applyCompleting(&event)
+                let update = booksRef { $0.applyCompleting(&event) }
                 room[used] = .event(event)
                 used += 1
                 used += onEvent(event, update: update, room: room, at: used)
@@ -196,8 +210,9 @@ public final class FeatureAgent: Agent {
         guard id.index < instruments else { return 0 }
         var written = 0
         if update == .changed {
-            let bid = books.bestBid(id)?.price.raw ?? Price.undefined.raw
-            let ask = books.bestAsk(id)?.price.raw ?? Price.undefined.raw
+            let (bid, ask) = booksRef { books in
+                (books.bestBid(id)?.price.raw ?? Price.undefined.raw, books.bestAsk(id)?.price.raw ?? Price.undefined.raw)
+            }
             if bid != lastBid[id.index] || ask != lastAsk[id.index] {
                 lastBid[id.index] = bid
                 lastAsk[id.index] = ask
@@ -206,21 +221,23 @@ public final class FeatureAgent: Agent {
             }
         }
         let row = values + id.index * width
-        if let plan {
-            if update == .changed, plan.readsBook, let quote = topOfBook(id) {
-                plan.update(instrument: id.index, book: BookView(
-                    quote: quote, bidSizes: UnsafeBufferPointer(start: bidSizes, count: depth),
-                    askSizes: UnsafeBufferPointer(start: askSizes, count: depth)), into: row)
-            }
-            if plan.readsTrades, event.kind == .trade || (event.kind == .execute && event.flags.contains(.printable)) {
-                plan.update(instrument: id.index, trade: TradePrint(price: event.price, size: event.quantity, aggressor: event.side),
-                            at: event.tsEvent, into: row)
+        if let planRef {
+            planRef { plan in
+                if update == .changed, plan.readsBook, let quote = topOfBook(id) {
+                    plan.update(instrument: id.index, book: BookView(
+                        quote: quote, bidSizes: UnsafeBufferPointer(start: bidSizes, count: depth),
+                        askSizes: UnsafeBufferPointer(start: askSizes, count: depth)), into: row)
+                }
+                if plan.readsTrades, event.kind == .trade || (event.kind == .execute && event.flags.contains(.printable)) {
+                    plan.update(instrument: id.index, trade: TradePrint(price: event.price, size: event.quantity, aggressor: event.side),
+                                at: event.tsEvent, into: row)
+                }
             }
         }
-        if let bars {
-            var ring = barRing
-            _ = bars.onEvent(event, into: &ring)
-            while let bar = barRing.pop() { written += onBar(bar, room: room, at: start + written) }
+        if let barsRef {
+            var sink = barSink
+            _ = barsRef { $0.onEvent(event, into: &sink) }
+            while let bar = barSink.ring({ $0.pop() }) { written += onBar(bar, room: room, at: start + written) }
         }
         let fire: Bool
         switch trigger {
@@ -229,7 +246,7 @@ public final class FeatureAgent: Agent {
         case .bar: fire = false
         }
         if fire {
-            if let observer, let bid = books.bestBid(id), let ask = books.bestAsk(id) {
+            if let observer, let bid = booksRef({ $0.bestBid(id) }), let ask = booksRef({ $0.bestAsk(id) }) {
                 observer(id, event.tsEvent, UnsafeBufferPointer(start: row, count: width), (bid.price.doubleValue + ask.price.doubleValue) / 2)
             }
             written += evaluate(id, event.tsEvent, room: room, at: start + written, received: event.tsReceive, sequence: event.decodeOffset)
@@ -243,10 +260,12 @@ public final class FeatureAgent: Agent {
         barsSeen &+= 1
         let id = bar.instrument
         guard id.index < instruments, !bar.flags.contains(.empty) else { return 0 }
-        if let plan {
-            plan.update(instrument: id.index, bar: PriceBar(
-                open: bar.open.doubleValue, high: bar.high.doubleValue, low: bar.low.doubleValue, close: bar.close.doubleValue,
-                volume: bar.volume.doubleValue), into: values + id.index * width)
+        if let planRef {
+            planRef { plan in
+                plan.update(instrument: id.index, bar: PriceBar(
+                    open: bar.open.doubleValue, high: bar.high.doubleValue, low: bar.low.doubleValue, close: bar.close.doubleValue,
+                    volume: bar.volume.doubleValue), into: values + id.index * width)
+            }
         }
         guard trigger == .bar else { return 0 }
         if let observer {
@@ -256,25 +275,25 @@ public final class FeatureAgent: Agent {
             let (direction, confidence) = emas[id.index].update(bar.close.doubleValue)
             return emit(id, bar.end, direction: direction, confidence: confidence,
                         target: sizer.target(direction: direction, confidence: confidence), version: 0,
-                        trace: StageTrace(origin: clock.now()), room: room, at: start)
+                        trace: StageTrace(origin: traceClock.now()), room: room, at: start)
         }
         return evaluate(id, bar.end, room: room, at: start)
     }
 
     @inline(__always)
     func evaluate(_ id: InstrumentID, _ time: Nanos, room: RingWriter, at start: Int, received: Nanos = .zero, sequence: UInt32 = 0) -> Int {
-        guard case .model(let model) = strategy else { return 0 }
+        guard let modelRef else { return 0 }
         var trace: StageTrace
         if originAtReceive && received.raw != 0 {
             trace = StageTrace(origin: received)
             trace.decode = trace.offset(batchStart)
-            trace.features = trace.offset(clock.now())
+            trace.features = trace.offset(traceClock.now())
             trace.spare = sequence
         } else {
-            trace = StageTrace(origin: clock.now())
+            trace = StageTrace(origin: traceClock.now())
             trace.features = 0
         }
-        let signal = model.evaluate(features: values + id.index * width, instrument: id, tsEvent: time, trace: trace)
+        let signal = modelRef { $0.evaluate(features: values + id.index * width, instrument: id, tsEvent: time, trace: trace) }
         return emit(id, time, direction: signal.direction, confidence: signal.confidence, target: signal.target,
                     version: signal.modelVersion, trace: trace, room: room, at: start)
     }
@@ -285,7 +304,7 @@ public final class FeatureAgent: Agent {
         guard target.raw != lastTarget[id.index] else { return 0 }
         lastTarget[id.index] = target.raw
         var stamped = trace
-        stamped.model = stamped.offset(clock.now())
+        stamped.model = stamped.offset(traceClock.now())
         room[start] = .signal(Signal(instrument: id, direction: direction, confidence: confidence, target: target,
                                      modelVersion: version, tsEvent: time, trace: stamped))
         signals &+= 1
@@ -313,4 +332,10 @@ public final class FeatureAgent: Agent {
         get { fatalError("write-only") }
         nonmutating set { producer.write(newValue, at: offset) }
     }
+}
+
+/// The bar builder's sink: the agent's bar ring, borrowed.
+struct RingSink: BarSink {
+    let ring: UnownedRef<BarRing>
+    @inline(__always) mutating func consume(_ bar: Bar) { ring { $0.consume(bar) } }
 }

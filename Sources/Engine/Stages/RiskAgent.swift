@@ -73,18 +73,26 @@ public final class RiskAgent: Agent {
     public var assumeTrading = false
     /// 0 = nothing known, 1 = assumed trading, 2 = the feed sent a status.
     let statusSource: UnsafeMutablePointer<UInt8>
-    public weak var observer: (any RiskObserver)?
+    public var observer: (any RiskObserver)? {
+        didSet { recorder = (observer as? RecorderObserver).map(UnownedRef.init) }
+    }
+    /// The backtest's own observer, called without reference counting (a quote's mark goes
+    /// to it on every quote).
+    var recorder: UnownedRef<RecorderObserver>?
     /// The journal's halt signal: set when it could not keep a record that must not be lost
     /// (or ran out of disk budget); read once per duty cycle.
     public var journalHalt: HaltSignalHandle?
     /// Routing's state: whether anything could still produce a report (backtest lockstep) and
     /// whether it has finished after the end. Read without reference counting: the routing
     /// agent outlives the run (the engine keeps both).
-    public unowned(unsafe) var routing: RoutingAgent?
+    public var routing: RoutingAgent? {
+        didSet { routingRef = routing.map(UnownedRef.init) }
+    }
+    var routingRef: UnownedRef<RoutingAgent>?
     let lockstep: Bool
-    @inline(__always) func venueBusy() -> Bool { routing?.busy ?? false }
+    @inline(__always) func venueBusy() -> Bool { routingRef?({ $0.busy }) ?? false }
     /// Whether routing has delivered everything after the end (read across threads: atomic).
-    @inline(__always) func routingFinished() -> Bool { routing?.finished ?? true }
+    @inline(__always) func routingFinished() -> Bool { routingRef?({ $0.finished }) ?? true }
     let doneFlag = Atomic<Bool>(false)
     /// The run is over: the end passed through, routing finished, every report applied.
     public var done: Bool { doneFlag.load(ordering: .acquiring) }
@@ -122,6 +130,7 @@ public final class RiskAgent: Agent {
         self.instruments = instruments
         self.lockstep = lockstep
         self.routing = routing
+        routingRef = routing.map(UnownedRef.init)
         self.counters = counters
         targets = .allocate(capacity: instruments)
         targets.initialize(repeating: 0, count: instruments)
@@ -227,7 +236,7 @@ public final class RiskAgent: Agent {
                 if bid.isDefined && ask.isDefined {
                     let mid = Price(raw: bid.raw / 2 + ask.raw / 2 + (bid.raw & ask.raw & 1))
                     risk.onMark(id, price: mid, now: now, outbox: &outbox)
-                    observer?.onMark(id, price: mid, now: now)
+                    if let recorder { recorder { $0.onMark(id, price: mid, now: now) } } else { observer?.onMark(id, price: mid, now: now) }
                     flushOutbox()
                 }
                 if targets[id.index] != 0 || workingCount[id.index] != 0 || risk.positions.quantity(id).raw != 0 {
@@ -243,7 +252,7 @@ public final class RiskAgent: Agent {
                 asks[id.index] = bar.close.raw
                 assumeTradingIfSilent(id)
                 risk.onMark(id, price: bar.close, now: now, outbox: &outbox)
-                observer?.onMark(id, price: bar.close, now: now)
+                if let recorder { recorder { $0.onMark(id, price: bar.close, now: now) } } else { observer?.onMark(id, price: bar.close, now: now) }
                 flushOutbox()
             case .signal(let signal):
                 advanceClock(signal.tsEvent)
@@ -294,7 +303,7 @@ public final class RiskAgent: Agent {
     func onReport(_ report: ExecReport) {
         advanceClock(report.tsReceive)
         let outcome = risk.onExecReport(report, now: now, outbox: &outbox)
-        observer?.onReport(report, outcome: outcome, now: now)
+        if let recorder { recorder { $0.onReport(report, outcome: outcome, now: now) } } else { observer?.onReport(report, outcome: outcome, now: now) }
         let id = report.instrument
         if id.index < instruments {
             switch report.execType {
@@ -353,7 +362,7 @@ public final class RiskAgent: Agent {
             trace: signalTraces[id.index])
         intents &+= 1
         let decision = risk.onIntent(intent, now: now, outbox: &outbox)
-        observer?.onDecision(decision, now: now)
+        if let recorder { recorder { $0.onDecision(decision, now: now) } } else { observer?.onDecision(decision, now: now) }
         if decision.approved {
             approved &+= 1
             addWorking(id, decision.clientOrderID)
@@ -405,14 +414,14 @@ public final class RiskAgent: Agent {
                 var command = commands[flushedCommands + k]
                 if command.trace.origin.raw != 0 { command.trace.risk = command.trace.offset(traceClock.now()) }
                 out.write(.command(command), at: k)
-                observer?.onCommand(command, now: now)
+                if let recorder { recorder { $0.onCommand(command, now: now) } } else { observer?.onCommand(command, now: now) }
             }
             if n > 0 { out.publish(n) }
             flushedCommands += n
         }
         if reportedHalts < halts.count {
             counters.riskHalted.increment(by: Int64(halts.count - reportedHalts))
-            for k in reportedHalts..<halts.count { observer?.onHalt(halts[k]) }
+            for k in reportedHalts..<halts.count { if let recorder { recorder { $0.onHalt(halts[k]) } } else { observer?.onHalt(halts[k]) } }
             reportedHalts = halts.count
         }
         guard flushedCommands == commands.count else { return false }

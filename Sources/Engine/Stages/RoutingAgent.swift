@@ -16,6 +16,8 @@ public final class RoutingAgent: Agent {
     let input: SPSCConsumer<EngineMessage>
     let reports: SPSCProducer<ExecReport>
     public let venue: SimulatedVenue
+    /// The venue without reference counting on the per-message path.
+    let venueRef: UnownedRef<SimulatedVenue>
     let counters: EngineCounters
     /// How long after the last event the venue keeps running at the end (day orders still
     /// resting then are expired).
@@ -56,13 +58,14 @@ public final class RoutingAgent: Agent {
         self.input = input
         self.reports = reports
         self.venue = venue
+        venueRef = UnownedRef(venue)
         self.drain = drain
         self.counters = counters
     }
 
     /// Whether anything could still come back from the venue (for risk's lockstep).
     public var busy: Bool {
-        venue.inFlight > 0 || venue.pendingReports > 0 || venue.liveOrders > 0 || pendingReport != nil || !input.isEmpty
+        venueRef { $0.inFlight > 0 || $0.pendingReports > 0 || $0.liveOrders > 0 } || pendingReport != nil || !input.isEmpty
     }
 
     public func doWork() -> Int {
@@ -87,7 +90,7 @@ public final class RoutingAgent: Agent {
                 } else if event.tsReceive > localTime {
                     localTime = event.tsReceive
                 }
-                _ = venue.onMarketEvent(event)
+                _ = venueRef { $0.onMarketEvent(event) }
             case .command(let command):
                 if let latency = paperFeedLatency {
                     let now = paperNow(latency)
@@ -99,11 +102,11 @@ public final class RoutingAgent: Agent {
                     trace.routing = trace.offset(now)
                     probe.onOrder(trace, at: now)
                 }
-                venue.submit(command, at: localTime, stopPrice: command.triggerPrice)
+                venueRef { $0.submit(command, at: localTime, stopPrice: command.triggerPrice) }
                 commands &+= 1
             case .bar(let bar):
                 if bar.end > localTime { localTime = bar.end }
-                venue.advance(to: bar.end)
+                venueRef { $0.advance(to: bar.end) }
             case .end(let time):
                 ending = true
                 venue.expireDayOrders(at: time + drain)
@@ -129,7 +132,7 @@ public final class RoutingAgent: Agent {
             count(pending)
             pendingReport = nil
         }
-        while venue.nextReport(dueBy: localTime, into: &report) {
+        while venueRef({ $0.nextReport(dueBy: localTime, into: &report) }) {
             guard reports.tryPush(report) else {
                 pendingReport = report
                 return false
