@@ -108,7 +108,7 @@ public struct SoupBinTCPServerConfiguration: Sendable {
 
     public init(
         username: String, password: String, session: SessionID, heartbeatInterval: Nanos = .seconds(1),
-        clientTimeout: Nanos = .seconds(15), loginTimeout: Nanos = .seconds(5), outboxBytes: Int = 1 << 16
+        clientTimeout: Nanos = .seconds(15), loginTimeout: Nanos = .seconds(5), outboxBytes: Int = 1 << 17
     ) {
         self.username = username
         self.password = password
