@@ -142,6 +142,13 @@ public final class OUCHClientSession: @unchecked Sendable {
         }
     }
 
+    /// Before the first message of the day, the server's starting number (asked for 0, or a
+    /// server that starts elsewhere) is where the count begins: no phantom gap.
+    @inlinable
+    func onLoginAccepted(sequence: UInt64) {
+        if fields.pointee.counters.sequencedMessages == 0 && sequence > 0 { fields.pointee.lastSequence = sequence - 1 }
+    }
+
     /// One sequenced message from SoupBinTCP.
     @inlinable
     func onSequenced<H: OUCHClientHandler>(_ message: UnsafeRawBufferPointer, sequence: UInt64, now: Nanos, handler: inout H) {
@@ -178,8 +185,13 @@ public final class OUCHClientSession: @unchecked Sendable {
     }
 
     @inlinable mutating func onPacket(_ packet: SoupBinTCPPacket, at time: Nanos) {
-        if case .sequencedData(let message, let sequence) = packet {
+        switch packet {
+        case .sequencedData(let message, let sequence):
             session.onSequenced(message, sequence: sequence, now: time, handler: &handler.pointee)
+        case .loginAccepted(_, let sequence):
+            session.onLoginAccepted(sequence: sequence)
+        default:
+            break
         }
     }
 

@@ -143,6 +143,19 @@ func shuttle(_ client: OUCHClientSession, _ server: OUCHOrderEntryServer<OUCHFil
         #expect(client.counters.duplicatesIgnored == 3 && client.counters.sequencedMessages == 5)
     }
 
+    @Test func askingForNewMessagesOnlyStartsCountingWhereTheServerDoes() {
+        let client = makeClient(firstSequence: 0), server = makeServer()
+        var handler = RecordingOUCHHandler()
+        server.connectionOpened(now: Nanos(1))
+        for _ in 0..<4 { server.systemEvent(UInt8(ascii: "S"), now: Nanos(1)) }
+        client.connect(now: Nanos(1), handler: &handler)
+        shuttle(client, server, &handler, now: Nanos(2))
+        #expect(handler.events.isEmpty && client.state == .loggedIn)
+        server.systemEvent(UInt8(ascii: "E"), now: Nanos(3))
+        shuttle(client, server, &handler, now: Nanos(3))
+        #expect(handler.events == [UInt8(ascii: "E")] && client.lastSequence == 5 && client.counters.sequenceGaps == 0)
+    }
+
     @Test func malformedOUCHInsideSequencedDataIsCountedNotFatal() {
         let client = makeClient()
         var handler = RecordingOUCHHandler()
