@@ -62,7 +62,7 @@ let package = Package(
         // Linux I/O: io_uring sockets (UDP feed receive; TCP sessions later).
         .target(name: "LinuxIO", dependencies: ["TicklineCore", "Plumbing", "CTickline", "CLiburing"], swiftSettings: hotSettings),
         // Replay sources, the synthetic feed generator and (later) the simulated venue.
-        .target(name: "Simulation", dependencies: ["TicklineCore", "MarketData", "TicklineConfig"], swiftSettings: hotSettings),
+        .target(name: "Simulation", dependencies: ["TicklineCore", "MarketData", "TicklineConfig", "LinuxIO"], swiftSettings: hotSettings),
         // Incremental indicators and the compiled feature registry.
         .target(name: "Features", dependencies: ["TicklineCore", "TicklineConfig"], swiftSettings: hotSettings),
         // LightGBM text models flattened for evaluation.

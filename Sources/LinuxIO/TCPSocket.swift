@@ -78,6 +78,14 @@ public final class TCPStream {
         return try syscall("recv \(peer)") { recv(descriptor, buffer.baseAddress, buffer.count, 0) }
     }
 
+    /// Gives the descriptor up to a new owner (a `TCPSession(adopting:)`): this stream no
+    /// longer closes it. Returns -1 if already closed.
+    public func releaseDescriptor() -> Int32 {
+        if closed { return -1 }
+        closed = true
+        return descriptor
+    }
+
     /// Stops sending (FIN) but keeps receiving.
     public func shutdownWrite() { _ = Glibc.shutdown(descriptor, Int32(SHUT_WR)) }
 
