@@ -1,3 +1,4 @@
+import CLiburing  // owns the sys/socket.h declarations (SOCK_STREAM, MSG_NOSIGNAL) its shim includes
 import Plumbing
 import TicklineCore
 #if canImport(Glibc)
