@@ -138,6 +138,27 @@ private final class ReplayerThread: @unchecked Sendable {
         #expect(report.packetsSkipped == 0)
     }
 
+    /// At the recorded pace × speed: a session whose timestamps span S, replayed at speed S/0.2 s,
+    /// takes at least about 200 ms (loose bound again), and unpaced it takes far less.
+    @Test func recordedPacingFollowsTheTimestamps() throws {
+        let source = FeedSource.generated(ITCHGeneratorConfig(symbols: 3, messages: 400, seed: 9))
+        let all = try messages(of: source)
+        let stamps = all.filter { $0.count >= 11 }.map { $0.withUnsafeBytes { $0.baseAddress!.loadBE48(at: 5) } }
+        let span = Double(stamps.max()! - stamps.min()!)
+        #expect(span > 0)
+        let sink = try UDPReceiver(configuration: UDPReceiverConfiguration(bind: loopback()), clock: MonotonicClock())
+        func replay(_ pacing: FeedPacing) throws -> FeedReplayReport {
+            try MoldUDP64FeedReplayer(configuration: FeedReplayConfiguration(
+                destination: sink.localEndpoint, pacing: pacing, rerequestBind: loopback(), linger: .zero)).run(source)
+        }
+        let paced = try replay(.recorded(speed: span / 0.2e9))
+        #expect(paced.messages == UInt64(all.count))
+        #expect(paced.elapsed.raw >= 150_000_000)
+        let unpaced = try replay(.unpaced)
+        #expect(unpaced.messages == UInt64(all.count))
+        #expect(unpaced.elapsed.raw < paced.elapsed.raw)
+    }
+
     /// The SoupBinTCP ITCH server against MarketData's SoupBinTCPClient driven by an io_uring
     /// TCP session: login, every message in sequence, end of session.
     @Test func soupServerStreamsEveryMessageToTheSoupBinTCPClient() throws {
