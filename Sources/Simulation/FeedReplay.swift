@@ -93,16 +93,16 @@ public enum FeedSource: Equatable, Sendable, CustomStringConvertible {
             return reader.errorCount
         case .generated(let config):
             struct Stop: Error {}
+            var going = true
             var carry: [UInt8] = []
+            // Chunks hold whole frames; a tail is carried over all the same.
+            func consume(_ buffer: UnsafeRawBufferPointer) -> Int {
+                ITCHFrames.scan(buffer, framing: .lengthPrefixed, { pointer, length, _ in
+                    if going { going = body(UnsafeRawBufferPointer(start: pointer, count: length)) }
+                }, onError: { _, _ in }).consumed
+            }
             do {
                 try ITCHGenerator(config: config).generate { chunk in
-                    var going = true
-                    // Chunks hold whole frames; a tail is carried over all the same.
-                    func consume(_ buffer: UnsafeRawBufferPointer) -> Int {
-                        ITCHFrames.scan(buffer, framing: .lengthPrefixed, { pointer, length, _ in
-                            if going { going = body(UnsafeRawBufferPointer(start: pointer, count: length)) }
-                        }, onError: { _, _ in }).consumed
-                    }
                     if carry.isEmpty {
                         let used = consume(chunk)
                         if used < chunk.count { carry = Array(chunk[used...]) }
