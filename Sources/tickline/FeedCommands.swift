@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import LinuxIO
 import MarketData
 import Simulation
@@ -77,6 +80,7 @@ struct FeedReplay: ParsableCommand {
         let feedSource = try parseFeedSource(source)
         let replayer = try MoldUDP64FeedReplayer(configuration: configuration)
         print("feed replay: \(feedSource) → \(destination), re-requests on \(replayer.rerequestEndpoint)")
+        fflush(nil)
         let report = try replayer.run(feedSource)
         print(report)
         if report.sourceErrors > 0 { print("warning: \(report.sourceErrors) framing errors in the source (messages skipped)") }
@@ -104,6 +108,7 @@ struct FeedSoupServer: ParsableCommand {
         let store = try FeedMessageStore(source: try parseFeedSource(source), maxMessages: maxMessages)
         let listener = try TCPListener(bind: IPv4Endpoint(address, port: port))
         print("soup-server: \(store.count) messages on \(listener.endpoint), session \(session)")
+        fflush(nil)  // the address must reach a client reading our output before we block
         let configuration = SoupBinTCPFeedServerConfiguration(
             session: try parseSessionName(session), username: username, password: password,
             pacing: try pacingOptions.pacing(default: .unpaced))
