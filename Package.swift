@@ -61,8 +61,9 @@ let package = Package(
         .target(name: "MarketData", dependencies: ["TicklineCore", "CTickline", "CZstd", "CZlib"], swiftSettings: hotSettings),
         // Linux I/O: io_uring sockets (UDP feed receive; TCP sessions later).
         .target(name: "LinuxIO", dependencies: ["TicklineCore", "Plumbing", "CTickline", "CLiburing"], swiftSettings: hotSettings),
-        // Replay sources, the synthetic feed generator and (later) the simulated venue.
-        .target(name: "Simulation", dependencies: ["TicklineCore", "MarketData", "TicklineConfig"], swiftSettings: hotSettings),
+        // Replay sources, the synthetic feed generator, the simulated venue, and the feed over the
+        // wire (MoldUDP64 replayer, SoupBinTCP ITCH server: hence LinuxIO).
+        .target(name: "Simulation", dependencies: ["TicklineCore", "MarketData", "TicklineConfig", "LinuxIO"], swiftSettings: hotSettings),
         // Incremental indicators and the compiled feature registry.
         .target(name: "Features", dependencies: ["TicklineCore", "TicklineConfig"], swiftSettings: hotSettings),
         // LightGBM text models flattened for evaluation.

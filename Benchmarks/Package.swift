@@ -119,6 +119,27 @@ let package = Package(
             path: "Benchmarks/VenuesBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // LinuxIO's TCP sessions behind a plain-Swift wrapper (CLiburing and swift-system's
+        // CSystem cannot share a Clang module graph).
+        .target(
+            name: "LinuxIOBenchSupport",
+            dependencies: [
+                .product(name: "LinuxIO", package: rootPackage),
+                .product(name: "Plumbing", package: rootPackage),
+                .product(name: "TicklineCore", package: rootPackage),
+            ],
+            path: "Sources/LinuxIOBenchSupport",
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+        ),
+        .executableTarget(
+            name: "LinuxIOBenchmarks",
+            dependencies: [
+                "LinuxIOBenchSupport",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/LinuxIOBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

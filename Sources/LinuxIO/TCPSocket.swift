@@ -1,3 +1,4 @@
+import CLiburing  // owns the sys/socket.h declarations (SOCK_STREAM, MSG_NOSIGNAL) its shim includes
 import Plumbing
 import TicklineCore
 #if canImport(Glibc)
@@ -76,6 +77,14 @@ public final class TCPStream {
             guard ready == 1 else { throw SystemError("receive \(peer): timed out", errno: ETIMEDOUT) }
         }
         return try syscall("recv \(peer)") { recv(descriptor, buffer.baseAddress, buffer.count, 0) }
+    }
+
+    /// Gives the descriptor up to a new owner (a `TCPSession(adopting:)`): this stream no
+    /// longer closes it. Returns -1 if already closed.
+    public func releaseDescriptor() -> Int32 {
+        if closed { return -1 }
+        closed = true
+        return descriptor
     }
 
     /// Stops sending (FIN) but keeps receiving.

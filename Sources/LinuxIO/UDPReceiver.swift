@@ -13,16 +13,6 @@ public protocol UDPDatagramHandler {
     mutating func onDatagram(_ payload: UnsafeRawBufferPointer, from source: IPv4Endpoint, receivedAt: Nanos)
 }
 
-/// How `UDPReceiver.poll` waits.
-public enum UDPReceiveMode: Sendable, Equatable {
-    /// Never sleeps: each poll runs pending completions (`io_uring_submit_and_get_events`)
-    /// and returns. For a pinned, spinning feed thread.
-    case busyPoll
-    /// Sleeps in the kernel until at least one completion or `timeout` (cold use: tools,
-    /// tests, a feed on a shared core).
-    case blocking(timeout: Nanos)
-}
-
 /// Sizing and addressing of a `UDPReceiver`.
 public struct UDPReceiverConfiguration: Sendable {
     /// Address and port to bind. For multicast, bind the group address (only that group's
@@ -114,7 +104,6 @@ public struct UDPReceiverCounters: Sendable, Equatable {
     /// The kernel raises IORING_SQ_TASKRUN when completions wait to be run, so an empty
     /// busy poll is a load instead of an io_uring_enter.
     @usableFromInline var taskrunFlag = false
-    @usableFromInline var timeout = __kernel_timespec()
     @usableFromInline init() {}
 }
 
@@ -138,16 +127,13 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
     @usableFromInline let ring: UnsafeMutablePointer<io_uring>
     @usableFromInline let completions: UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>
     @usableFromInline let hot: UnsafeMutablePointer<UDPReceiverHot>
+    @usableFromInline let timeouts: UnsafeMutablePointer<__kernel_timespec>
     /// The recvmsg template: for multishot only `msg_namelen` and `msg_controllen` matter;
     /// single-shot also writes the source address into `sourceAddress`.
     @usableFromInline let message: UnsafeMutablePointer<msghdr>
     @usableFromInline let sourceAddress: UnsafeMutablePointer<sockaddr_in>
-    @usableFromInline let bufferRing: UnsafeMutablePointer<io_uring_buf_ring>
-    @usableFromInline let bufferRingBytes: Int
-    @usableFromInline let buffers: UnsafeMutableRawPointer
-    @usableFromInline let bufferBytes: Int
+    @usableFromInline let provided: ProvidedBufferRing
     @usableFromInline let bufferSize: Int
-    @usableFromInline let bufferMask: Int32
     @usableFromInline let batchSize: Int
     @usableFromInline let blocking: Bool
 
@@ -190,32 +176,23 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
 
         bufferSize = configuration.bufferSize
         batchSize = configuration.batchSize
-        bufferMask = io_uring_buf_ring_mask(UInt32(count))
         if case .blocking = configuration.mode { blocking = true } else { blocking = false }
-        // Page-aligned and pre-faulted: the buffer ring must be page-aligned for
-        // registration, and the first datagrams must not page-fault.
-        bufferRingBytes = (count * MemoryLayout<io_uring_buf>.stride + pageSize - 1) / pageSize * pageSize
-        bufferBytes = (count * configuration.bufferSize + pageSize - 1) / pageSize * pageSize
-        let ringMemory = mmap(nil, bufferRingBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
-        let bufferMemory = mmap(nil, bufferBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
-        guard let ringMemory, ringMemory != MAP_FAILED, let bufferMemory, bufferMemory != MAP_FAILED else {
-            let code = errno
+        do {
+            provided = try ProvidedBufferRing(count: count, bufferSize: configuration.bufferSize, group: configuration.bufferGroup)
+        } catch {
             Glibc.close(fd)
-            throw SystemError("mmap buffers", errno: code)
+            throw error
         }
-        bufferRing = ringMemory.bindMemory(to: io_uring_buf_ring.self, capacity: 1)
-        buffers = bufferMemory
-
         ring = .allocate(capacity: 1)
         ring.initialize(to: io_uring())
         completions = .allocate(capacity: configuration.batchSize)
         completions.initialize(repeating: nil, count: configuration.batchSize)
         hot = .allocate(capacity: 1)
         hot.initialize(to: UDPReceiverHot())
-        if case .blocking(let timeout) = configuration.mode {
-            hot.pointee.timeout.tv_sec = timeout.raw / 1_000_000_000
-            hot.pointee.timeout.tv_nsec = timeout.raw % 1_000_000_000
-        }
+        // [0]: the blocking mode's wait, [1]: a one-shot wait (`poll(_:waitingAtMost:)`).
+        timeouts = .allocate(capacity: 2)
+        timeouts.initialize(repeating: __kernel_timespec(), count: 2)
+        if case .blocking(let timeout) = configuration.mode { timeouts[0] = kernelTimespec(timeout) }
         sourceAddress = .allocate(capacity: 1)
         sourceAddress.initialize(to: sockaddr_in())
         message = .allocate(capacity: 1)
@@ -231,10 +208,10 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
         completions.deallocate()
         hot.deinitialize(count: 1)
         hot.deallocate()
+        timeouts.deallocate()
         message.deallocate()
         sourceAddress.deallocate()
-        munmap(UnsafeMutableRawPointer(bufferRing), bufferRingBytes)
-        munmap(buffers, bufferBytes)
+        provided.release()
     }
 
     /// Creates the ring on the calling thread (which becomes the only one allowed to poll),
@@ -245,46 +222,14 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
         precondition(!hot.pointee.started && !hot.pointee.closed, "start once")
         let entries: UInt32 = 64
         let completionEntries = UInt32(max(256, configuration.bufferCount * 2))
-        // Most capable set first; each fallback drops what an older kernel refuses (EINVAL):
-        // DEFER_TASKRUN and SINGLE_ISSUER (6.1), then COOP_TASKRUN and TASKRUN_FLAG (5.19).
-        let attempts: [(flags: UInt32, deferTaskrun: Bool, taskrunFlag: Bool)] = [
-            (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG, true, true),
-            (IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, true, false),
-            (IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, false, true),
-            (0, false, false),
-        ]
-        var params = io_uring_params()
-        var rc: Int32 = -EINVAL
-        var deferTaskrun = false
-        for attempt in attempts {
-            params = io_uring_params()
-            params.flags = attempt.flags | IORING_SETUP_CQSIZE
-            params.cq_entries = completionEntries
-            rc = io_uring_queue_init_params(entries, ring, &params)
-            if rc != -EINVAL {
-                deferTaskrun = attempt.deferTaskrun
-                hot.pointee.taskrunFlag = attempt.taskrunFlag
-                break
-            }
-        }
-        try uringCall("io_uring_queue_init_params") { rc }
-
-        var registration = io_uring_buf_reg()
-        registration.ring_addr = UInt64(UInt(bitPattern: bufferRing))
-        registration.ring_entries = UInt32(configuration.bufferCount)
-        registration.bgid = configuration.bufferGroup
+        let ringFeatures = try IOURingSetup.create(ring, entries: entries, completionEntries: completionEntries)
+        hot.pointee.taskrunFlag = ringFeatures.taskrunFlag
         do {
-            try uringCall("io_uring_register_buf_ring") { io_uring_register_buf_ring(ring, &registration, 0) }
+            try provided.register(with: ring)
         } catch {
             io_uring_queue_exit(ring)
             throw error
         }
-        io_uring_buf_ring_init(bufferRing)
-        for index in 0..<configuration.bufferCount {
-            io_uring_buf_ring_add(
-                bufferRing, buffers + index * bufferSize, UInt32(bufferSize), UInt16(index), bufferMask, Int32(index))
-        }
-        io_uring_buf_ring_advance(bufferRing, Int32(configuration.bufferCount))
 
         hot.pointee.started = true
         hot.pointee.multishot = !configuration.forceSingleShot
@@ -306,8 +251,8 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
         }
         hot.pointee.counters.rearms = 0
         features = UDPReceiverFeatures(
-            multishot: hot.pointee.multishot, deferTaskrun: deferTaskrun, taskrunFlag: hot.pointee.taskrunFlag,
-            kernelFeatures: params.features,
+            multishot: hot.pointee.multishot, deferTaskrun: ringFeatures.deferTaskrun, taskrunFlag: hot.pointee.taskrunFlag,
+            kernelFeatures: ringFeatures.kernelFeatures,
             receiveBufferBytes: features.receiveBufferBytes)
     }
 
@@ -321,11 +266,6 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
 
     public var counters: UDPReceiverCounters { hot.pointee.counters }
 
-    /// The SQ ring's flags word, shared with the kernel. Read relaxed: it is only a hint
-    /// whether to enter the kernel, and io_uring_enter itself orders everything after it.
-    @inlinable var sqFlags: UnsafeMutablePointer<Atomic<UInt32>> {
-        UnsafeMutableRawPointer(ring.pointee.sq.kflags).assumingMemoryBound(to: Atomic<UInt32>.self)
-    }
     @inlinable public var isStarted: Bool { hot.pointee.started && !hot.pointee.closed }
 
     // MARK: Hot path
@@ -336,20 +276,32 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
     /// receive if the kernel ended it. Returns the number of datagrams handled.
     @inlinable
     public func poll<H: UDPDatagramHandler>(_ handler: inout H) -> Int {
+        poll(&handler, wait: blocking ? timeouts : nil)
+    }
+
+    /// One duty cycle that, whatever the mode, sleeps in the kernel for at most `timeout`
+    /// when nothing is ready (a paced sender's long waits). Cold path: not for the feed thread.
+    public func poll<H: UDPDatagramHandler>(_ handler: inout H, waitingAtMost timeout: Nanos) -> Int {
+        timeouts[1] = kernelTimespec(timeout)
+        return poll(&handler, wait: timeouts + 1)
+    }
+
+    @inlinable
+    func poll<H: UDPDatagramHandler>(_ handler: inout H, wait: UnsafeMutablePointer<__kernel_timespec>?) -> Int {
         let hot = self.hot
         guard hot.pointee.started && !hot.pointee.closed else { return 0 }
         if hot.pointee.needsArm { arm() }
         if io_uring_cq_ready(ring) == 0 {
             let rc: Int32
-            if blocking {
+            if let wait {
                 var cqe: UnsafeMutablePointer<io_uring_cqe>? = nil
-                rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &hot.pointee.timeout, nil)
+                rc = io_uring_submit_and_wait_timeout(ring, &cqe, 1, wait, nil)
                 if rc == -ETIME { return 0 }
             } else {
                 // With DEFER_TASKRUN completions are posted only when this task enters the
                 // kernel; with TASKRUN_FLAG the kernel says when that is worth a system call.
                 if hot.pointee.taskrunFlag && io_uring_sq_ready(ring) == 0
-                    && sqFlags.pointee.load(ordering: .relaxed) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW) == 0
+                    && submissionFlags(ring) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW) == 0
                 {
                     return 0
                 }
@@ -371,12 +323,12 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
             let flags = cqe.pointee.flags
             if flags & IORING_CQE_F_BUFFER != 0 {
                 let id = Int(flags >> IORING_CQE_BUFFER_SHIFT)
-                let buffer = buffers + id * bufferSize
+                let buffer = provided.buffer(id)
                 if result >= 0 {
                     deliver(buffer, result: Int(result), now: now, handler: &handler)
                     datagrams += 1
                 }
-                io_uring_buf_ring_add(bufferRing, buffer, UInt32(bufferSize), UInt16(truncatingIfNeeded: id), bufferMask, returned)
+                provided.recycle(id, offset: returned)
                 returned += 1
             } else if result == 0 && !hot.pointee.multishot {
                 // Single-shot: an empty datagram consumes no buffer.
@@ -394,7 +346,7 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
         }
         io_uring_cq_advance(ring, UInt32(count))
         // One release store hands the whole batch of buffers back.
-        if returned > 0 { io_uring_buf_ring_advance(bufferRing, returned) }
+        if returned > 0 { provided.advance(returned) }
         hot.pointee.counters.batches &+= 1
         hot.pointee.counters.datagrams &+= UInt64(datagrams)
         if hot.pointee.needsArm {

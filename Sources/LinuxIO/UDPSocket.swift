@@ -191,6 +191,17 @@ public final class UDPSender {
 
     public func localEndpoint() throws(SystemError) -> IPv4Endpoint { try socket.localEndpoint() }
 
+    /// Chooses the interface multicast leaves by, by address or index (IP_MULTICAST_IF with
+    /// `ip_mreqn`): `tickline feed replay --multicast lo`.
+    public func setMulticastInterface(_ interface: MulticastInterface) throws(SystemError) {
+        var request = ip_mreqn()
+        switch interface {
+        case .address(let address): request.imr_address.s_addr = address.networkOrder
+        case .index(let index): request.imr_ifindex = index
+        }
+        try UDPSocketSetup.set(socket.descriptor, Int32(IPPROTO_IP), IP_MULTICAST_IF, request, "IP_MULTICAST_IF")
+    }
+
     /// Sends one datagram (blocks while the socket buffer is full).
     public func send(_ bytes: UnsafeRawBufferPointer, to endpoint: IPv4Endpoint) throws(SystemError) {
         var address = endpoint.socketAddress

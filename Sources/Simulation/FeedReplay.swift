@@ -1,0 +1,492 @@
+import CTickline
+import LinuxIO
+import MarketData
+import Plumbing
+import TicklineCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// The exchange side of a market-data feed, for `tickline feed replay` / `feed soup-server`,
+// tests and the latency harness: an ITCH capture or a generated session sent as MoldUDP64
+// over UDP (paced, with injected gaps and a re-request server), or served over SoupBinTCP.
+
+/// Why a feed could not be replayed.
+public enum FeedReplayError: Error, Equatable, Sendable, CustomStringConvertible {
+    case badSource(String)
+    case cannotRead(String)
+    case system(SystemError)
+
+    public var description: String {
+        switch self {
+        case .badSource(let why): "bad feed source: \(why)"
+        case .cannotRead(let why): "cannot read the feed source: \(why)"
+        case .system(let error): error.description
+        }
+    }
+}
+
+/// Where the ITCH messages come from: a raw capture (2-byte length-prefixed messages, plain or
+/// gzip) or the synthetic generator, named `generated:symbols=10,messages=1000000,seed=1`
+/// (keys as in the engine config's `generator:` section: symbols, messages, seed,
+/// halt_probability; unknown keys are refused).
+public enum FeedSource: Equatable, Sendable, CustomStringConvertible {
+    case file(String)
+    case generated(ITCHGeneratorConfig)
+
+    public static let generatedPrefix = "generated:"
+
+    public static func parse(_ text: String) throws(FeedReplayError) -> FeedSource {
+        guard text.hasPrefix(generatedPrefix) else {
+            guard !text.isEmpty else { throw .badSource("empty source") }
+            return .file(text)
+        }
+        var config = ITCHGeneratorConfig()
+        let body = text.dropFirst(generatedPrefix.count)
+        for item in body.split(separator: ",", omittingEmptySubsequences: true) {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { throw .badSource("\(item): expected key=value") }
+            switch parts[0] {
+            case "symbols":
+                guard let value = Int(parts[1]), value >= 1, value < 65_535 else { throw .badSource("symbols: 1...65534") }
+                config.symbols = value
+            case "messages":
+                guard let value = Int(parts[1]), value >= 1 else { throw .badSource("messages: a positive integer") }
+                config.messages = value
+            case "seed":
+                guard let value = UInt64(parts[1]) else { throw .badSource("seed: an unsigned integer") }
+                config.seed = value
+            case "halt_probability":
+                guard let value = Double(parts[1]), value >= 0, value <= 1 else { throw .badSource("halt_probability: 0...1") }
+                config.haltProbability = value
+            default:
+                throw .badSource("unknown key \(parts[0]) (symbols, messages, seed, halt_probability)")
+            }
+        }
+        guard config.messages >= 3 * config.symbols + 8 else { throw .badSource("messages must be at least 3 × symbols + 8") }
+        return .generated(config)
+    }
+
+    public var description: String {
+        switch self {
+        case .file(let path): path
+        case .generated(let c): "\(Self.generatedPrefix)symbols=\(c.symbols),messages=\(c.messages),seed=\(c.seed)"
+        }
+    }
+
+    /// Hands every message (without its length prefix) to `body` in order until `body`
+    /// returns false. Returns the framing errors met in a file (skipped messages).
+    @discardableResult
+    public func forEachMessage(_ body: (UnsafeRawBufferPointer) -> Bool) throws(FeedReplayError) -> Int {
+        switch self {
+        case .file(let path):
+            let reader: ITCHFileReader
+            do { reader = try ITCHFileReader(path: path) } catch { throw .cannotRead(error.description) }
+            var going = true
+            do {
+                try reader.forEachMessage { pointer, length, _ in
+                    if going { going = body(UnsafeRawBufferPointer(start: pointer, count: length)) }
+                }
+            } catch {
+                throw .cannotRead(error.description)
+            }
+            return reader.errorCount
+        case .generated(let config):
+            struct Stop: Error {}
+            var going = true
+            var carry: [UInt8] = []
+            // Chunks hold whole frames; a tail is carried over all the same.
+            func consume(_ buffer: UnsafeRawBufferPointer) -> Int {
+                ITCHFrames.scan(buffer, framing: .lengthPrefixed, { pointer, length, _ in
+                    if going { going = body(UnsafeRawBufferPointer(start: pointer, count: length)) }
+                }, onError: { _, _ in }).consumed
+            }
+            do {
+                try ITCHGenerator(config: config).generate { chunk in
+                    if carry.isEmpty {
+                        let used = consume(chunk)
+                        if used < chunk.count { carry = Array(chunk[used...]) }
+                    } else {
+                        carry += chunk
+                        let used = carry.withUnsafeBytes { consume($0) }
+                        carry.removeFirst(used)
+                    }
+                    if !going { throw Stop() }
+                }
+            } catch {}
+            return 0
+        }
+    }
+}
+
+/// How fast a replay goes.
+public enum FeedPacing: Equatable, Sendable {
+    /// At the pace of the messages' exchange timestamps, `speed` times faster (1: real time).
+    case recorded(speed: Double)
+    /// A fixed number of messages per second, whatever the timestamps.
+    case fixedRate(messagesPerSecond: Double)
+    /// As fast as the socket takes them.
+    case unpaced
+}
+
+/// When each message is due, relative to the start of the replay (plain data).
+@usableFromInline struct FeedPacer {
+    @usableFromInline let pacing: FeedPacing
+    @usableFromInline var firstTimestamp: UInt64 = 0
+    @usableFromInline var started = false
+    @usableFromInline var index: UInt64 = 0
+
+    @usableFromInline init(_ pacing: FeedPacing) { self.pacing = pacing }
+
+    /// Nanoseconds after the start at which this message is due; nil when unpaced.
+    @inlinable mutating func due(_ message: UnsafeRawBufferPointer) -> Int64? {
+        defer { index &+= 1 }
+        switch pacing {
+        case .unpaced:
+            return nil
+        case .fixedRate(let rate):
+            return Int64(Double(index) * 1e9 / rate)
+        case .recorded(let speed):
+            guard message.count >= 11, let base = message.baseAddress else { return 0 }
+            let timestamp = base.loadBE48(at: 5)
+            if !started {
+                started = true
+                firstTimestamp = timestamp
+            }
+            if timestamp <= firstTimestamp { return 0 }
+            return Int64(Double(timestamp - firstTimestamp) / speed)
+        }
+    }
+}
+
+/// The last `capacity` messages sent, by sequence number, for retransmission. Fixed slots of
+/// `slotBytes` (ITCH 5.0 messages are at most 50 bytes); a longer message is sent but not
+/// kept (a request for it is refused). Allocated at init; one thread.
+public final class FeedMessageWindow {
+    public let capacity: Int
+    public let slotBytes: Int
+    let storage: UnsafeMutableRawPointer
+    let lengths: UnsafeMutablePointer<Int32>
+    let mask: Int
+    /// One past the newest sequence stored (sequences start at 1).
+    public private(set) var nextSequence: UInt64 = 1
+
+    public init(capacity: Int, slotBytes: Int = 64) {
+        precondition(capacity >= 1 && capacity & (capacity - 1) == 0, "window capacity: a power of two")
+        self.capacity = capacity
+        self.slotBytes = slotBytes
+        mask = capacity - 1
+        storage = .allocate(byteCount: capacity * slotBytes, alignment: 64)
+        lengths = .allocate(capacity: capacity)
+        lengths.initialize(repeating: -1, count: capacity)
+    }
+
+    deinit {
+        storage.deallocate()
+        lengths.deallocate()
+    }
+
+    /// The oldest sequence still held.
+    public var oldestSequence: UInt64 { nextSequence > UInt64(capacity) ? nextSequence - UInt64(capacity) : 1 }
+
+    func store(_ message: UnsafeRawBufferPointer, sequence: UInt64) {
+        let slot = Int(sequence & UInt64(mask))
+        if message.count <= slotBytes, let source = message.baseAddress {
+            (storage + slot * slotBytes).copyMemory(from: source, byteCount: message.count)
+            lengths[slot] = Int32(message.count)
+        } else {
+            lengths[slot] = message.count == 0 ? 0 : -1
+        }
+        nextSequence = sequence + 1
+    }
+
+    /// The message with this sequence number, if still held.
+    public func message(_ sequence: UInt64) -> UnsafeRawBufferPointer? {
+        guard sequence >= oldestSequence && sequence < nextSequence else { return nil }
+        let slot = Int(sequence & UInt64(mask))
+        let length = Int(lengths[slot])
+        guard length >= 0 else { return nil }
+        return UnsafeRawBufferPointer(start: storage + slot * slotBytes, count: length)
+    }
+}
+
+/// Settings of a `MoldUDP64FeedReplayer`.
+public struct FeedReplayConfiguration: Sendable {
+    public var destination: IPv4Endpoint
+    /// The interface multicast leaves by (`--multicast IFACE`); nil for unicast.
+    public var multicastInterface: MulticastInterface?
+    public var session: SessionID
+    public var pacing: FeedPacing
+    /// Leave out every Nth data packet (0: none) — retained, so the re-request server can
+    /// answer for it.
+    public var gapEvery: Int
+    /// Stop after this many messages (nil: the whole source).
+    public var maxMessages: Int?
+    /// MoldUDP64 packet size limit (the feed's MTU payload).
+    public var maxPacketBytes: Int
+    /// Messages kept for retransmission (a power of two) and the bytes kept per message.
+    public var retainMessages: Int
+    public var retainSlotBytes: Int
+    /// The re-request server's address (port 0: any free port; see `rerequestEndpoint`).
+    public var rerequestBind: IPv4Endpoint
+    /// A heartbeat after this long without a packet.
+    public var heartbeatInterval: Nanos
+    /// After the end of session, keep answering requests this long.
+    public var linger: Nanos
+    /// Waits shorter than this are spun on the monotonic clock; longer ones sleep in the kernel
+    /// (woken by a re-request) and spin only the rest.
+    public var spinThreshold: Nanos
+    /// Packets sent per `sendmmsg` at most.
+    public var batchPackets: Int
+
+    public init(
+        destination: IPv4Endpoint, multicastInterface: MulticastInterface? = nil, session: SessionID = SessionID("TICKLINE01")!,
+        pacing: FeedPacing = .recorded(speed: 1), gapEvery: Int = 0, maxMessages: Int? = nil, maxPacketBytes: Int = 1400,
+        retainMessages: Int = 1 << 16, retainSlotBytes: Int = 64, rerequestBind: IPv4Endpoint = IPv4Endpoint(.any, port: 0),
+        heartbeatInterval: Nanos = .seconds(1), linger: Nanos = .milliseconds(500), spinThreshold: Nanos = .microseconds(200),
+        batchPackets: Int = 32
+    ) {
+        self.destination = destination
+        self.multicastInterface = multicastInterface
+        self.session = session
+        self.pacing = pacing
+        self.gapEvery = gapEvery
+        self.maxMessages = maxMessages
+        self.maxPacketBytes = maxPacketBytes
+        self.retainMessages = retainMessages
+        self.retainSlotBytes = retainSlotBytes
+        self.rerequestBind = rerequestBind
+        self.heartbeatInterval = heartbeatInterval
+        self.linger = linger
+        self.spinThreshold = spinThreshold
+        self.batchPackets = batchPackets
+    }
+}
+
+/// What a replay did.
+public struct FeedReplayReport: Sendable, Equatable, CustomStringConvertible {
+    public var messages: UInt64 = 0
+    /// Data packets built (sent or left out).
+    public var packets: UInt64 = 0
+    /// Data packets left out (injected gaps) and the messages they carried.
+    public var packetsSkipped: UInt64 = 0
+    public var messagesSkipped: UInt64 = 0
+    public var bytesSent: UInt64 = 0
+    public var heartbeats: UInt64 = 0
+    public var requestsAnswered: UInt64 = 0
+    /// Requests for another session, malformed, or for messages no longer (or never) held.
+    public var requestsRefused: UInt64 = 0
+    public var messagesRetransmitted: UInt64 = 0
+    /// Replies the socket did not take (EAGAIN and the like).
+    public var replyFailures: UInt64 = 0
+    /// Framing errors in the source (messages skipped).
+    public var sourceErrors: Int = 0
+    /// From the first message to the end-of-session packet (linger excluded).
+    public var elapsed: Nanos = .zero
+    public init() {}
+
+    /// Messages per second over `elapsed`.
+    public var achievedRate: Double { elapsed.raw > 0 ? Double(messages) * 1e9 / Double(elapsed.raw) : 0 }
+
+    public var description: String {
+        let seconds = Double(elapsed.raw) / 1e9
+        return "\(messages) messages in \(packets) packets (\(bytesSent) bytes) over \(String(format: "%.3f", seconds)) s, "
+            + "\(String(format: "%.0f", achievedRate)) msg/s; gaps injected: \(packetsSkipped) packets (\(messagesSkipped) messages); "
+            + "heartbeats \(heartbeats); re-requests answered \(requestsAnswered), refused \(requestsRefused), "
+            + "messages retransmitted \(messagesRetransmitted)"
+    }
+}
+
+/// Answers MoldUDP64 retransmission requests from the window, to the requester's address.
+struct RerequestAnswerer: UDPDatagramHandler {
+    let window: FeedMessageWindow
+    let packetizer: MoldUDP64Packetizer
+    let socket: UDPSocketHandle
+    let report: UnsafeMutablePointer<FeedReplayReport>
+
+    mutating func onDatagram(_ payload: UnsafeRawBufferPointer, from source: IPv4Endpoint, receivedAt: Nanos) {
+        guard let request = MoldUDP64Request.parse(payload), request.session == packetizer.session, request.count > 0,
+              request.firstSequence >= window.oldestSequence, request.firstSequence < window.nextSequence
+        else {
+            report.pointee.requestsRefused &+= 1
+            return
+        }
+        let end = min(request.firstSequence + UInt64(request.count), window.nextSequence)
+        packetizer.restart(at: request.firstSequence)
+        let socket = self.socket
+        let report = self.report
+        let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
+            if socket.send(packet.bytes, to: source) != 0 { report.pointee.replyFailures &+= 1 }
+        }
+        var sequence = request.firstSequence
+        while sequence < end, let message = window.message(sequence) {
+            packetizer.append(message, emit: emit)
+            sequence += 1
+        }
+        packetizer.flush(emit: emit)
+        if sequence < end { report.pointee.requestsRefused &+= 1 } else { report.pointee.requestsAnswered &+= 1 }
+        report.pointee.messagesRetransmitted &+= sequence - request.firstSequence
+    }
+}
+
+/// Sends an ITCH source as MoldUDP64 packets over UDP at the recorded pace or a fixed rate,
+/// with optional injected gaps, and answers retransmission requests from a retained window
+/// while it runs (and for `linger` after the end of session). Pacing spins on the monotonic
+/// clock for short waits and sleeps in the kernel (in the re-request socket's io_uring wait)
+/// for long ones; heartbeats go out while idle.
+///
+/// Owns a `UDPSender`, the re-request `UDPReceiver`, the window and the packet buffers, all
+/// allocated at init. `run` is for one thread (the one that calls it creates the receiver's
+/// ring); sending allocates nothing per message.
+public final class MoldUDP64FeedReplayer {
+    public let configuration: FeedReplayConfiguration
+    public let sender: UDPSender
+    public let rerequests: UDPReceiver<MonotonicClock>
+    public let window: FeedMessageWindow
+    let packetizer: MoldUDP64Packetizer
+    let clock = MonotonicClock()
+    let batch: UnsafeMutableRawPointer
+    let batchViews: UnsafeMutablePointer<UnsafeRawBufferPointer>
+    var batchCount = 0
+    let report: UnsafeMutablePointer<FeedReplayReport>
+    var answerer: RerequestAnswerer
+    var lastPacketAt = Nanos.zero
+    var dataPackets: UInt64 = 0
+
+    /// Opens the sockets (the re-request server is bound here: see `rerequestEndpoint`).
+    public init(configuration: FeedReplayConfiguration) throws(SystemError) {
+        precondition(configuration.batchPackets >= 1 && configuration.gapEvery >= 0)
+        self.configuration = configuration
+        sender = try UDPSender(multicastLoop: true, maxBatch: configuration.batchPackets)
+        if let interface = configuration.multicastInterface { try sender.setMulticastInterface(interface) }
+        rerequests = try UDPReceiver(
+            configuration: UDPReceiverConfiguration(bind: configuration.rerequestBind, mode: .busyPoll, bufferCount: 64, receiveBufferBytes: 0),
+            clock: clock)
+        window = FeedMessageWindow(capacity: configuration.retainMessages, slotBytes: configuration.retainSlotBytes)
+        packetizer = MoldUDP64Packetizer(session: configuration.session, maxPacketBytes: configuration.maxPacketBytes)
+        batch = .allocate(byteCount: configuration.batchPackets * configuration.maxPacketBytes, alignment: 64)
+        batchViews = .allocate(capacity: configuration.batchPackets)
+        batchViews.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: configuration.batchPackets)
+        report = .allocate(capacity: 1)
+        report.initialize(to: FeedReplayReport())
+        answerer = RerequestAnswerer(
+            window: window, packetizer: MoldUDP64Packetizer(session: configuration.session, maxPacketBytes: configuration.maxPacketBytes),
+            socket: rerequests.socket, report: report)
+    }
+
+    deinit {
+        batch.deallocate()
+        batchViews.deallocate()
+        report.deinitialize(count: 1)
+        report.deallocate()
+    }
+
+    /// Where retransmission requests go.
+    public var rerequestEndpoint: IPv4Endpoint { rerequests.localEndpoint }
+
+    /// Replays `source` to the end (or `maxMessages`), sends the end of session, answers
+    /// requests for `linger`, and reports. Throws on socket set-up or source errors.
+    public func run(_ source: FeedSource) throws(FeedReplayError) -> FeedReplayReport {
+        do { try rerequests.start() } catch { throw .system(error) }
+        defer { rerequests.close() }
+        var pacer = FeedPacer(configuration.pacing)
+        let limit = configuration.maxMessages ?? .max
+        let start = clock.now()
+        lastPacketAt = start
+        var sendError: SystemError?
+        let sourceErrors = try source.forEachMessage { message in
+            if report.pointee.messages >= UInt64(limit) { return false }
+            if let due = pacer.due(message) {
+                let deadline = Nanos(start.raw &+ due)
+                if clock.now().raw < deadline.raw {
+                    flushPacket()
+                    if let error = flushBatch() { sendError = error; return false }
+                    waitUntil(deadline)
+                }
+            }
+            packetizer.append(message) { emit($0) }
+            window.store(message, sequence: packetizer.nextSequence + UInt64(packetizer.pendingMessages) - 1)
+            report.pointee.messages &+= 1
+            if batchCount == configuration.batchPackets, let error = flushBatch() {
+                sendError = error
+                return false
+            }
+            return true
+        }
+        if let sendError { throw .system(sendError) }
+        report.pointee.sourceErrors = sourceErrors
+        flushPacket()
+        for attempt in 0..<3 {
+            packetizer.endOfSession { emit($0) }
+            if let error = flushBatch() { throw .system(error) }
+            if attempt == 0 { report.pointee.elapsed = Nanos(clock.now().raw &- start.raw) }
+            waitUntil(Nanos(clock.now().raw &+ 2_000_000))
+        }
+        waitUntil(Nanos(clock.now().raw &+ configuration.linger.raw))
+        return report.pointee
+    }
+
+    /// Emits the packet being built.
+    func flushPacket() { packetizer.flush { emit($0) } }
+
+    /// One packet from the packetizer: left out (a gap) or copied into the batch.
+    func emit(_ packet: MoldUDP64EncodedPacket) {
+        if packet.messageCount > 0 {
+            report.pointee.packets &+= 1
+            dataPackets &+= 1
+            if configuration.gapEvery > 0 && dataPackets % UInt64(configuration.gapEvery) == 0 {
+                report.pointee.packetsSkipped &+= 1
+                report.pointee.messagesSkipped &+= UInt64(packet.messageCount)
+                return
+            }
+        } else if packet.bytes.count == MoldUDP64.headerLength, packet.bytes.load(fromByteOffset: 18, as: UInt16.self) == 0 {
+            report.pointee.heartbeats &+= 1
+        }
+        if batchCount == configuration.batchPackets { _ = flushBatch() }
+        let slot = batch + batchCount * configuration.maxPacketBytes
+        slot.copyMemory(from: packet.bytes.baseAddress!, byteCount: packet.bytes.count)
+        batchViews[batchCount] = UnsafeRawBufferPointer(start: slot, count: packet.bytes.count)
+        batchCount += 1
+    }
+
+    /// Sends the batch (one or more sendmmsg) and serves pending requests.
+    func flushBatch() -> SystemError? {
+        var failure: SystemError?
+        if batchCount > 0 {
+            do {
+                try sender.sendBatch(UnsafeBufferPointer(start: batchViews, count: batchCount), to: configuration.destination)
+                for index in 0..<batchCount { report.pointee.bytesSent &+= UInt64(batchViews[index].count) }
+            } catch {
+                failure = error
+            }
+            batchCount = 0
+            lastPacketAt = clock.now()
+        }
+        _ = rerequests.poll(&answerer)
+        return failure
+    }
+
+    /// Waits until `deadline`: sleeps in the kernel (woken by requests, which it answers)
+    /// while more than `spinThreshold` remains, then spins; heartbeats while idle.
+    func waitUntil(_ deadline: Nanos) {
+        while true {
+            let now = clock.now()
+            let remaining = deadline.raw &- now.raw
+            if remaining <= 0 { return }
+            if now.raw &- lastPacketAt.raw >= configuration.heartbeatInterval.raw {
+                packetizer.heartbeat { emit($0) }
+                _ = flushBatch()
+            }
+            if remaining > configuration.spinThreshold.raw {
+                let sleep = min(remaining - configuration.spinThreshold.raw / 2, configuration.heartbeatInterval.raw)
+                _ = rerequests.poll(&answerer, waitingAtMost: Nanos(sleep))
+            } else {
+                _ = rerequests.poll(&answerer)
+                spinPause()
+            }
+        }
+    }
+}
+
+/// The CPU's spin-wait hint (CTickline's pause), for the pacing spin.
+@inline(__always) func spinPause() { tickline_cpu_pause() }
