@@ -99,7 +99,7 @@ let package = Package(
             name: "Engine",
             dependencies: [
                 "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "LinuxIO", "Simulation", "Features", "Models",
-                "Strategy", "Orders", "Risk", "Journal", "Analytics", "CZlib",
+                "Strategy", "Orders", "Risk", "Journal", "Analytics", "Venues", "CZlib",
             ],
             swiftSettings: hotSettings
         ),
@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(name: "RiskTests", dependencies: ["TestSupport", "Risk", "Orders", "TicklineCore", "TicklineConfig"]),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["TestSupport", "Engine", "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "Simulation", "Strategy", "LinuxIO"]
+            dependencies: ["TestSupport", "Engine", "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "Simulation", "Strategy", "LinuxIO", "Venues"]
         ),
         .testTarget(
             name: "VenuesTests",

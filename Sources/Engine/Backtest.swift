@@ -38,6 +38,10 @@ public final class Backtest {
         public let stoppedByOperator: Bool
         /// The journal's figures after it stopped (when one was configured).
         public let journal: JournalStats?
+        /// The live venue session's counts (live mode).
+        public let live: LiveRoutingCounters?
+        /// Times trading resumed after the venue session was lost and caught up again.
+        public let venueReconnects: Int
     }
 
     public let config: EngineConfig
@@ -64,7 +68,6 @@ public final class Backtest {
     /// report.html into `outputDirectory`.
     public func run(outputDirectory: String, showProgress: Bool = true) throws -> Result {
         let config = self.config
-        guard config.mode != .live else { throw EngineError.setup("live mode is not a backtest") }
         let upstream = try Upstream.build(config)
         let counters = try EngineCounters(path: config.countersPath)
         let instruments = config.instruments
@@ -88,15 +91,21 @@ public final class Backtest {
         }
 
         // The simulated venue keeps its own book of the replay (it must see each event before
-        // the book drops the orders it names).
+        // the book drops the orders it names). Live mode: a venue session instead.
         guard let venueNode = config.venueNode else {
             throw EngineError.setup("\(config.file): a venue: section is required for \(config.mode.rawValue) mode (the simulated venue)")
         }
-        var venueConfig: VenueConfig
-        do { venueConfig = try VenueConfig.parse(venueNode) } catch { throw EngineError.setup("\(error)") }
-        if (try? venueNode.mapping(allowed: ["seed", "capacity", "latency", "fees", "price_band", "queue"]))?["seed"] == nil { venueConfig.seed = config.seed }
+        var liveVenue: LiveVenueConfig?
+        var venueConfig = VenueConfig()
+        if config.mode == .live {
+            do { liveVenue = try LiveVenueConfig.parse(venueNode) } catch { throw EngineError.setup("\(error)") }
+        } else {
+            do { venueConfig = try VenueConfig.parse(venueNode) } catch { throw EngineError.setup("\(error)") }
+            if (try? venueNode.mapping(allowed: ["seed", "capacity", "latency", "fees", "price_band", "queue"]))?["seed"] == nil { venueConfig.seed = config.seed }
+        }
         let venueBooks = OrderBooks(
-            capacity: BookCapacity(orders: config.orders, instruments: instruments, levelsPerSide: 1 << 16),
+            capacity: liveVenue == nil ? BookCapacity(orders: config.orders, instruments: instruments, levelsPerSide: 1 << 16)
+                                       : BookCapacity(orders: 1_024, instruments: 1, levelsPerSide: 16),
             semantics: upstream.books.semantics)
         let venue = SimulatedVenue(config: venueConfig, books: venueBooks)
 
@@ -116,7 +125,16 @@ public final class Backtest {
         features.originAtReceive = live
         features.traceClock = traceClock
         features.batch = config.batch
-        let routing = RoutingAgent(input: riskRing.consumer, reports: reportRing.producer, venue: venue, counters: counters)
+        let routing = RoutingAgent(input: (liveVenue == nil ? riskRing : SPSCRing<EngineMessage>(capacity: 64)).consumer,
+                                   reports: (liveVenue == nil ? reportRing : SPSCRing<ExecReport>(capacity: 64)).producer, venue: venue, counters: counters)
+        let venueLink = VenueLink()
+        var liveRouting: OUCHRoutingAgent?
+        if let liveVenue {
+            do { liveRouting = try OUCHRoutingAgent(input: riskRing.consumer, reports: reportRing.producer, config: liveVenue, link: venueLink) } catch {
+                throw EngineError.setup("venue session: \(error)")
+            }
+        }
+        liveRouting?.probe = latencyProbe
         if config.mode == .paper { routing.paperFeedLatency = config.feedLatency }
         routing.traceClock = traceClock
         routing.batch = config.batch
@@ -124,7 +142,8 @@ public final class Backtest {
         let riskAgent = RiskAgent(
             input: featureRing.consumer, reports: reportRing.consumer, out: riskRing.producer, risk: risk,
             policy: config.execution, instruments: instruments, lockstep: config.mode == .backtest,
-            routing: routing, counters: counters)
+            routing: liveRouting == nil ? routing : nil, counters: counters)
+        if liveRouting != nil { riskAgent.venueLink = venueLink }
         riskAgent.assumeTrading = config.assumeTrading
         riskAgent.traceClock = traceClock
         riskAgent.batch = config.batch
@@ -166,7 +185,7 @@ public final class Backtest {
             }
         }
         defer { metrics?.stop() }
-        let agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": routing]
+        let agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": liveRouting ?? routing]
         onStart?(Started(feedEndpoint: (upstream.source as? MoldUDP64FeedSource)?.localEndpoint, counters: counters, journal: journal))
         defer { withExtendedLifetime(routing) {} }
         var printer = ProgressPrinter(minuteBars: upstream.eventsAreBars && config.barInterval == .seconds(60))
@@ -207,7 +226,7 @@ public final class Backtest {
             positions: (0..<instruments).map { risk.positions.quantity(InstrumentID(UInt32($0))) },
             equity: risk.equity, haltMask: risk.haltMask, books: upstream.books, venueBooks: venueBooks,
             venueCounters: venue.counters, riskStage: risk, feed: (source as? MoldUDP64FeedSource)?.live,
-            stoppedByOperator: decode.stopped, journal: journalStats)
+            stoppedByOperator: decode.stopped, journal: journalStats, live: liveRouting?.counters, venueReconnects: riskAgent.venueReconnects)
     }
 }
 

@@ -45,6 +45,19 @@ extension RiskStage {
         return true
     }
 
+    /// Lifts one halt reason (not an operator's: only `resume` lifts those), journaled as a
+    /// `HaltRecord` with `active = 0`: a venue session that came back and caught up. Returns
+    /// whether it was active.
+    @discardableResult
+    public func lift(_ reason: HaltReason, now: Nanos, detail: String, outbox: inout RiskOutbox) -> Bool {
+        guard reason != .none, reason != .operatorCommand else { return false }
+        let bit: UInt32 = 1 << UInt32(reason.rawValue)
+        guard engine.pointee.haltMask & bit != 0 else { return false }
+        engine.pointee.haltMask &= ~bit
+        outbox.append(HaltRecord(tsEvent: now, reason: reason, active: false, detail: detail))
+        return true
+    }
+
     /// The whole market-data feed is lost (not a gap): halt.
     public func onFeedFailure(now: Nanos, outbox: inout RiskOutbox) {
         halt(.feedFailure, now: now, outbox: &outbox)

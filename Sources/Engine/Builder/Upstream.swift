@@ -36,7 +36,11 @@ public struct Upstream {
             semantics = .nautilus
             source = try DBNReplaySource(paths: files, feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
         case .moldUDP64(let feed):
-            source = try MoldUDP64FeedSource(config: feed, instrumentCapacity: config.instruments)
+            var symbols: [String] = []
+            if config.mode == .live, let venue = config.venueNode {
+                do { symbols = try LiveVenueConfig.parse(venue).symbols } catch { throw EngineError.setup("\(error)") }
+            }
+            source = try MoldUDP64FeedSource(config: feed, instrumentCapacity: config.instruments, preassigned: symbols)
         case .bars(let files, let zone):
             source = try BarsReplaySource(files: files, zone: zone)
             eventsAreBars = true

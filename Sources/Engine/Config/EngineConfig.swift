@@ -296,11 +296,12 @@ public struct EngineConfig {
         } else {
             plan = .fused(agents: agentNames, idle: .spin)
         }
-        if mode == .live, let n = e["mode"] {
-            throw n.error("live mode needs a FIX or OUCH venue session, not built yet (issue 8); use paper: the live feed against the simulated venue")
+        if mode == .live {
+            guard let venue = top["venue"] else { throw (e["mode"] ?? engine).error("live mode needs a venue: section with kind: ouch (see LiveVenueConfig)") }
+            _ = try LiveVenueConfig.parse(venue)
         }
-        if mode == .paper && !source.isLive, let n = s["kind"] {
-            throw n.error("paper mode trades a live feed against the simulated venue: use kind: moldudp64 (pace a recording with tickline feed replay), or mode: backtest for files")
+        if mode != .backtest && !source.isLive, let n = s["kind"] {
+            throw n.error("\(mode.rawValue) mode trades a live feed: use kind: moldudp64 (pace a recording with tickline feed replay), or mode: backtest for files")
         }
 
         return EngineConfig(

@@ -93,10 +93,13 @@ public final class MoldUDP64FeedSource: ReplaySource {
     /// shortest ITCH messages), times the receiver's batch.
     let pollReserve: Int
 
-    public init(config: LiveFeedConfig, instrumentCapacity: Int, stagingCapacity: Int = 1 << 16) throws {
+    /// `preassigned`: symbols that get instrument ids 0, 1, ... in this order whatever order
+    /// the feed names them in (a live venue's symbol table is indexed by them).
+    public init(config: LiveFeedConfig, instrumentCapacity: Int, stagingCapacity: Int = 1 << 16, preassigned: [String] = []) throws {
         self.config = config
         self.instrumentCapacity = instrumentCapacity
         dense = DenseInstruments(capacity: instrumentCapacity)
+        for symbol in preassigned { _ = dense.id(symbol) }
         dayShift = ITCHReplaySource.newYorkMidnight(config.date)
         let configuration = UDPReceiverConfiguration(
             bind: config.listen, multicast: config.multicast,

@@ -112,6 +112,33 @@ public final class RiskAgent: Agent {
     /// The last operator command acted on (`EngineControl`).
     var lastControl: Int64 = 0
     public private(set) var operatorCommands = 0
+    /// A live venue session's state (live mode): down → halt (venue_disconnected); caught up
+    /// after a (re)login, with every report it delivered applied → the halt is lifted.
+    public var venueLink: VenueLink? {
+        didSet { if venueLink != nil { venueHaltPending = true } }
+    }
+    var venueHaltPending = false
+    var venueEpoch = 0
+    public private(set) var reportsApplied = 0
+    public private(set) var venueReconnects = 0
+
+    func checkVenue(_ link: VenueLink) {
+        if venueHaltPending {
+            // Fail safe: no order before the session is up and caught up.
+            venueHaltPending = false
+            risk.halt(.venueDisconnected, now: now, detail: "venue session not up yet", outbox: &outbox)
+        }
+        let epoch = link.epoch
+        if !link.isConnected {
+            if !risk.isHalted(by: .venueDisconnected) { risk.halt(.venueDisconnected, now: now, detail: "venue session lost", outbox: &outbox) }
+        } else if epoch != venueEpoch, reportsApplied >= link.reportsAtCatchUp {
+            // Every message the venue replayed is applied: our orders and positions are the
+            // venue's again (OUCH has no status query; its sequenced replay is the reconciliation).
+            venueEpoch = epoch
+            if risk.lift(.venueDisconnected, now: now, detail: "venue session caught up", outbox: &outbox), epoch > 1 { venueReconnects += 1 }
+        }
+    }
+
     /// Feed gaps seen (each made new orders wait for the recovery).
     public private(set) var feedGaps = 0
     public private(set) var approved = 0
@@ -205,6 +232,7 @@ public final class RiskAgent: Agent {
         }
         let control = counters.controlCommand.current
         if control != lastControl { onOperatorCommand(control) }
+        if let venueLink { checkVenue(venueLink) }
         guard flushOutbox() else { return work }
         if endSeen {
             // Finished before empty: routing's flag is stored after its last push.
@@ -301,6 +329,7 @@ public final class RiskAgent: Agent {
     }
 
     func onReport(_ report: ExecReport) {
+        reportsApplied &+= 1
         advanceClock(report.tsReceive)
         let outcome = risk.onExecReport(report, now: now, outbox: &outbox)
         if let recorder { recorder { $0.onReport(report, outcome: outcome, now: now) } } else { observer?.onReport(report, outcome: outcome, now: now) }

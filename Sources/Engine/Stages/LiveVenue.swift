@@ -1,0 +1,288 @@
+import LinuxIO
+import MarketData
+import Plumbing
+import Synchronization
+import TicklineConfig
+import TicklineCore
+import Venues
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A live venue session (`engine.mode: live`): `venue: { kind: ouch, connect: HOST:PORT, ... }`.
+///
+/// ```yaml
+/// venue:
+///   kind: ouch                    # OUCH 4.2 over SoupBinTCP
+///   connect: 127.0.0.1:15000
+///   username: TICK01              # or username_env: VAR
+///   password_env: TICKLINE_OUCH_PASSWORD   # or password_file: /path (never the password itself)
+///   symbols: [AAPL, MSFT]         # instrument ids 0, 1, ... in this order (the feed is pre-seeded with them)
+///   poll: busy                    # busy | blocking
+///   caught_up_ms: 50              # after a (re)login, quiet this long = the replay is complete
+/// ```
+public struct LiveVenueConfig: Sendable {
+    public var connect: IPv4Endpoint
+    public var username: String
+    public var password: String
+    public var symbols: [String]
+    public var busyPoll: Bool
+    public var caughtUpAfter: Nanos
+
+    public static func parse(_ node: ConfigNode) throws(ConfigError) -> LiveVenueConfig {
+        let m = try node.mapping(allowed: ["kind", "connect", "username", "username_env", "password_env", "password_file", "symbols", "poll", "caught_up_ms"])
+        let kind = try m.required("kind").choice(["ouch"])
+        _ = kind
+        let connectNode = try m.required("connect")
+        let text = try connectNode.string()
+        guard let connect = IPv4Endpoint(text) else { throw connectNode.error("expected HOST:PORT (an IPv4 address), found '\(text)'") }
+        var username = ""
+        if let n = m["username"] {
+            username = try n.string()
+        } else if let n = m["username_env"] {
+            let variable = try n.string()
+            guard let value = getenv(variable).map({ String(cString: $0) }) else { throw n.error("environment variable \(variable) is not set") }
+            username = value
+        } else {
+            throw node.error("give username or username_env")
+        }
+        var password = ""
+        if let n = m["password_env"] {
+            let variable = try n.string()
+            guard let value = getenv(variable).map({ String(cString: $0) }) else { throw n.error("environment variable \(variable) is not set") }
+            password = value
+        } else if let n = m["password_file"] {
+            let path = try n.string()
+            guard let text = readWholeFile(path) else { throw n.error("cannot read the password file \(path)") }
+            password = text.trimmingCharacters(in: [" ", "\n", "\r", "\t"])
+        } else {
+            throw node.error("give password_env or password_file (a password never goes in the config)")
+        }
+        guard username.utf8.count <= 6, password.utf8.count <= 10 else { throw node.error("SoupBinTCP credentials: username ≤ 6 and password ≤ 10 ASCII bytes") }
+        let symbolsNode = try m.required("symbols")
+        var symbols: [String] = []
+        for item in try symbolsNode.array() {
+            let symbol = try item.string()
+            guard OUCHSymbol(symbol) != nil else { throw item.error("not an OUCH symbol (1 to 8 characters): '\(symbol)'") }
+            symbols.append(symbol)
+        }
+        guard !symbols.isEmpty else { throw symbolsNode.error("list the symbols traded") }
+        let busy = try m["poll"]?.choice(["busy", "blocking"]) != "blocking"
+        let quiet = try m["caught_up_ms"]?.int() ?? 50
+        if !(1...10_000).contains(quiet), let n = m["caught_up_ms"] { throw n.error("caught_up_ms must be 1...10000") }
+        return LiveVenueConfig(connect: connect, username: username, password: password, symbols: symbols, busyPoll: busy,
+                               caughtUpAfter: .milliseconds(Int64(quiet)))
+    }
+}
+
+func readWholeFile(_ path: String) -> String? {
+    guard let file = fopen(path, "rb") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4_096)
+    while true {
+        let n = fread(&chunk, 1, chunk.count, file)
+        if n <= 0 { break }
+        bytes += chunk[0..<n]
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+/// What routing tells risk about a live venue session, across their threads: whether it is
+/// up, and an epoch that moves each time a (re)login has caught up (the venue's replay of
+/// what was missed is through), with the number of reports delivered by then.
+public final class VenueLink: @unchecked Sendable {
+    let connected = Atomic<Bool>(false)
+    let caughtUpEpoch = Atomic<Int>(0)
+    let deliveredAtCatchUp = Atomic<Int>(0)
+    public var reportsAtCatchUp: Int { deliveredAtCatchUp.load(ordering: .relaxed) }
+    public init() {}
+    public var isConnected: Bool { connected.load(ordering: .acquiring) }
+    public var epoch: Int { caughtUpEpoch.load(ordering: .acquiring) }
+}
+
+/// Counts of a live routing agent, read after the run.
+public struct LiveRoutingCounters: Sendable, Equatable {
+    public var commands = 0
+    public var sent = 0
+    public var refused = 0
+    public var reports = 0
+    public var fills = 0
+    public var logins = 0
+    public var disconnects = 0
+}
+
+/// The routing stage against a live OUCH venue: commands from risk go out as OUCH messages
+/// over an io_uring TCP session (reconnecting with back-off); the venue's sequenced messages
+/// come back as execution reports to risk. A command that cannot be sent (session down, no
+/// OUCH form) is answered at once with a rejected (or cancel-rejected) report, so no order
+/// hangs. After each (re)login SoupBinTCP replays what was missed; once the session has been
+/// quiet for `caughtUpAfter` the link's epoch moves and risk may trade again.
+public final class OUCHRoutingAgent: Agent {
+    public let name = "routing"
+    let input: SPSCConsumer<EngineMessage>
+    let reports: SPSCProducer<ExecReport>
+    let session: TCPSession<RealtimeClock>
+    let client: OUCHClientSession
+    public let link: VenueLink
+    let config: LiveVenueConfig
+    let clock = RealtimeClock()
+    /// Reports waiting for room in risk's ring (preallocated).
+    let pending: UnsafeMutablePointer<ExecReport>
+    let pendingCapacity = 4_096
+    var pendingHead = 0
+    var pendingCount = 0
+    var loggedInAt: Nanos?
+    var lastMessageAt = Nanos.zero
+    var caughtUp = false
+    var delivered = 0
+    public private(set) var counters = LiveRoutingCounters()
+    let finishedFlag = Atomic<Bool>(false)
+    public var finished: Bool { finishedFlag.load(ordering: .acquiring) }
+    var ending = false
+    var started = false
+    public var traceClock = TraceClock(realtime: true)
+    public var probe: (any OrderLatencyProbe)?
+
+    public init(input: SPSCConsumer<EngineMessage>, reports: SPSCProducer<ExecReport>, config: LiveVenueConfig, link: VenueLink) throws {
+        self.input = input
+        self.reports = reports
+        self.config = config
+        self.link = link
+        session = try TCPSession(
+            configuration: TCPSessionConfiguration(remote: config.connect, mode: config.busyPoll ? .busyPoll : .blocking(timeout: .microseconds(200)),
+                                                   reconnect: true, initialBackoff: .milliseconds(20), maxBackoff: .seconds(1)),
+            clock: RealtimeClock())
+        // Instrument i trades as symbols[i] (the feed's dense ids are pre-seeded in this order).
+        client = OUCHClientSession(
+            soup: SoupBinTCPClientConfiguration(username: config.username, password: config.password, heartbeatInterval: .seconds(1), serverTimeout: .seconds(5)),
+            orders: OUCHOrderEntryConfiguration(symbols: config.symbols.map { OUCHSymbol($0)! }))
+        pending = .allocate(capacity: pendingCapacity)
+    }
+
+    deinit {
+        session.close()
+        pending.deallocate()
+    }
+
+    /// Whether anything is still owed to risk (for the end of a run).
+    public var busy: Bool { pendingCount > 0 || !input.isEmpty }
+
+    public func doWork() -> Int {
+        if !started {
+            started = true
+            try? session.start()
+        }
+        var work = 0
+        var adapter = Adapter(agent: self)
+        work += session.poll(&adapter)
+        flushPending()
+        if let at = loggedInAt, !caughtUp, clock.now() - max(at, lastMessageAt) >= config.caughtUpAfter, pendingCount == 0 {
+            caughtUp = true
+            link.deliveredAtCatchUp.store(delivered, ordering: .relaxed)
+            link.caughtUpEpoch.wrappingAdd(1, ordering: .releasing)
+        }
+        if ending {
+            if pendingCount == 0 && !finished { finishedFlag.store(true, ordering: .releasing) }
+            return work
+        }
+        let batch = input.readable(upTo: 64)
+        var consumed = 0
+        for i in 0..<batch.count {
+            consumed += 1
+            switch batch[i] {
+            case .command(let command):
+                counters.commands += 1
+                let now = clock.now()
+                if let probe, command.action == .new, command.trace.origin.raw != 0 {
+                    var trace = command.trace
+                    trace.routing = trace.offset(traceClock.now())
+                    probe.onOrder(trace, at: now)
+                }
+                switch client.send(command, now: now) {
+                case .queued: counters.sent += 1
+                case .refused: refuse(command, now: now)
+                }
+            case .end:
+                ending = true
+                _ = client.logout(now: clock.now(), handler: &adapter)
+            case .event, .bar, .quote, .signal:
+                break
+            }
+            if ending { break }
+        }
+        if consumed > 0 { input.advance(consumed) }
+        return work + consumed
+    }
+
+    /// The answer to a command that never left: new → rejected, cancel/replace → cancel rejected.
+    func refuse(_ command: OrderCommand, now: Nanos) {
+        counters.refused += 1
+        let target = command.action == .new || command.origClientOrderID.raw == 0 ? command.clientOrderID : command.origClientOrderID
+        var report = ExecReport(execType: command.action == .new ? .rejected : .cancelRejected, clientOrderID: target,
+                                instrument: command.instrument, side: command.side)
+        report.tsEvent = now
+        report.tsReceive = now
+        push(report)
+    }
+
+    func push(_ report: ExecReport) {
+        if pendingCount == 0 && reports.tryPush(report) {
+            delivered += 1
+            return
+        }
+        guard pendingCount < pendingCapacity else { return }  // sized far beyond a ring's worth
+        pending[(pendingHead + pendingCount) % pendingCapacity] = report
+        pendingCount += 1
+    }
+
+    func flushPending() {
+        while pendingCount > 0, reports.tryPush(pending[pendingHead]) {
+            pendingHead = (pendingHead + 1) % pendingCapacity
+            pendingCount -= 1
+            delivered += 1
+        }
+    }
+
+    struct Adapter: TCPSessionHandler, OUCHClientHandler {
+        unowned(unsafe) let agent: OUCHRoutingAgent
+
+        mutating func sessionConnected(now: Nanos) {
+            _ = agent.client.connect(now: now, handler: &self)
+        }
+        mutating func sessionReceived(_ bytes: UnsafeRawBufferPointer, now: Nanos) {
+            agent.lastMessageAt = now
+            _ = agent.client.receive(bytes, now: now, handler: &self)
+        }
+        mutating func sessionWrite(into buffer: UnsafeMutableRawBufferPointer, now: Nanos) -> Int {
+            _ = agent.client.poll(now: now, handler: &self)
+            let output = agent.client.pendingOutput
+            let n = min(output.count, buffer.count)
+            guard n > 0 else { return 0 }
+            buffer.baseAddress!.copyMemory(from: output.baseAddress!, byteCount: n)
+            agent.client.didSend(n)
+            return n
+        }
+        mutating func sessionDisconnected(_ reason: TCPSessionError, now: Nanos) {
+            agent.client.transportClosed(now: now, handler: &self)
+        }
+        mutating func onExecReport(_ report: ExecReport) {
+            agent.counters.reports += 1
+            if report.execType == .fill || report.execType == .partialFill { agent.counters.fills += 1 }
+            agent.push(report)
+        }
+        mutating func onStateChanged(_ state: SoupBinTCPClientState, reason: SoupBinTCPEndReason, at time: Nanos) {
+            if state == .loggedIn {
+                agent.counters.logins += 1
+                agent.loggedInAt = time
+                agent.caughtUp = false
+                agent.link.connected.store(true, ordering: .releasing)
+            } else if agent.link.isConnected {
+                agent.counters.disconnects += 1
+                agent.loggedInAt = nil
+                agent.caughtUp = false
+                agent.link.connected.store(false, ordering: .releasing)
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+import LinuxIO
+import MarketData
+import Plumbing
+import TicklineCore
+import Venues
+
+/// `tickline venue sim --ouch PORT`: a venue on a port.
+struct VenueCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "venue", abstract: "Venue tools.", subcommands: [VenueSim.self])
+}
+
+struct VenueSim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sim",
+        abstract: "An OUCH 4.2 (SoupBinTCP) venue on a port that fills orders at a price (for paper trading, the latency harness and interop tests).",
+        discussion: """
+            One client at a time; what the venue sent is kept for replay, so a client that reconnects with its next \
+            expected sequence number gets what it missed. The password comes from --password-env (an environment \
+            variable's name) or --password-file, never from the command line.
+            """)
+
+    @Option(help: "OUCH port on --host (0: any free port, printed).") var ouch: UInt16
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "SoupBinTCP username (≤ 6 characters).") var username: String = "TICK"
+    @Option(help: "Environment variable holding the password.") var passwordEnv: String?
+    @Option(help: "File holding the password.") var passwordFile: String?
+    @Option(help: "Fill price (default: each order's limit).") var fillPrice: String?
+    @Option(help: "Shares filled at once (default: all).") var fillShares: UInt32?
+    @Option(help: "Drop the connection once, after this many orders (a venue drop; the fills are replayed on reconnect).") var dropAfter: Int?
+    @Option(help: "Seconds to run (default: until interrupted).") var duration: Double?
+
+    func run() throws {
+        var password: String
+        if let passwordEnv {
+            guard let value = ProcessInfo.processInfo.environment[passwordEnv] else { throw ValidationError("\(passwordEnv) is not set") }
+            password = value
+        } else if let passwordFile {
+            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else { throw ValidationError("cannot read \(passwordFile)") }
+            password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        } else {
+            throw ValidationError("give --password-env or --password-file")
+        }
+        var price: UInt32?
+        if let fillPrice {
+            guard let parsed = try? Price(parsing: fillPrice), parsed.raw > 0, parsed.raw % 100_000 == 0, parsed.raw / 100_000 <= Int64(UInt32.max) else {
+                throw ValidationError("--fill-price: a positive price with at most 4 decimals")
+            }
+            price = UInt32(parsed.raw / 100_000)
+        }
+        guard let address = IPv4Address(host) else { throw ValidationError("--host: an IPv4 address") }
+        let simulator: OUCHVenueSimulator
+        do {
+            simulator = try OUCHVenueSimulator(
+                bind: IPv4Endpoint(address, port: ouch),
+                configuration: .init(username: username, password: password, fillPrice: price, fillShares: fillShares, dropAfterOrders: dropAfter))
+            try simulator.start()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        print("OUCH venue on \(simulator.endpoint) (user \(username))")
+        fflush(nil)
+        let start = MonotonicClock().now()
+        while duration.map({ Double((MonotonicClock().now() - start).raw) / 1e9 < $0 }) ?? true {
+            usleep(200_000)
+        }
+        simulator.stop()
+        print("orders \(simulator.ordersEntered), executions \(simulator.executionsSent), connections \(simulator.connections)")
+    }
+}

@@ -1,0 +1,110 @@
+import Engine
+import Foundation
+import Glibc
+import LinuxIO
+import MarketData
+import Plumbing
+import Simulation
+import Testing
+import TicklineConfig
+import TicklineCore
+import Venues
+
+/// Live mode end to end on loopback: a generated ITCH session sent as MoldUDP64 over UDP → the
+/// engine in live mode → OUCH over an io_uring TCP session → the OUCH venue simulator on a
+/// port, which drops the connection once mid-run. Fills flow back into positions; the drop
+/// halts new orders; the reconnect replays what was missed and trading resumes.
+@Suite(.serialized) struct LiveModeTests {
+    static let directory = NSTemporaryDirectory() + "tickline-live-tests-\(getpid())"
+
+    @Test func ordersGoToAnOUCHVenueFillsComeBackAndADropHaltsThenReconciles() throws {
+        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
+        setenv("TICKLINE_TEST_OUCH_PASSWORD", "s3cret", 1)
+        let simulator = try OUCHVenueSimulator(
+            bind: IPv4Endpoint(.loopback, port: 0),
+            configuration: .init(username: "TICK", password: "s3cret", dropAfterOrders: 3))
+        try simulator.start()
+        defer { simulator.stop() }
+
+        let generated = try GeneratedSession.prepare(ITCHGeneratorConfig(symbols: 6, messages: 120_000, seed: 21), directory: Self.directory)
+        let port = try PaperModeTests.freePort()
+        let symbols = (1...6).map { ITCHGenerator.symbolName($0) }
+        let yaml = """
+            engine: { mode: live, seed: 3, instruments: 16, capital: 250000, counters: \(Self.directory)/live.counters }
+            source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20 }
+            bars: { interval_s: 60 }
+            strategy:
+              kind: ema_crossover
+              ema_crossover: { fast: 3, slow: 8, full_confidence_gap: 0.001 }
+              sizing: { max_position: 300, lot_size: 100, scale_by_confidence: true }
+            execution: { style: marketable, offset_ticks: 1, tick: 0.01 }
+            risk:
+              max_order_qty: 400
+              max_order_notional: 100000
+              price_band_pct: 5
+              max_position: 300
+              max_gross_exposure: 500000
+              max_net_exposure: 400000
+              max_open_orders: 20
+              max_positions: 10
+              risk_per_trade_pct: 100
+              daily_loss_limit: 20000
+              max_drawdown: 30000
+              max_orders_per_second: 1000
+              stale_after_ms: 0
+              order_ids: { in_memory: true }
+              pdt: { enabled: false }
+            venue:
+              kind: ouch
+              connect: "\(simulator.endpoint)"
+              username: TICK
+              password_env: TICKLINE_TEST_OUCH_PASSWORD
+              symbols: [\(symbols.joined(separator: ", "))]
+              poll: blocking
+              caught_up_ms: 30
+            threads: { mode: fused, idle: backoff }
+            """
+        let config = try EngineConfig.parse(ConfigNode.parse(yaml, file: "live.yaml"), file: "live.yaml")
+        #expect(config.mode == .live)
+        let run = PaperModeTests.Run(config, out: Self.directory + "/live")
+        PaperModeTests.waitForEngine(Self.directory + "/live.counters")
+        // The venue session logs in and catches up before the feed starts.
+        for _ in 0..<400 where simulator.connections == 0 { usleep(5_000) }
+        usleep(200_000)
+
+        let sender = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0))
+        let packetizer = MoldUDP64Packetizer(session: SessionID("LIVE000001")!, maxPacketBytes: 1_400)
+        let destination = IPv4Endpoint(.loopback, port: port)
+        var packets = 0
+        let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
+            try? sender.send(packet.bytes, to: destination)
+            packets += 1
+            // Slow enough for the venue's round trips to interleave with the feed.
+            if packets % 8 == 0 { usleep(1_000) }
+        }
+        let reader = try ITCHStreamReader(path: generated)
+        while !reader.finished {
+            _ = try reader.read(limit: 4_096) { pointer, length, _ in
+                _ = packetizer.append(UnsafeRawBufferPointer(start: pointer, count: length), emit: emit)
+            }
+        }
+        usleep(300_000)
+        packetizer.endOfSession(emit: emit)
+
+        let result = try run.join(seconds: 180)
+        let live = try #require(result.live)
+        // The drop happened and the session came back.
+        #expect(simulator.connections >= 2)
+        #expect(live.logins >= 2 && live.disconnects >= 1)
+        #expect(result.venueReconnects >= 1)
+        // Orders reached the venue, and every execution it sent (those in flight at the drop
+        // by replay) came back exactly once.
+        #expect(simulator.ordersEntered > 3)
+        #expect(live.fills == simulator.executionsSent)
+        #expect(live.fills > 0)
+        // Trading resumed: the venue halt is lifted at the end.
+        #expect(result.haltMask & (1 << UInt32(HaltReason.venueDisconnected.rawValue)) == 0)
+        // Every order the venue saw was answered: commands sent = orders and cancels entered.
+        #expect(live.sent >= simulator.ordersEntered)
+    }
+}
