@@ -19,10 +19,35 @@ struct PaperCommand: ParsableCommand {
     @Option(help: "Output directory (default: the config's engine.output).") var out: String?
     @Flag(help: "No progress output.") var quiet = false
 
-    func run() throws {
+    func run() throws { try runLiveFeed(config: config, out: out, quiet: quiet, mode: .paper) }
+}
+
+/// `tickline live --config FILE`: the engine on a live feed, orders to a live venue session.
+struct LiveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "live",
+        abstract: "Trade a live ITCH feed (MoldUDP64 over UDP) through an OUCH venue session, and write a report.",
+        discussion: """
+            The config's engine.mode must be live, its source kind moldudp64 and its venue kind ouch (config/live-ouch.yaml; \
+            try it against `tickline venue sim`). A lost venue session halts new orders until the re-login has caught up. \
+            The run ends like a paper run (end of session, max_duration_s, idle_timeout_s, or tickline kill --stop).
+            """)
+
+    @Option(help: "Engine config (YAML).") var config: String
+    @Option(help: "Output directory (default: the config's engine.output).") var out: String?
+    @Flag(help: "No progress output.") var quiet = false
+
+    func run() throws { try runLiveFeed(config: config, out: out, quiet: quiet, mode: .live) }
+}
+
+/// Runs a paper or live config to its end and prints what happened.
+func runLiveFeed(config: String, out: String?, quiet: Bool, mode: EngineMode) throws {
+    do {
         let engineConfig: EngineConfig
         do { engineConfig = try EngineConfig.load(path: config) } catch { throw ValidationError("\(error)") }
-        guard engineConfig.mode == .paper else { throw ValidationError("\(config): engine.mode must be paper for tickline paper (use tickline backtest for recorded data)") }
+        guard engineConfig.mode == mode else {
+            throw ValidationError("\(config): engine.mode must be \(mode.rawValue) for tickline \(mode.rawValue) (tickline backtest for recorded data)")
+        }
         let directory = out ?? engineConfig.outputDirectory
         let result: Backtest.Result
         do {
@@ -33,6 +58,9 @@ struct PaperCommand: ParsableCommand {
         for warning in result.warnings { printError("warning: \(warning)") }
         if let feed = result.feed {
             print("feed: \(feed.datagrams) datagrams, \(feed.messages) messages, \(feed.requests) retransmission requests, \(feed.lostMessages) lost, end of session: \(feed.endOfSession ? "yes" : "no")")
+        }
+        if let live = result.live {
+            print("venue: \(live.commands) commands, \(live.sent) sent, \(live.refused) refused, \(live.reports) reports (\(live.fills) fills), \(live.logins) logins, \(live.disconnects) disconnects; trading resumed \(result.venueReconnects) times after a drop")
         }
         if result.stoppedByOperator { print("stopped by the operator") }
         print(result.report.textSummary())

@@ -11,7 +11,7 @@ struct Tickline: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tickline",
         abstract: "Tickline: a low-latency intraday trading engine.",
-        subcommands: [Demo.self, PlumbingDemo.self, Stat.self, ITCHCommand.self, Book.self, DBNBench.self, Gen.self, FeaturesCommand.self, ModelCommand.self, StrategyCommand.self, BacktestCommand.self, Tune.self, JournalCommand.self, FIXCommand.self, FeedCommand.self, PaperCommand.self, KillCommand.self, BenchCommand.self, SoakCommand.self, VenueCommand.self],
+        subcommands: [Demo.self, PlumbingDemo.self, Stat.self, ITCHCommand.self, Book.self, DBNBench.self, Gen.self, FeaturesCommand.self, ModelCommand.self, StrategyCommand.self, BacktestCommand.self, Tune.self, JournalCommand.self, FIXCommand.self, FeedCommand.self, PaperCommand.self, KillCommand.self, LiveCommand.self, BenchCommand.self, SoakCommand.self, VenueCommand.self],
         defaultSubcommand: Demo.self
     )
 }

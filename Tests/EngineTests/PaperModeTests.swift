@@ -279,3 +279,17 @@ import TicklineCore
         #expect(feed.rerequest == IPv4Endpoint(.loopback, port: 31_001))
     }
 }
+
+@Suite struct LiveConfigTests {
+    @Test func theShippedLiveConfigParsesWithThePasswordFromTheEnvironment() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let path = repository.appendingPathComponent("config/live-ouch.yaml").path
+        setenv("TICKLINE_OUCH_PASSWORD", "secret", 1)
+        let config = try EngineConfig.load(path: path)
+        #expect(config.mode == .live)
+        let venue = try LiveVenueConfig.parse(try #require(config.venueNode))
+        #expect(venue.connect == IPv4Endpoint(.loopback, port: 15_000) && venue.symbols.count == 16 && venue.password == "secret")
+        unsetenv("TICKLINE_OUCH_PASSWORD")
+        #expect(throws: ConfigError.self) { _ = try EngineConfig.load(path: path) }
+    }
+}
