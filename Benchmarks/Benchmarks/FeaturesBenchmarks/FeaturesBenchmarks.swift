@@ -56,7 +56,9 @@ nonisolated(unsafe) let zeroAllocations: [BenchmarkMetric: BenchmarkThresholds] 
 
 /// One streaming update per input over a whole series (1,000,000 updates); scaled .mega →
 /// figures per update. Every output is summed into a sink, so the optimiser cannot drop the
-/// computation. Records the thread's CPU time as `threadCPU`.
+/// computation. Records the thread's CPU time as `threadCPU`. Always inlined, so the input
+/// and output closures are inlined into the loop (not called indirectly per update).
+@inline(__always)
 func measure<I: StreamingIndicator, S: Collection>(_ benchmark: Benchmark, _ make: () -> I, over inputs: S, _ input: (S.Element) -> I.Input,
                                                    _ value: (I.Output) -> Double) {
     var indicator = make()
@@ -69,6 +71,7 @@ func measure<I: StreamingIndicator, S: Collection>(_ benchmark: Benchmark, _ mak
     blackHole(sink)
 }
 
+@inline(__always)
 func measure<I: StreamingIndicator>(_ benchmark: Benchmark, _ make: () -> I, _ input: (PriceBar) -> I.Input, _ value: (I.Output) -> Double) {
     measure(benchmark, make, over: series, input, value)
 }
