@@ -26,18 +26,33 @@ public struct SMA: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
+        window.makeUnique()
+        return advance(value)
+    }
+
+    /// `update` with the window's buffer known unique.
+    @inlinable
+    mutating func advance(_ value: Double) -> Double? {
         total += value
         if _fastPath(seen >= period) {
             let average = total / divisor
-            total -= window.pushFull(value)
+            total -= window.pushFullUnique(value)
             return average
         }
         seen &+= 1
-        window.push(value)
+        window.pushUnique(value)
         guard seen >= period else { return nil }
         let average = total / divisor
         total -= window.oldest
         return average
+    }
+
+    /// `update` over a buffer: outputs[i] is what `update(values[i])` returns, NaN inside the
+    /// lookback. One uniqueness check for the whole batch.
+    @inlinable
+    public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Double>) {
+        window.makeUnique()
+        for i in 0..<values.count { outputs[i] = advance(values[i]) ?? .nan }
     }
 
     @inlinable

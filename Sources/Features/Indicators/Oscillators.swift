@@ -29,7 +29,7 @@ public struct RSI: StreamingIndicator {
     public mutating func update(_ value: Double) -> Double? {
         let change = value - previous
         previous = value
-        let up = change > 0.0 ? change : 0.0
+        let up = TALib.positivePart(change)
         if _fastPath(seen > period) {
             // Ready (`seen` stops counting at `period + 1`).
             loss *= periodMinusOne

@@ -106,9 +106,23 @@ public struct RollingZScore: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
-        guard let v = variance.update(value) else { return nil }
+        variance.window.makeUnique()
+        return advance(value)
+    }
+
+    @inlinable
+    mutating func advance(_ value: Double) -> Double? {
+        guard let v = variance.advance(value) else { return nil }
         guard v > 0 else { return 0 }
         return ((value - variance.shift) - variance.shiftedMean) / v.squareRoot()
+    }
+
+    /// `update` over a buffer: outputs[i] is what `update(values[i])` returns, NaN inside the
+    /// lookback. One uniqueness check for the whole batch.
+    @inlinable
+    public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Double>) {
+        variance.window.makeUnique()
+        for i in 0..<values.count { outputs[i] = advance(values[i]) ?? .nan }
     }
 
     @inlinable public mutating func reset() { variance.reset() }

@@ -157,6 +157,13 @@ struct ShiftedVariance {
 
     @inlinable
     mutating func update(_ value: Double) -> Double? {
+        window.makeUnique()
+        return advance(value)
+    }
+
+    /// `update` with the window's buffer known unique.
+    @inlinable
+    mutating func advance(_ value: Double) -> Double? {
         if settlesFlatWindows {
             run = value == last && value.isFinite ? run &+ 1 : 1
             last = value
@@ -166,11 +173,11 @@ struct ShiftedVariance {
             let d = value - shift
             sum += d
             sumOfSquares += d * d
-            return slide(leaving: window.pushFull(value))
+            return slide(leaving: window.pushFullUnique(value))
         }
         seen &+= 1
         if seen == 1 { shift = value }
-        window.push(value)
+        window.pushUnique(value)
         let d = value - shift
         sum += d
         sumOfSquares += d * d
@@ -200,7 +207,7 @@ struct ShiftedVariance {
     /// A window of `period` copies of `value`: variance exactly 0, state set exactly.
     @inlinable
     mutating func settleFlat(_ value: Double) -> Double {
-        _ = window.pushFull(value)
+        _ = window.pushFullUnique(value)
         shift = value
         sum = 0
         sumOfSquares = 0
@@ -265,8 +272,22 @@ public struct StandardDeviation: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
-        guard let v = variance.update(value) else { return nil }
+        variance.window.makeUnique()
+        return advance(value)
+    }
+
+    @inlinable
+    mutating func advance(_ value: Double) -> Double? {
+        guard let v = variance.advance(value) else { return nil }
         return v.squareRoot() * deviations
+    }
+
+    /// `update` over a buffer: outputs[i] is what `update(values[i])` returns, NaN inside the
+    /// lookback. One uniqueness check for the whole batch.
+    @inlinable
+    public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Double>) {
+        variance.window.makeUnique()
+        for i in 0..<values.count { outputs[i] = advance(values[i]) ?? .nan }
     }
 
     @inlinable public mutating func reset() { variance.reset() }
@@ -302,8 +323,25 @@ public struct BollingerBands: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ value: Double) -> Bands? {
+        variance.window.makeUnique()
+        return advance(value)
+    }
+
+    /// `update` over a buffer: outputs[i] is what `update(values[i])` returns, all three lines
+    /// NaN inside the lookback. One uniqueness check for the whole batch.
+    @inlinable
+    public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Bands>) {
+        variance.window.makeUnique()
+        for i in 0..<values.count {
+            outputs[i] = advance(values[i]) ?? Bands(upper: .nan, middle: .nan, lower: .nan)
+        }
+    }
+
+    /// `update` with the window's buffer known unique.
+    @inlinable
+    mutating func advance(_ value: Double) -> Bands? {
         total += value
-        guard let v = variance.update(value) else { return nil }
+        guard let v = variance.advance(value) else { return nil }
         // The variance's window is full and its oldest value is the one leaving next.
         let average = total / divisor
         total -= variance.window.oldestOfFull

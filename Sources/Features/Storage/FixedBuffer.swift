@@ -64,13 +64,23 @@ public struct RingWindow {
         if held < capacity { held &+= 1 }
     }
 
-    /// Appends `value` to a full window and returns the oldest value left afterwards (the one
-    /// the next push overwrites): `push(value)` then `oldest`, with one uniqueness check and no
-    /// fullness tests. Only for a full window (`isFull`).
+    /// `push` for a window whose buffer is known unique (`makeUnique` was called since the
+    /// last copy could have been made): batch loops check once per batch.
     @inlinable
-    mutating func pushFull(_ value: Double) -> Double {
+    mutating func pushUnique(_ value: Double) {
+        let capacity = buffer.capacity
+        buffer.base[next] = value
+        let following = next &+ 1
+        next = following == capacity ? 0 : following
+        if held < capacity { held &+= 1 }
+    }
+
+    /// Appends `value` to a full window and returns the oldest value left afterwards (the one
+    /// the next push overwrites): `push(value)` then `oldest`, with no fullness tests. Only
+    /// for a full window (`isFull`) whose buffer is known unique (see `pushUnique`).
+    @inlinable
+    mutating func pushFullUnique(_ value: Double) -> Double {
         assert(isFull, "pushFull needs a full window")
-        makeUnique()
         let base = buffer.base
         base[next] = value
         let following = next &+ 1
