@@ -171,8 +171,9 @@ for run in range(args.runs):
 med = lambda values: statistics.median(values)
 span = lambda values: f"{min(values):.2f}..{max(values):.2f}"
 print("\nns per point: CPU median (range over runs); python = talib.FUNC incl. its output allocation;"
-      "\nours = streaming update, CPU p50 (range) and p99, wall p50; ratio = TA-Lib C CPU / ours CPU p50\n")
-print(f"{'indicator':12s} {'TA-Lib C':>8s} {'(range)':>12s} {'C wall':>7s} {'python':>7s} │ {'ours p50':>8s} {'(range)':>12s} {'p99':>6s} {'wall':>6s} │ {'ratio':>6s}")
+      "\nours = streaming update, CPU p50 (range) and p99, wall p50; batch = update(_:into:) over the"
+      "\nwhole buffer, CPU p50 and p99; ratio = TA-Lib C CPU / ours CPU p50\n")
+print(f"{'indicator':12s} {'TA-Lib C':>8s} {'(range)':>12s} {'C wall':>7s} {'python':>7s} │ {'ours p50':>8s} {'(range)':>12s} {'p99':>6s} {'wall':>6s} │ {'ratio':>6s} │ {'batch':>6s} {'p99':>6s} {'ratio':>6s}")
 for name in functions:
     c, py = c_runs[name], py_runs[name]
     line = f"{name:12s} {med([x[0] for x in c]):8.2f} {span([x[0] for x in c]):>12s} {med([x[1] for x in c]):7.2f} {med([x[0] for x in py]):7.2f} │"
@@ -181,8 +182,12 @@ for name in functions:
         runs = our_runs[key]
         p50 = [x[0] for x in runs]
         line += f" {med(p50):8.2f} {span(p50):>12s} {med([x[1] for x in runs]):6.2f} {med([x[2] for x in runs]):6.2f} │ {med([x[0] for x in c]) / med(p50):5.2f}x"
+    if key + ".batch" in our_runs:
+        runs = our_runs[key + ".batch"]
+        p50 = med([x[0] for x in runs])
+        line += f" │ {p50:6.2f} {med([x[1] for x in runs]):6.2f} {med([x[0] for x in c]) / p50:5.2f}x"
     print(line)
-others = sorted(k for k in our_runs if k.split("Indicator.", 1)[-1] not in functions)
+others = sorted(k for k in our_runs if k.split("Indicator.", 1)[-1] not in functions and k.split("Indicator.", 1)[-1].removesuffix(".batch") not in functions)
 if others:
     print("\nours without a TA-Lib counterpart here (ns per update: CPU p50 / p99, wall p50):")
     for key in others:
