@@ -120,6 +120,27 @@ for name, (symbol, types, arguments, _) in functions.items():
         sys.exit(f"talib-peers: {symbol} through ctypes differs from talib.{name}")
 
 
+cached_n = 10_000
+
+
+def cached(symbol):
+    """(CPU, wall) ns per point over the first 10,000 bars, 100 calls: the inputs in cache, as
+    FeaturesBenchmarks' *.cached streaming benchmarks keep them."""
+    f = getattr(lib, symbol)
+    h, l, c = (np.ascontiguousarray(a[:cached_n]) for a in (high, low, close))
+    args = {"TA_ATR": [p(h), p(l), p(c), 14], "TA_SAR": [p(h), p(l), 0.02, 0.2]}[symbol]
+    times = []
+    for _ in range(args_passes):
+        w0, c0 = time.perf_counter_ns(), time.thread_time_ns()
+        for _ in range(100):
+            f(0, cached_n - 1, *args, ctypes.byref(begin), ctypes.byref(count), p(outs[0]))
+        times.append(((time.thread_time_ns() - c0) / (100 * cached_n), (time.perf_counter_ns() - w0) / (100 * cached_n)))
+    return sorted(times)[len(times) // 2]
+
+
+args_passes = args.passes
+
+
 def median_pass(call):
     """(CPU, wall) ns per point of the median pass (by CPU time)."""
     times = []
@@ -163,6 +184,8 @@ for run in range(args.runs):
     for name in functions:
         c_runs.setdefault(name, []).append(median_pass(calls[name]))
         py_runs.setdefault(name, []).append(median_pass(functions[name][3]))
+    for name, symbol in (("ATR14.cached", "TA_ATR"), ("SAR.cached", "TA_SAR")):
+        c_runs.setdefault(name, []).append(cached(symbol))
     if not args.skip_ours:
         for name, figure in ours().items():
             our_runs.setdefault(name, []).append(figure)
@@ -172,11 +195,13 @@ med = lambda values: statistics.median(values)
 span = lambda values: f"{min(values):.2f}..{max(values):.2f}"
 print("\nns per point: CPU median (range over runs); python = talib.FUNC incl. its output allocation;"
       "\nours = streaming update, CPU p50 (range) and p99, wall p50; batch = update(_:into:) over the"
-      "\nwhole buffer, CPU p50 and p99; ratio = TA-Lib C CPU / ours CPU p50\n")
+      "\nwhole buffer, CPU p50 and p99; *.cached = the first 10,000 bars 100 times over, inputs in cache,"
+      "\non both sides; ratio = TA-Lib C CPU / ours CPU p50\n")
 print(f"{'indicator':12s} {'TA-Lib C':>8s} {'(range)':>12s} {'C wall':>7s} {'python':>7s} │ {'ours p50':>8s} {'(range)':>12s} {'p99':>6s} {'wall':>6s} │ {'ratio':>6s} │ {'batch':>6s} {'p99':>6s} {'ratio':>6s}")
-for name in functions:
-    c, py = c_runs[name], py_runs[name]
-    line = f"{name:12s} {med([x[0] for x in c]):8.2f} {span([x[0] for x in c]):>12s} {med([x[1] for x in c]):7.2f} {med([x[0] for x in py]):7.2f} │"
+for name in [*functions, "ATR14.cached", "SAR.cached"]:
+    c, py = c_runs[name], py_runs.get(name)
+    pyfigure = f"{med([x[0] for x in py]):7.2f}" if py else f"{'':7s}"
+    line = f"{name:12s} {med([x[0] for x in c]):8.2f} {span([x[0] for x in c]):>12s} {med([x[1] for x in c]):7.2f} {pyfigure} │"
     key = f"Indicator.{name}"
     if key in our_runs:
         runs = our_runs[key]
@@ -187,7 +212,7 @@ for name in functions:
         p50 = med([x[0] for x in runs])
         line += f" │ {p50:6.2f} {med([x[1] for x in runs]):6.2f} {med([x[0] for x in c]) / p50:5.2f}x"
     print(line)
-others = sorted(k for k in our_runs if k.split("Indicator.", 1)[-1] not in functions and k.split("Indicator.", 1)[-1].removesuffix(".batch") not in functions)
+others = sorted(k for k in our_runs if k.split("Indicator.", 1)[-1] not in c_runs and k.split("Indicator.", 1)[-1].removesuffix(".batch") not in c_runs)
 if others:
     print("\nours without a TA-Lib counterpart here (ns per update: CPU p50 / p99, wall p50):")
     for key in others:

@@ -26,6 +26,32 @@ let series: [PriceBar] = {
     }
 }()
 
+/// Streaming updates over the first 10,000 bars, 100 times over (1,000,000 updates): the
+/// bars stay in cache, as a bar just built does. Over the whole series a bar indicator reads
+/// 40 bytes per update from L3 and pays for it (ATR: 5.6 against 2.8 ns here); TA-Lib's
+/// batch loops read 8 bytes per input array. The same state carries across the passes.
+@inline(__always)
+func measureCached<I: StreamingIndicator>(_ benchmark: Benchmark, _ make: () -> I, _ value: (I.Output) -> Double) where I.Input == PriceBar {
+    var indicator = make()
+    let count = 10_000
+    let outputs = UnsafeMutablePointer<Double>.allocate(capacity: count)
+    outputs.initialize(repeating: 0, count: count)
+    defer { outputs.deallocate() }
+    series.withUnsafeBufferPointer { all in
+        let bars = UnsafeBufferPointer(rebasing: all[..<count])
+        benchmark.startMeasurement()
+        let cpu = threadCPUNanos()
+        for _ in 0..<(updatesPerIteration / count) {
+            for i in 0..<count {
+                if let output = indicator.update(bars[i]) { outputs[i] = value(output) } else { outputs[i] = .nan }
+            }
+        }
+        benchmark.measurement(threadCPU, threadCPUNanos() - cpu)
+        benchmark.stopMeasurement()
+    }
+    blackHole(outputs[count - 1])
+}
+
 /// The series' closes, contiguous: the input of the batch entry points (and of TA-Lib).
 let closes: [Double] = series.map(\.close)
 
@@ -115,6 +141,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Indicator.SMA20") { measure($0, { SMA(period: 20) }, over: closes, { $0 }) }
     Benchmark("Indicator.STDDEV20") { measure($0, { StandardDeviation(period: 20, deviations: 1) }, over: closes, { $0 }) }
     Benchmark("Indicator.ZSCORE20") { measure($0, { RollingZScore(period: 20) }, over: closes, { $0 }) }
+    Benchmark("Indicator.ATR14.cached") { measureCached($0, { ATR(period: 14) }, { $0 }) }
+    Benchmark("Indicator.SAR.cached") { measureCached($0, { ParabolicSAR(acceleration: 0.02, maximum: 0.2) }, { $0 }) }
     // Batch entry points over the same points.
     Benchmark("Indicator.EMA10.batch") { b in var i = EMA(period: 10); measureBatch(b, closes, filler: 0.0) { i.update($0, into: $1) } }
     Benchmark("Indicator.RSI14.batch") { b in var i = RSI(period: 14); measureBatch(b, closes, filler: 0.0) { i.update($0, into: $1) } }

@@ -65,8 +65,14 @@ public struct ATR: StreamingIndicator {
             average = (alpha * tr).addingProduct(beta, average)
             return average
         }
+        // Warming up: the true range's own steps, on the bar's fields (a call with the bar
+        // would keep every bar in memory for the whole loop).
         seen &+= 1
-        guard let tr = range.update(bar) else { return nil }
+        let previous = range.previousClose
+        range.previousClose = bar.close
+        range.seen = seen == 1 ? 1 : 2
+        if seen == 1 { return nil }
+        let tr = TALib.trueRange(high: bar.high, low: bar.low, previousClose: previous)
         average += tr
         guard seen == period + 1 else { return nil }
         average = average / Double(period)
@@ -161,8 +167,9 @@ struct ShiftedVariance {
         return advance(value)
     }
 
-    /// `update` with the window's buffer known unique.
-    @inlinable
+    /// `update` with the window's buffer known unique. The ready path is inlined into the
+    /// caller's loop; the warm-up (the first `period` inputs) is out of line.
+    @inlinable @inline(__always)
     mutating func advance(_ value: Double) -> Double? {
         if settlesFlatWindows {
             run = value == last && value.isFinite ? run &+ 1 : 1
@@ -175,6 +182,11 @@ struct ShiftedVariance {
             sumOfSquares += d * d
             return slide(leaving: window.pushFullUnique(value))
         }
+        return warmUp(value)
+    }
+
+    @inline(never) @usableFromInline
+    mutating func warmUp(_ value: Double) -> Double? {
         seen &+= 1
         if seen == 1 { shift = value }
         window.pushUnique(value)
@@ -187,7 +199,7 @@ struct ShiftedVariance {
 
     /// The output for a full window whose sums include the newest value, then the sums drop
     /// `leaving` (the oldest value, the one the next push overwrites).
-    @inlinable
+    @inlinable @inline(__always)
     mutating func slide(leaving: Double) -> Double {
         shiftedMean = sum * inversePeriod
         var variance = sumOfSquares * inversePeriod - shiftedMean * shiftedMean
