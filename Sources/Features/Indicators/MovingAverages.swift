@@ -31,7 +31,7 @@ public struct SMA: StreamingIndicator {
     }
 
     /// `update` with the window's buffer known unique.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func advance(_ value: Double) -> Double? {
         total += value
         if _fastPath(seen >= period) {

@@ -110,7 +110,7 @@ public struct RollingZScore: StreamingIndicator {
         return advance(value)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func advance(_ value: Double) -> Double? {
         guard let v = variance.advance(value) else { return nil }
         guard v > 0 else { return 0 }

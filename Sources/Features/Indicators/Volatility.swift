@@ -288,7 +288,7 @@ public struct StandardDeviation: StreamingIndicator {
         return advance(value)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     mutating func advance(_ value: Double) -> Double? {
         guard let v = variance.advance(value) else { return nil }
         return v.squareRoot() * deviations
@@ -350,7 +350,7 @@ public struct BollingerBands: StreamingIndicator {
     }
 
     /// `update` with the window's buffer known unique.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func advance(_ value: Double) -> Bands? {
         total += value
         guard let v = variance.advance(value) else { return nil }
