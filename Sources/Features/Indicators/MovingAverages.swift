@@ -24,7 +24,7 @@ public struct SMA: StreamingIndicator {
     @inlinable public var lookback: Int { period - 1 }
     @inlinable public var isReady: Bool { seen >= period }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func update(_ value: Double) -> Double? {
         window.makeUnique()
         return advance(value)

@@ -89,9 +89,9 @@ public struct LinearRegression: StreamingIndicator {
 /// and the numerator is (x − anchor) − (mean − anchor), so a window at 96 723 ± 0.006 keeps
 /// its digits. A Welford-style sliding update was tried first and failed the reference test
 /// by 5e-3 when a flat stretch followed prices 10⁶× larger (the residue of the large values
-/// outlived them). A window whose values are all equal has z = 0 and resets the shifted sums
-/// exactly (`settlesFlatWindows`), so a mid that sits still costs O(1) per update rather than
-/// a re-anchoring pass per update. Amortized O(1).
+/// outlived them). A window whose values are all equal has z = 0 and, re-anchored, sets the
+/// shifted sums exactly (`settlesFlatWindows`), so a mid that sits still costs O(1) per update
+/// rather than a re-anchoring pass per update. Amortized O(1).
 public struct RollingZScore: StreamingIndicator {
     @usableFromInline var variance: ShiftedVariance
 
@@ -104,7 +104,7 @@ public struct RollingZScore: StreamingIndicator {
     @inlinable public var lookback: Int { variance.period - 1 }
     @inlinable public var isReady: Bool { variance.isReady }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func update(_ value: Double) -> Double? {
         variance.window.makeUnique()
         return advance(value)

@@ -123,12 +123,13 @@ public struct NATR: StreamingIndicator {
 /// the value just pushed (and `mean` that window's mean); the sums then drop the oldest
 /// value, ready for the next one.
 ///
-/// `settlesFlatWindows` (the rolling z-score's setting, not TA-Lib's): while the last
-/// `period` values are all equal (a run counter, O(1)), the variance is exactly 0 and the
-/// state is set exactly — shift = that value, sums 0 — instead of re-anchoring. Without it a
-/// flat window whose mean does not round back to its value (20 · 100.005 / 20) leaves the
-/// shift an ulp off, the variance below the staleness bound, and a re-anchor — a pass over
-/// the window — on every update while the mid sits still.
+/// `settlesFlatWindows` (the rolling z-score's setting, not TA-Lib's): a re-anchoring pass
+/// that finds every value of the window equal sets the state exactly — shift = that value,
+/// sums 0, variance 0 — rather than shifting to the computed mean. The mean of equal values
+/// need not round back to the value (20 · 100.005 / 20 does not), and a shift an ulp off left
+/// the variance of a flat window below the staleness bound, so every update re-anchored (a
+/// pass over the window) while the mid sat still. Settled, the sums stay exactly 0 while the
+/// value repeats: O(1) per update, and no cost on the ready path.
 @usableFromInline
 struct ShiftedVariance {
     @usableFromInline let period: Int
@@ -142,9 +143,6 @@ struct ShiftedVariance {
     @usableFromInline var untilReseed = 0
     /// Inputs seen, up to `period`.
     @usableFromInline var seen = 0
-    /// With `settlesFlatWindows`: how many of the latest inputs equal the newest (finite).
-    @usableFromInline var run = 0
-    @usableFromInline var last: Double = 0
     /// Mean of the window of the latest output, relative to `shift`: the window mean is
     /// `shift + shiftedMean`, and x − mean is best computed as (x − shift) − shiftedMean.
     @usableFromInline var shiftedMean: Double = 0
@@ -171,12 +169,7 @@ struct ShiftedVariance {
     /// caller's loop; the warm-up (the first `period` inputs) is out of line.
     @inlinable @inline(__always)
     mutating func advance(_ value: Double) -> Double? {
-        if settlesFlatWindows {
-            run = value == last && value.isFinite ? run &+ 1 : 1
-            last = value
-        }
         if _fastPath(seen >= period) {
-            if settlesFlatWindows && run >= period { return settleFlat(value) }
             let d = value - shift
             sum += d
             sumOfSquares += d * d
@@ -216,23 +209,26 @@ struct ShiftedVariance {
         return variance
     }
 
-    /// A window of `period` copies of `value`: variance exactly 0, state set exactly.
-    @inlinable
-    mutating func settleFlat(_ value: Double) -> Double {
-        _ = window.pushFullUnique(value)
-        shift = value
-        sum = 0
-        sumOfSquares = 0
-        shiftedMean = 0
-        return 0
-    }
-
     /// Re-anchors the shift on the window mean; the window's variance, floored at 0.
     @inline(never) @usableFromInline
     mutating func reseed() -> Double {
         untilReseed = 32 * period
         var total = 0.0
-        for age in stride(from: period - 1, through: 0, by: -1) { total += window.value(ago: age) }
+        let newest = window.newest
+        var flat = settlesFlatWindows && newest.isFinite
+        for age in stride(from: period - 1, through: 0, by: -1) {
+            let v = window.value(ago: age)
+            total += v
+            if v != newest { flat = false }
+        }
+        if flat {
+            // Every d is exactly 0, before and after the oldest value leaves.
+            shift = newest
+            sum = 0
+            sumOfSquares = 0
+            shiftedMean = 0
+            return 0
+        }
         shift = total * inversePeriod
         sum = 0
         sumOfSquares = 0
@@ -258,8 +254,6 @@ struct ShiftedVariance {
         sumOfSquares = 0
         untilReseed = 32 * period
         seen = 0
-        run = 0
-        last = 0
         shiftedMean = 0
     }
 }
@@ -282,7 +276,7 @@ public struct StandardDeviation: StreamingIndicator {
     @inlinable public var lookback: Int { variance.period - 1 }
     @inlinable public var isReady: Bool { variance.isReady }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func update(_ value: Double) -> Double? {
         variance.window.makeUnique()
         return advance(value)
@@ -333,7 +327,7 @@ public struct BollingerBands: StreamingIndicator {
     @inlinable public var lookback: Int { period - 1 }
     @inlinable public var isReady: Bool { variance.isReady }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func update(_ value: Double) -> Bands? {
         variance.window.makeUnique()
         return advance(value)
