@@ -13,21 +13,24 @@ The series is FeaturesBenchmarks' own (the same LCG random walk of bars, regener
 for bit) so data-dependent branches (RSI's gain/loss, SAR's reversals) see the same data:
 --points values, that series repeated when longer (default 1,000,000: one benchmark iteration;
 the issue quotes 10,000,000). Each function runs --passes times per run; a run's figure is the
-median pass, wall clock (time.perf_counter_ns, as package-benchmark's wall clock).
+median pass. ATR and SAR are also timed over the first 10,000 bars, 100 calls (`*.cached`),
+as the benchmarks' `*.cached` streaming loops keep their bars in cache.
 
 Tickline: `swift package benchmark --target FeaturesBenchmarks --filter "Indicator.*"` run between
-the TA-Lib runs, exported as JMH JSON; each benchmark iteration is 1,000,000 streaming `update`
-calls over the same series (one bar at a time, output consumed), so ns/update = iteration
-time / 1,000,000. Reported: median and p99 of the iterations of a run, wall clock and the
-measuring thread's CPU time (the benchmarks' `threadCPU` metric). Benchmarks without a TA-Lib
-counterpart here (z-score, batch entry points) are listed after the table.
+the TA-Lib runs, exported as JMH JSON. Each benchmark iteration is 1,000,000 updates over the
+same points: streaming (`Indicator.X`: one `update` per point, the output stored, the closes
+read from a contiguous array, bar indicators from the 40-byte PriceBar array), batch
+(`Indicator.X.batch`: one `update(_:into:)` over the whole buffer) and cached (`*.cached`), so
+ns/update = iteration time / 1,000,000. Reported: median and p99 of a run's iterations.
+Benchmarks without a TA-Lib counterpart here (z-score) are listed after the table.
 
-Two clocks for both sides: thread CPU time (CLOCK_THREAD_CPUTIME_ID / time.thread_time_ns),
-which leaves out the time a thread waited for a core on a shared host, and wall clock. The
-ratios use the CPU figures. The whole measurement is repeated --runs times (TA-Lib and
-Tickline interleaved); the median run is printed with the range. Needs numpy and TA-Lib in the interpreter running this script
-(`pip install TA-Lib numpy`; the oracle venv: /work/main/.build-venv or .build-venv) and a
-Swift toolchain; the benchmark package is built in release by the plugin on first use.
+Two clocks for both sides: thread CPU time (CLOCK_THREAD_CPUTIME_ID / time.thread_time_ns;
+the benchmarks' custom `threadCPU` metric), which leaves out the time a thread waited for a
+core on a shared host, and wall clock. The ratios use the CPU figures. The whole measurement
+is repeated --runs times (TA-Lib and Tickline interleaved); the median run is printed with
+the range. Needs numpy and TA-Lib in the interpreter running this script (`pip install TA-Lib
+numpy`, e.g. into .build-venv) and a Swift toolchain; the plugin builds the benchmark package
+in release on first use.
 
 Usage: Benchmarks/scripts/talib-peers.py [--points 1000000] [--passes 5] [--runs 3] [--skip-ours]
 """
