@@ -22,6 +22,17 @@ public protocol StreamingIndicator {
     mutating func reset()
 }
 
+extension StreamingIndicator where Output == Double {
+    /// Updates with each of `inputs` in order and writes each output to `outputs[i]`, NaN
+    /// inside the lookback: the values `update` returns one by one, for a research path that
+    /// holds a whole series. Indicators with a window override it with one uniqueness check
+    /// per batch (`SMA`, `StandardDeviation`, `RollingZScore`; `BollingerBands` writes `Bands`).
+    @inlinable
+    public mutating func update(_ inputs: UnsafeBufferPointer<Input>, into outputs: UnsafeMutablePointer<Double>) {
+        for i in 0..<inputs.count { outputs[i] = update(inputs[i]) ?? .nan }
+    }
+}
+
 /// One bar's prices and volume as doubles, the input of bar-based indicators. Features are
 /// not money: convert `Price`/`Quantity` with `doubleValue` (the `init` below does).
 @frozen public struct PriceBar: Sendable, BitwiseCopyable, Equatable {
@@ -86,6 +97,15 @@ enum TALib {
     /// `TA_IS_ZERO_SCALED`: |v| ≤ ε · scale, for a difference of two comparable magnitudes.
     @inlinable
     static func isZeroScaled(_ v: Double, scale: Double) -> Bool { abs(v) <= epsilon * scale }
+
+    /// `x > 0 ? x : 0` (NaN and −0 give +0) without a branch: the comparison's all-ones or
+    /// all-zeros mask over the bits. A branch on the sign of a price change is a coin toss the
+    /// predictor loses about half the time.
+    @inlinable
+    static func positivePart(_ x: Double) -> Double {
+        let keep = 0 &- UInt64(x > 0 ? 1 : 0)
+        return Double(bitPattern: x.bitPattern & keep)
+    }
 
     /// True range of a bar against the previous close, as TA-Lib's TRANGE computes it.
     @inlinable

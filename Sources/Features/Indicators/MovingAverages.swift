@@ -2,30 +2,57 @@
 ///
 /// A running total in TA-Lib's order (add the new value, divide, then subtract the value
 /// leaving the window), so every output is bit-identical to TA-Lib's batch SMA.
+///
+/// Once ready, an update is one add, one divide, one subtract and one window write (the
+/// window's `pushFull` hands back the value that leaves next); `seen` stops counting at
+/// `period`.
 public struct SMA: StreamingIndicator {
     public let period: Int
+    @usableFromInline let divisor: Double
     @usableFromInline var window: RingWindow
     @usableFromInline var total: Double = 0
+    /// Inputs seen, up to `period`.
     @usableFromInline var seen = 0
 
     public init(period: Int) {
         precondition(period >= 1, "SMA period must be at least 1")
         self.period = period
+        divisor = Double(period)
         window = RingWindow(capacity: period)
     }
 
     @inlinable public var lookback: Int { period - 1 }
     @inlinable public var isReady: Bool { seen >= period }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func update(_ value: Double) -> Double? {
-        seen += 1
+        window.makeUnique()
+        return advance(value)
+    }
+
+    /// `update` with the window's buffer known unique.
+    @inlinable @inline(__always)
+    mutating func advance(_ value: Double) -> Double? {
         total += value
-        window.push(value)
+        if _fastPath(seen >= period) {
+            let average = total / divisor
+            total -= window.pushFullUnique(value)
+            return average
+        }
+        seen &+= 1
+        window.pushUnique(value)
         guard seen >= period else { return nil }
-        let average = total / Double(period)
+        let average = total / divisor
         total -= window.oldest
         return average
+    }
+
+    /// `update` over a buffer: outputs[i] is what `update(values[i])` returns, NaN inside the
+    /// lookback. One uniqueness check for the whole batch.
+    @inlinable
+    public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Double>) {
+        window.makeUnique()
+        for i in 0..<values.count { outputs[i] = advance(values[i]) ?? .nan }
     }
 
     @inlinable
@@ -47,6 +74,7 @@ public struct EMA: StreamingIndicator {
     public let k: Double
     @usableFromInline var seedTotal: Double = 0
     @usableFromInline var average: Double = 0
+    /// Inputs seen, up to `period`.
     @usableFromInline var seen = 0
 
     public init(period: Int) {
@@ -62,14 +90,15 @@ public struct EMA: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
-        seen += 1
+        if _fastPath(seen >= period) {
+            // Ready (`seen` stops counting at `period`).
+            average = period == 1 ? value : average.addingProduct(value - average, k)
+            return average
+        }
+        seen &+= 1
         if period == 1 {
             average = value
             return value
-        }
-        if seen > period {
-            average = average.addingProduct(value - average, k)
-            return average
         }
         seedTotal += value
         guard seen == period else { return nil }

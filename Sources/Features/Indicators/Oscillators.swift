@@ -8,15 +8,18 @@
 public struct RSI: StreamingIndicator {
     public let period: Int
     @usableFromInline let inversePeriod: Double
+    @usableFromInline let periodMinusOne: Double
     @usableFromInline var previous: Double = 0
     @usableFromInline var gain: Double = 0
     @usableFromInline var loss: Double = 0
+    /// Inputs seen, up to `period + 1`.
     @usableFromInline var seen = 0
 
     public init(period: Int) {
         precondition(period >= 2, "RSI period must be at least 2")
         self.period = period
         inversePeriod = 1.0 / Double(period)
+        periodMinusOne = Double(period - 1)
     }
 
     @inlinable public var lookback: Int { period }
@@ -24,20 +27,21 @@ public struct RSI: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ value: Double) -> Double? {
-        seen += 1
         let change = value - previous
         previous = value
-        if seen == 1 { return nil }
-        let up = change > 0.0 ? change : 0.0
-        if seen <= period + 1 {
+        let up = TALib.positivePart(change)
+        if _fastPath(seen > period) {
+            // Ready (`seen` stops counting at `period + 1`).
+            loss *= periodMinusOne
+            gain *= periodMinusOne
+            gain += up
+            loss += up - change
+        } else {
+            seen &+= 1
+            if seen == 1 { return nil }
             gain += up
             loss += up - change
             guard seen == period + 1 else { return nil }
-        } else {
-            loss *= Double(period - 1)
-            gain *= Double(period - 1)
-            gain += up
-            loss += up - change
         }
         loss *= inversePeriod
         gain *= inversePeriod

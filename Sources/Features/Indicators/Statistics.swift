@@ -89,24 +89,40 @@ public struct LinearRegression: StreamingIndicator {
 /// and the numerator is (x − anchor) − (mean − anchor), so a window at 96 723 ± 0.006 keeps
 /// its digits. A Welford-style sliding update was tried first and failed the reference test
 /// by 5e-3 when a flat stretch followed prices 10⁶× larger (the residue of the large values
-/// outlived them). Amortized O(1).
+/// outlived them). A window whose values are all equal has z = 0 and, re-anchored, sets the
+/// shifted sums exactly (`settlesFlatWindows`), so a mid that sits still costs O(1) per update
+/// rather than a re-anchoring pass per update. Amortized O(1).
 public struct RollingZScore: StreamingIndicator {
     @usableFromInline var variance: ShiftedVariance
 
     public init(period: Int) {
         precondition(period >= 2, "z-score period must be at least 2")
-        variance = ShiftedVariance(period: period, staleness: 0.001)
+        variance = ShiftedVariance(period: period, staleness: 0.001, settlesFlatWindows: true)
     }
 
     @inlinable public var period: Int { variance.period }
     @inlinable public var lookback: Int { variance.period - 1 }
-    @inlinable public var isReady: Bool { variance.seen >= variance.period }
+    @inlinable public var isReady: Bool { variance.isReady }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func update(_ value: Double) -> Double? {
-        guard let v = variance.update(value) else { return nil }
+        variance.window.makeUnique()
+        return advance(value)
+    }
+
+    @inlinable @inline(__always)
+    mutating func advance(_ value: Double) -> Double? {
+        guard let v = variance.advance(value) else { return nil }
         guard v > 0 else { return 0 }
         return ((value - variance.shift) - variance.shiftedMean) / v.squareRoot()
+    }
+
+    /// `update` over a buffer: outputs[i] is what `update(values[i])` returns, NaN inside the
+    /// lookback. One uniqueness check for the whole batch.
+    @inlinable
+    public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Double>) {
+        variance.window.makeUnique()
+        for i in 0..<values.count { outputs[i] = advance(values[i]) ?? .nan }
     }
 
     @inlinable public mutating func reset() { variance.reset() }

@@ -2,6 +2,7 @@
 /// Lookback 1 (the first bar has no previous close).
 public struct TrueRange: StreamingIndicator {
     @usableFromInline var previousClose: Double = 0
+    /// Bars seen, up to 2.
     @usableFromInline var seen = 0
 
     public init() {}
@@ -11,10 +12,14 @@ public struct TrueRange: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ bar: PriceBar) -> Double? {
-        seen += 1
-        defer { previousClose = bar.close }
-        guard seen > 1 else { return nil }
-        return TALib.trueRange(high: bar.high, low: bar.low, previousClose: previousClose)
+        let previous = previousClose
+        previousClose = bar.close
+        if _fastPath(seen > 0) {
+            seen = 2  // ready from the second bar on
+            return TALib.trueRange(high: bar.high, low: bar.low, previousClose: previous)
+        }
+        seen = 1
+        return nil
     }
 
     @inlinable
@@ -36,6 +41,7 @@ public struct ATR: StreamingIndicator {
     @usableFromInline let beta: Double
     @usableFromInline var range: TrueRange
     @usableFromInline var average: Double = 0
+    /// Bars seen, up to `period + 1` (the true range's own count stops there too).
     @usableFromInline var seen = 0
 
     public init(period: Int = 14) {
@@ -51,15 +57,25 @@ public struct ATR: StreamingIndicator {
 
     @inlinable
     public mutating func update(_ bar: PriceBar) -> Double? {
-        seen += 1
-        guard let tr = range.update(bar) else { return nil }
-        if seen <= period + 1 {
-            average += tr
-            guard seen == period + 1 else { return nil }
-            average = average / Double(period)
+        if _fastPath(seen > period) {
+            // Ready (`seen` stops counting at `period + 1`): the true range against the
+            // previous close, then the Wilder step.
+            let tr = TALib.trueRange(high: bar.high, low: bar.low, previousClose: range.previousClose)
+            range.previousClose = bar.close
+            average = (alpha * tr).addingProduct(beta, average)
             return average
         }
-        average = (alpha * tr).addingProduct(beta, average)
+        // Warming up: the true range's own steps, on the bar's fields (a call with the bar
+        // would keep every bar in memory for the whole loop).
+        seen &+= 1
+        let previous = range.previousClose
+        range.previousClose = bar.close
+        range.seen = seen == 1 ? 1 : 2
+        if seen == 1 { return nil }
+        let tr = TALib.trueRange(high: bar.high, low: bar.low, previousClose: previous)
+        average += tr
+        guard seen == period + 1 else { return nil }
+        average = average / Double(period)
         return average
     }
 
@@ -106,60 +122,113 @@ public struct NATR: StreamingIndicator {
 /// E[d²] is exactly 0. Amortized O(1). Each output is the variance of the window including
 /// the value just pushed (and `mean` that window's mean); the sums then drop the oldest
 /// value, ready for the next one.
+///
+/// `settlesFlatWindows` (the rolling z-score's setting, not TA-Lib's): a re-anchoring pass
+/// that finds every value of the window equal sets the state exactly — shift = that value,
+/// sums 0, variance 0 — rather than shifting to the computed mean. The mean of equal values
+/// need not round back to the value (20 · 100.005 / 20 does not), and a shift an ulp off left
+/// the variance of a flat window below the staleness bound, so every update re-anchored (a
+/// pass over the window) while the mid sat still. Settled, the sums stay exactly 0 while the
+/// value repeats: O(1) per update, and no cost on the ready path.
 @usableFromInline
 struct ShiftedVariance {
     @usableFromInline let period: Int
     @usableFromInline let inversePeriod: Double
     @usableFromInline let staleness: Double
+    @usableFromInline let settlesFlatWindows: Bool
     @usableFromInline var window: RingWindow
     @usableFromInline var shift: Double = 0
     @usableFromInline var sum: Double = 0
     @usableFromInline var sumOfSquares: Double = 0
     @usableFromInline var untilReseed = 0
+    /// Inputs seen, up to `period`.
     @usableFromInline var seen = 0
     /// Mean of the window of the latest output, relative to `shift`: the window mean is
     /// `shift + shiftedMean`, and x − mean is best computed as (x − shift) − shiftedMean.
     @usableFromInline var shiftedMean: Double = 0
 
     @usableFromInline
-    init(period: Int, staleness: Double = 0.000001) {
+    init(period: Int, staleness: Double = 0.000001, settlesFlatWindows: Bool = false) {
         self.period = period
         self.staleness = staleness
+        self.settlesFlatWindows = settlesFlatWindows
         inversePeriod = 1.0 / Double(period)
         window = RingWindow(capacity: period)
         untilReseed = 32 * period
     }
 
+    @inlinable var isReady: Bool { seen >= period }
+
     @inlinable
     mutating func update(_ value: Double) -> Double? {
-        seen += 1
+        window.makeUnique()
+        return advance(value)
+    }
+
+    /// `update` with the window's buffer known unique. The ready path is inlined into the
+    /// caller's loop; the warm-up (the first `period` inputs) is out of line.
+    @inlinable @inline(__always)
+    mutating func advance(_ value: Double) -> Double? {
+        if _fastPath(seen >= period) {
+            let d = value - shift
+            sum += d
+            sumOfSquares += d * d
+            return slide(leaving: window.pushFullUnique(value))
+        }
+        return warmUp(value)
+    }
+
+    @inline(never) @usableFromInline
+    mutating func warmUp(_ value: Double) -> Double? {
+        seen &+= 1
         if seen == 1 { shift = value }
-        window.push(value)
-        var d = value - shift
+        window.pushUnique(value)
+        let d = value - shift
         sum += d
         sumOfSquares += d * d
         guard seen >= period else { return nil }
+        return slide(leaving: window.oldest)
+    }
+
+    /// The output for a full window whose sums include the newest value, then the sums drop
+    /// `leaving` (the oldest value, the one the next push overwrites).
+    @inlinable @inline(__always)
+    mutating func slide(leaving: Double) -> Double {
         shiftedMean = sum * inversePeriod
         var variance = sumOfSquares * inversePeriod - shiftedMean * shiftedMean
-        d = window.oldest - shift
+        let d = leaving - shift
         sum -= d
         let leavingSquare = d * d
         sumOfSquares -= leavingSquare
-        untilReseed -= 1
-        if variance < staleness * (sumOfSquares * inversePeriod)
+        untilReseed &-= 1
+        if _slowPath(variance < staleness * (sumOfSquares * inversePeriod)
             || leavingSquare > 1000000.0 * sumOfSquares
-            || untilReseed <= 0 {
+            || untilReseed <= 0) {
             variance = reseed()
         }
         return variance
     }
 
     /// Re-anchors the shift on the window mean; the window's variance, floored at 0.
-    @inlinable
+    @inline(never) @usableFromInline
     mutating func reseed() -> Double {
         untilReseed = 32 * period
         var total = 0.0
-        for age in stride(from: period - 1, through: 0, by: -1) { total += window.value(ago: age) }
+        let newest = window.newest
+        var flat = settlesFlatWindows && newest.isFinite
+        for age in stride(from: period - 1, through: 0, by: -1) {
+            let v = window.value(ago: age)
+            total += v
+            if v != newest { flat = false }
+        }
+        if flat {
+            // Every d is exactly 0, before and after the oldest value leaves.
+            shift = newest
+            sum = 0
+            sumOfSquares = 0
+            shiftedMean = 0
+            return 0
+        }
         shift = total * inversePeriod
         sum = 0
         sumOfSquares = 0
@@ -205,12 +274,26 @@ public struct StandardDeviation: StreamingIndicator {
 
     @inlinable public var period: Int { variance.period }
     @inlinable public var lookback: Int { variance.period - 1 }
-    @inlinable public var isReady: Bool { variance.seen >= variance.period }
+    @inlinable public var isReady: Bool { variance.isReady }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func update(_ value: Double) -> Double? {
-        guard let v = variance.update(value) else { return nil }
+        variance.window.makeUnique()
+        return advance(value)
+    }
+
+    @inlinable @inline(__always)
+    mutating func advance(_ value: Double) -> Double? {
+        guard let v = variance.advance(value) else { return nil }
         return v.squareRoot() * deviations
+    }
+
+    /// `update` over a buffer: outputs[i] is what `update(values[i])` returns, NaN inside the
+    /// lookback. One uniqueness check for the whole batch.
+    @inlinable
+    public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Double>) {
+        variance.window.makeUnique()
+        for i in 0..<values.count { outputs[i] = advance(values[i]) ?? .nan }
     }
 
     @inlinable public mutating func reset() { variance.reset() }
@@ -218,32 +301,56 @@ public struct StandardDeviation: StreamingIndicator {
 
 /// Bollinger bands over an SMA (TA-Lib BBANDS with MA type SMA). Lookback `period − 1`.
 ///
-/// Middle = TA-Lib's SMA; deviation = √ of TA-Lib 0.8's cancellation-free variance; bands =
-/// middle ± deviation · multiplier (not fused, as TA-Lib).
+/// Middle = TA-Lib's SMA (its running total: add the new value, divide by the period, then
+/// subtract the value leaving); deviation = √ of TA-Lib 0.8's cancellation-free variance;
+/// bands = middle ± deviation · multiplier (not fused, as TA-Lib). The SMA reads the values
+/// leaving from the variance's window: one window, one write per update.
 public struct BollingerBands: StreamingIndicator {
     public typealias Output = Bands
 
+    public let period: Int
     public let deviationsUp: Double
     public let deviationsDown: Double
-    @usableFromInline var middle: SMA
+    @usableFromInline let divisor: Double
+    @usableFromInline var total: Double = 0
     @usableFromInline var variance: ShiftedVariance
 
     public init(period: Int = 20, deviationsUp: Double = 2, deviationsDown: Double = 2) {
         precondition(period >= 2, "Bollinger period must be at least 2")
+        self.period = period
         self.deviationsUp = deviationsUp
         self.deviationsDown = deviationsDown
-        middle = SMA(period: period)
+        divisor = Double(period)
         variance = ShiftedVariance(period: period)
     }
 
-    @inlinable public var period: Int { middle.period }
-    @inlinable public var lookback: Int { middle.period - 1 }
-    @inlinable public var isReady: Bool { middle.isReady }
+    @inlinable public var lookback: Int { period - 1 }
+    @inlinable public var isReady: Bool { variance.isReady }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func update(_ value: Double) -> Bands? {
-        let v = variance.update(value)
-        guard let average = middle.update(value), let v else { return nil }
+        variance.window.makeUnique()
+        return advance(value)
+    }
+
+    /// `update` over a buffer: outputs[i] is what `update(values[i])` returns, all three lines
+    /// NaN inside the lookback. One uniqueness check for the whole batch.
+    @inlinable
+    public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Bands>) {
+        variance.window.makeUnique()
+        for i in 0..<values.count {
+            outputs[i] = advance(values[i]) ?? Bands(upper: .nan, middle: .nan, lower: .nan)
+        }
+    }
+
+    /// `update` with the window's buffer known unique.
+    @inlinable @inline(__always)
+    mutating func advance(_ value: Double) -> Bands? {
+        total += value
+        guard let v = variance.advance(value) else { return nil }
+        // The variance's window is full and its oldest value is the one leaving next.
+        let average = total / divisor
+        total -= variance.window.oldestOfFull
         let deviation = v.squareRoot()
         return Bands(upper: average + deviation * deviationsUp, middle: average,
                      lower: average - deviation * deviationsDown)
@@ -251,7 +358,7 @@ public struct BollingerBands: StreamingIndicator {
 
     @inlinable
     public mutating func reset() {
-        middle.reset()
+        total = 0
         variance.reset()
     }
 }

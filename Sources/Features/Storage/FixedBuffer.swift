@@ -56,11 +56,48 @@ public struct RingWindow {
     /// Appends `value`, overwriting the oldest value when full.
     @inlinable
     public mutating func push(_ value: Double) {
-        if !isKnownUniquelyReferenced(&buffer) { buffer = FixedBuffer(copying: buffer) }
+        makeUnique()
+        let capacity = buffer.capacity
         buffer.base[next] = value
-        next = next == buffer.capacity - 1 ? 0 : next + 1
-        if held < buffer.capacity { held += 1 }
+        let following = next &+ 1
+        next = following == capacity ? 0 : following
+        if held < capacity { held &+= 1 }
     }
+
+    /// `push` for a window whose buffer is known unique (`makeUnique` was called since the
+    /// last copy could have been made): batch loops check once per batch.
+    @inlinable
+    mutating func pushUnique(_ value: Double) {
+        let capacity = buffer.capacity
+        buffer.base[next] = value
+        let following = next &+ 1
+        next = following == capacity ? 0 : following
+        if held < capacity { held &+= 1 }
+    }
+
+    /// Appends `value` to a full window and returns the oldest value left afterwards (the one
+    /// the next push overwrites): `push(value)` then `oldest`, with no fullness tests. Only
+    /// for a full window (`isFull`) whose buffer is known unique (see `pushUnique`).
+    @inlinable
+    mutating func pushFullUnique(_ value: Double) -> Double {
+        assert(isFull, "pushFull needs a full window")
+        let base = buffer.base
+        base[next] = value
+        let following = next &+ 1
+        let slot = following == buffer.capacity ? 0 : following
+        next = slot
+        return base[slot]
+    }
+
+    /// Clones the buffer if another copy of this window shares it (see `FixedBuffer`). The
+    /// check is one runtime call; the clone is out of line.
+    @inlinable
+    mutating func makeUnique() {
+        if _slowPath(!isKnownUniquelyReferenced(&buffer)) { clone() }
+    }
+
+    @inline(never) @usableFromInline
+    mutating func clone() { buffer = FixedBuffer(copying: buffer) }
 
     /// The value pushed `age` pushes ago (0 = the newest); `age < count`.
     @inlinable
@@ -78,6 +115,13 @@ public struct RingWindow {
         return isFull ? buffer.base[next] : buffer.base[0]
     }
 
+    /// `oldest` of a full window: the value in the slot the next push overwrites.
+    @inlinable
+    var oldestOfFull: Double {
+        assert(isFull)
+        return buffer.base[next]
+    }
+
     /// The newest value held.
     @inlinable public var newest: Double { value(ago: 0) }
 
@@ -91,7 +135,7 @@ public struct RingWindow {
     /// Forgets every value; keeps the memory.
     @inlinable
     public mutating func removeAll() {
-        if !isKnownUniquelyReferenced(&buffer) { buffer = FixedBuffer(copying: buffer) }
+        makeUnique()
         buffer.base.update(repeating: 0, count: buffer.capacity)
         next = 0
         held = 0
