@@ -8,8 +8,17 @@ import PackageDescription
 /// raw memory, never in class `var`s, so the dynamic check would only cost time). Cross-module
 /// optimisation is on by default in release builds of this toolchain; public hot API is also
 /// `@inlinable` so the benchmark package and the engine specialise it.
+///
+/// Release builds target Haswell (x86-64-v3: AVX2, FMA, BMI2; every server CPU since 2013): without
+/// it `addingProduct` is a call into libm's `fma` instead of one instruction (MACD 10.9 → 2.6 ns
+/// per update measured here). Results do not change: an FMA is exactly rounded either way.
+#if arch(x86_64)
+let cpuFlags = ["-target-cpu", "haswell"]
+#else
+let cpuFlags: [String] = []
+#endif
 let hotSettings: [SwiftSetting] = [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release)),
+    .unsafeFlags(["-enforce-exclusivity=unchecked"] + cpuFlags, .when(configuration: .release)),
 ]
 
 func systemLibrary(_ name: String, pkg: String, apt: String) -> Target {

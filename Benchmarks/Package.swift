@@ -10,6 +10,14 @@ import struct Foundation.URL
 // SwiftPM names a path dependency after its folder, whatever the clone is called.
 let rootPackage = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
 
+// The root package's release CPU target (Haswell, x86-64-v3: FMA as an instruction), for the @inlinable
+// hot code compiled into these benchmarks.
+#if arch(x86_64)
+let cpuFlags = ["-target-cpu", "haswell"]
+#else
+let cpuFlags: [String] = []
+#endif
+
 let package = Package(
     name: "TicklineBenchmarks",
     platforms: [.macOS(.v15)],
@@ -27,7 +35,7 @@ let package = Package(
                 .product(name: "TicklineCore", package: rootPackage),
             ],
             path: "Sources/BenchSupport",
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"] + cpuFlags)]
         ),
         .executableTarget(
             name: "ring-compare",
@@ -43,6 +51,7 @@ let package = Package(
                 .product(name: "TicklineCore", package: rootPackage),
             ],
             path: "Benchmarks/PlumbingBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
@@ -54,6 +63,7 @@ let package = Package(
                 .product(name: "TicklineCore", package: rootPackage),
             ],
             path: "Benchmarks/MarketDataBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
@@ -64,6 +74,7 @@ let package = Package(
                 .product(name: "TicklineConfig", package: rootPackage),
             ],
             path: "Benchmarks/FeaturesBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
@@ -73,6 +84,7 @@ let package = Package(
                 .product(name: "Models", package: rootPackage),
             ],
             path: "Benchmarks/ModelsBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
@@ -84,6 +96,7 @@ let package = Package(
                 .product(name: "TicklineCore", package: rootPackage),
             ],
             path: "Benchmarks/SimulationBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
@@ -95,6 +108,7 @@ let package = Package(
                 .product(name: "TicklineCore", package: rootPackage),
             ],
             path: "Benchmarks/RiskBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
@@ -106,6 +120,7 @@ let package = Package(
                 .product(name: "TicklineCore", package: rootPackage),
             ],
             path: "Benchmarks/JournalBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
@@ -117,6 +132,7 @@ let package = Package(
                 .product(name: "TicklineCore", package: rootPackage),
             ],
             path: "Benchmarks/VenuesBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         // LinuxIO's TCP sessions behind a plain-Swift wrapper (CLiburing and swift-system's
@@ -129,7 +145,7 @@ let package = Package(
                 .product(name: "TicklineCore", package: rootPackage),
             ],
             path: "Sources/LinuxIOBenchSupport",
-            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
+            swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"] + cpuFlags)]
         ),
         .executableTarget(
             name: "LinuxIOBenchmarks",
@@ -138,6 +154,7 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/LinuxIOBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ],
