@@ -116,4 +116,33 @@ extension FakeHost {
         #expect(conflicts.map(\.id) == Array(repeating: "numa.nic", count: 4))
         #expect(conflicts.allSatisfy { $0.severity == .warning })
     }
+
+    /// `Key=Value` settings of the unit file (comments and sections dropped; last one wins).
+    static func unitSettings() throws -> [String: String] {
+        let text = try String(contentsOfFile: "\(tuningDirectory)/systemd/tickline.service", encoding: .utf8)
+        var settings: [String: String] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") && !line.hasPrefix("[") {
+            guard let equals = line.firstIndex(of: "=") else { continue }
+            settings[String(line[..<equals])] = String(line[line.index(after: equals)...])
+        }
+        return settings
+    }
+
+    @Test func systemdUnitStartsTheSixteenCorePlanWithWhatItNeeds() throws {
+        let unit = try Self.unitSettings()
+        let affinity = try #require(unit["CPUAffinity"].flatMap(CPUSet.parseList), "CPUAffinity= is a CPU list")
+        #expect(unit["AllowedCPUs"].flatMap(CPUSet.parseList) == affinity)
+        #expect(unit["LimitMEMLOCK"] == "infinity" && unit["Slice"] == "tickline.slice")
+        #expect(unit["RestrictRealtime"] == nil && unit["CPUQuota"] == nil && unit["MemoryMax"] == nil)
+        // Secrets: none in the unit; the password arrives as a file.
+        #expect(unit["EnvironmentFile"] != nil)
+        #expect(unit.allSatisfy { !$0.value.uppercased().contains("PASSWORD=") || $0.value.contains("PASSWORD_FILE=") })
+        // Started with the unit's mask (and limits) on the 16-CPU host, the plan has no conflict
+        // left, affinity.mask included; the journal gets a CPU of the mask that is not isolated.
+        let host = FakeHost.tuned(sockets: 1, coresPerSocket: 8, isolated: "2-7,10-15", nicNode: 0, allowed: CPUList.format(affinity))
+        let (plan, conflicts) = try check("16-core", on: host)
+        #expect(conflicts.isEmpty, "\(conflicts)")
+        let isolated = host.read().isolation.isolated
+        #expect(affinity.contains { !isolated.contains($0) && !plan.threads.flatMap(\.cpus).contains($0) })
+    }
 }
