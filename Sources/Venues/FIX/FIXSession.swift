@@ -134,6 +134,8 @@ public final class FIXSession {
     private var now = Nanos.zero
 
     private var writer = FIXWriter(capacity: 64 * 1024)
+    private let senderBytes: [UInt8]
+    private let targetBytes: [UInt8]
     private let parser = FIXParser(capacity: 1024)
     private let resendParser = FIXParser(capacity: 1024)
     private let inbound: UnsafeMutablePointer<UInt8>
@@ -149,6 +151,8 @@ public final class FIXSession {
         self.validator = dictionary.map { FIXValidator(dictionary: $0) }
         self.application = application
         self.heartBtInt = config.heartbeatInterval
+        senderBytes = Array(config.senderCompID.utf8)
+        targetBytes = Array(config.targetCompID.utf8)
         inbound = .allocate(capacity: inboundCapacity)
         outbound = .allocate(capacity: outboundCapacity)
     }
@@ -344,11 +348,13 @@ public final class FIXSession {
     private func writeHeader(seq: Int, possDup: Bool, extra: [(Int32, [UInt8])]) {
         writer.field(34, int: Int64(seq))
         if possDup { writer.field(43, "Y") }
-        writer.field(49, config.senderCompID)
+        senderBytes.withUnsafeBytes { writer.field(49, $0) }
         writer.field(52, time: now)
-        writer.field(56, config.targetCompID)
-        for (tag, value) in extra.sorted(by: { $0.0 < $1.0 }) {
-            value.withUnsafeBytes { writer.field(Int(tag), $0) }
+        targetBytes.withUnsafeBytes { writer.field(56, $0) }
+        if !extra.isEmpty {
+            for (tag, value) in extra.sorted(by: { $0.0 < $1.0 }) {
+                value.withUnsafeBytes { writer.field(Int(tag), $0) }
+            }
         }
     }
 
