@@ -75,7 +75,11 @@ public enum FIXFramer {
         // Find "8=".
         var start = 0
         while start + 1 < count {
-            if bytes[start] == UInt8(ascii: "8") && bytes[start + 1] == UInt8(ascii: "=") && (start == 0 || bytes[start - 1] == fixSOH) { break }
+            if bytes[start] == UInt8(ascii: "8") && bytes[start + 1] == UInt8(ascii: "=") {
+                // At the start, after a SOH, or (in line noise) followed by "FIX".
+                if start == 0 || bytes[start - 1] == fixSOH { break }
+                if start + 4 < count && bytes[start + 2] == UInt8(ascii: "F") && bytes[start + 3] == UInt8(ascii: "I") && bytes[start + 4] == UInt8(ascii: "X") { break }
+            }
             start += 1
         }
         if start + 1 >= count { return start > 0 ? .garbage(length: start) : .incomplete }
@@ -284,7 +288,7 @@ public struct FIXParser: ~Copyable {
             if tag == 10 { break }
         }
         guard count >= 4, table[0].tag == 8, table[1].tag == 9, table[2].tag == 35 else {
-            return .failure(FIXGarbleError(count > 0 && table[0].tag != 8 ? .noBeginString : .fieldOrder))
+            return .failure(FIXGarbleError(count == 0 || table[0].tag != 8 ? .noBeginString : .fieldOrder))
         }
         guard table[count - 1].tag == 10, index == length else { return .failure(FIXGarbleError(.badCheckSum)) }
         // BodyLength: from after 9's SOH to the start of "10=".
