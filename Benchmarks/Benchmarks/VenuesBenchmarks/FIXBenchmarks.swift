@@ -8,7 +8,7 @@ nonisolated(unsafe) let fixZeroAllocations: [BenchmarkMetric: BenchmarkThreshold
     .mallocCountTotal: .init(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0]),
 ]
 
-let fixConfiguration = Benchmark.Configuration(
+nonisolated(unsafe) let fixConfiguration = Benchmark.Configuration(
     metrics: [.wallClock, .throughput, .mallocCountTotal, .instructions],
     warmupIterations: 3,
     scalingFactor: .kilo,

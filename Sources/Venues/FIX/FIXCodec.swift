@@ -295,12 +295,7 @@ public struct FIXParser: ~Copyable {
         let bodyStart = Int(table[1].start + table[1].length) + 1
         let declared = FIXNumber.parseInt(UnsafeRawBufferPointer(start: base + Int(table[1].start), count: Int(table[1].length)))
         guard let declared, declared == Int64(checksumStart - bodyStart) else { return .failure(FIXGarbleError(.badBodyLength)) }
-        var sum: UInt32 = 0
-        var i = 0
-        while i < checksumStart {
-            sum &+= UInt32(base[i])
-            i += 1
-        }
+        let sum = fixByteSum(base, checksumStart)
         let checksumField = table[count - 1]
         guard checksumField.length == 3,
             let stated = FIXNumber.parseInt(UnsafeRawBufferPointer(start: base + Int(checksumField.start), count: 3)),
@@ -313,6 +308,31 @@ public struct FIXParser: ~Copyable {
 public struct FIXGarbleError: Error, Sendable {
     public var reason: FIXGarble
     @inlinable public init(_ reason: FIXGarble) { self.reason = reason }
+}
+
+/// The FIX CheckSum: the sum of `count` bytes modulo 256, eight bytes at a time.
+@inlinable
+public func fixByteSum(_ base: UnsafePointer<UInt8>, _ count: Int) -> UInt32 {
+    var total: UInt64 = 0
+    var index = 0
+    let raw = UnsafeRawPointer(base)
+    while index + 8 <= count {
+        // Up to 64 words per round: each 16-bit lane stays below 64 * 510.
+        var lanes: UInt64 = 0
+        var words = 0
+        while words < 64 && index + 8 <= count {
+            let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            lanes &+= (word & 0x00FF_00FF_00FF_00FF) &+ ((word >> 8) & 0x00FF_00FF_00FF_00FF)
+            index += 8
+            words += 1
+        }
+        total &+= (lanes &* 0x0001_0001_0001_0001) >> 48
+    }
+    while index < count {
+        total &+= UInt64(base[index])
+        index += 1
+    }
+    return UInt32(truncatingIfNeeded: total & 0xFF)
 }
 
 /// Allocation-free number parsing and formatting over ASCII bytes.
@@ -389,35 +409,32 @@ public enum FIXNumber {
     @inlinable
     public static func writeInt(_ value: Int64, to out: UnsafeMutablePointer<UInt8>) -> Int {
         var magnitude = value.magnitude
-        var scratch: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        return withUnsafeMutableBytes(of: &scratch) { raw in
-            let tmp = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
-            var n = 0
-            repeat {
-                tmp[n] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                n += 1
-            } while magnitude > 0
-            var written = 0
-            if value < 0 {
-                out[0] = UInt8(ascii: "-")
-                written = 1
-            }
-            while n > 0 {
-                n -= 1
-                out[written] = tmp[n]
-                written += 1
-            }
-            return written
+        var written = 0
+        if value < 0 {
+            out[0] = UInt8(ascii: "-")
+            written = 1
         }
+        var digits = 1
+        var probe = magnitude
+        while probe >= 10 {
+            probe /= 10
+            digits += 1
+        }
+        var position = written + digits - 1
+        repeat {
+            out[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+            magnitude /= 10
+            position -= 1
+        } while magnitude > 0
+        return written + digits
     }
 
     /// Writes a scaled decimal (`decimals` fractional digits) without trailing fractional
     /// zeros: 1_500_000_000 at 9 decimals → `1.5`; returns bytes written.
     @inlinable
     public static func writeDecimal(_ raw: Int64, decimals: Int, to out: UnsafeMutablePointer<UInt8>) -> Int {
-        var scale: Int64 = 1
-        for _ in 0..<decimals { scale *= 10 }
+        var scale: Int64 = decimals == 9 ? 1_000_000_000 : 1
+        if decimals != 9 { for _ in 0..<decimals { scale *= 10 } }
         let magnitude = raw.magnitude
         let whole = magnitude / UInt64(scale)
         var fraction = magnitude % UInt64(scale)
@@ -699,13 +716,7 @@ public struct FIXWriter: ~Copyable {
         buffer[start + 7] = UInt8(ascii: ".")
         buffer[start + 8] = version == .fix42 ? UInt8(ascii: "2") : UInt8(ascii: "4")
         buffer[start + 9] = fixSOH
-        var sum: UInt32 = 0
-        var i = start
-        while i < position {
-            sum &+= UInt32(buffer[i])
-            i += 1
-        }
-        sum %= 256
+        let sum = fixByteSum(buffer + start, position - start)
         buffer[position] = UInt8(ascii: "1")
         buffer[position + 1] = UInt8(ascii: "0")
         buffer[position + 2] = UInt8(ascii: "=")

@@ -213,35 +213,72 @@ public enum FIXOrderMapping {
         }
     }
 
-    /// Maps an ExecutionReport(8) or OrderCancelReject(9) to an `ExecReport`.
+    /// Maps an ExecutionReport(8) or OrderCancelReject(9) to an `ExecReport` (one pass over
+    /// the tag table).
     @inlinable
     public static func execReport(_ m: FIXMessageView, symbols: borrowing FIXSymbols, receivedAt: Nanos) -> Result<ExecReport, FIXMappingError> {
-        guard let idRaw = m.value(11), let clOrdID = FIXNumber.parseInt(idRaw), clOrdID >= 0 else {
-            return .failure(m.has(11) ? .badClOrdID : .missingField)
+        let isCancelReject = m.isType(UInt8(ascii: "9"))
+        guard isCancelReject || m.isType(UInt8(ascii: "8")) else { return .failure(.wrongMsgType) }
+        var clOrdID: Int64 = -1
+        var sawClOrdID = false
+        var execTypeChar: UInt8 = 0
+        var ordStatus: UInt8? = nil
+        var sideChar: UInt8 = 0
+        var symbol = -1
+        var venueOrderID: UInt64 = 0
+        var execID: UInt64 = 0
+        var lastQuantity = Quantity.zero
+        var lastPrice = Price.zero
+        var cumulative = Quantity.zero
+        var leaves = Quantity.zero
+        var reason: Int64 = 0
+        var transactTime: Nanos? = nil
+        var i = 3
+        while i < m.count {
+            let tag = m.fields[i].tag
+            let raw = m.value(at: i)
+            switch tag {
+            case 11:
+                sawClOrdID = true
+                clOrdID = FIXNumber.parseInt(raw) ?? -1
+            case 14: cumulative = Quantity(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
+            case 17: execID = identifier(raw)
+            case 31: lastPrice = Price(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
+            case 32: lastQuantity = Quantity(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
+            case 37: venueOrderID = identifier(raw)
+            case 39: ordStatus = raw.count == 1 ? raw[0] : nil
+            case 54: sideChar = raw.count == 1 ? raw[0] : 0
+            case 55: symbol = i
+            case 60: transactTime = FIXTime.parse(raw)
+            case 102, 103: reason = FIXNumber.parseInt(raw) ?? 0
+            case 150: execTypeChar = raw.count == 1 ? raw[0] : 0
+            case 151: leaves = Quantity(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
+            default: break
+            }
+            i += 1
         }
-        if m.isType(UInt8(ascii: "9")) {
+        guard clOrdID >= 0 else { return .failure(sawClOrdID ? .badClOrdID : .missingField) }
+        if isCancelReject {
             var report = ExecReport(execType: .cancelRejected, clientOrderID: OrderID(UInt64(clOrdID)), instrument: InstrumentID(0), side: .none)
-            report.venueOrderID = OrderID(m.value(37).map(identifier) ?? 0)
-            report.rejectReason = UInt16(clamping: m.int(102) ?? 0)
+            report.venueOrderID = OrderID(venueOrderID)
+            report.rejectReason = UInt16(clamping: reason)
             report.tsReceive = receivedAt
-            report.tsEvent = m.value(60).flatMap(FIXTime.parse) ?? receivedAt
+            report.tsEvent = transactTime ?? receivedAt
             return .success(report)
         }
-        guard m.isType(UInt8(ascii: "8")) else { return .failure(.wrongMsgType) }
-        guard let execTypeChar = m.char(150), let sideChar = m.char(54), let side = side(sideChar) else { return .failure(.missingField) }
-        let leaves = m.quantity(151) ?? .zero
-        guard let type = execType(execTypeChar, ordStatus: m.char(39), leaves: leaves) else { return .failure(.badValue) }
-        guard let symbolRaw = m.value(55), let instrument = symbols.instrument(symbolRaw) else { return .failure(.unknownSymbol) }
+        guard execTypeChar != 0, let side = side(sideChar) else { return .failure(.missingField) }
+        guard let type = execType(execTypeChar, ordStatus: ordStatus, leaves: leaves) else { return .failure(.badValue) }
+        guard symbol >= 0, let instrument = symbols.instrument(m.value(at: symbol)) else { return .failure(.unknownSymbol) }
         var report = ExecReport(execType: type, clientOrderID: OrderID(UInt64(clOrdID)), instrument: instrument, side: side)
-        report.venueOrderID = OrderID(m.value(37).map(identifier) ?? 0)
-        report.execID = m.value(17).map(identifier) ?? 0
-        report.lastQuantity = m.quantity(32) ?? .zero
-        report.lastPrice = m.price(31) ?? .zero
-        report.cumulativeQuantity = m.quantity(14) ?? .zero
+        report.venueOrderID = OrderID(venueOrderID)
+        report.execID = execID
+        report.lastQuantity = lastQuantity
+        report.lastPrice = lastPrice
+        report.cumulativeQuantity = cumulative
         report.leavesQuantity = leaves
-        report.rejectReason = UInt16(clamping: m.int(103) ?? 0)
+        report.rejectReason = UInt16(clamping: reason)
         report.tsReceive = receivedAt
-        report.tsEvent = m.value(60).flatMap(FIXTime.parse) ?? receivedAt
+        report.tsEvent = transactTime ?? receivedAt
         return .success(report)
     }
 
