@@ -278,6 +278,17 @@ public struct FIXParser: ~Copyable {
             if negative { tag = -tag }
             index += 1
             let valueStart = index
+            // Find the SOH eight bytes at a time.
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= length {
+                let x = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ 0x0101_0101_0101_0101
+                let found = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+                if found != 0 {
+                    index += found.trailingZeroBitCount >> 3
+                    break
+                }
+                index += 8
+            }
             while index < length && base[index] != fixSOH { index += 1 }
             guard index < length else { return .failure(FIXGarbleError(.malformedField)) }
             guard count < capacity else { return .failure(FIXGarbleError(.tooManyFields)) }

@@ -298,24 +298,43 @@ public enum FIXOrderMapping {
         } else {
             return .failure(.wrongMsgType)
         }
-        guard let idRaw = m.value(11), let clOrdID = FIXNumber.parseInt(idRaw), clOrdID >= 0 else {
-            return .failure(m.has(11) ? .badClOrdID : .missingField)
+        var clOrdID: Int64 = -1
+        var sawClOrdID = false
+        var orig: Int64 = -1
+        var sideChar: UInt8 = 0
+        var symbol = -1
+        var type = OrderType.limit
+        var tif = TimeInForce.day
+        var quantity = Quantity.zero
+        var price = Price.zero
+        var trigger = Price.undefined
+        var i = 3
+        while i < m.count {
+            let raw = m.value(at: i)
+            switch m.fields[i].tag {
+            case 11:
+                sawClOrdID = true
+                clOrdID = FIXNumber.parseInt(raw) ?? -1
+            case 38: quantity = Quantity(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
+            case 40: type = (raw.count == 1 ? ordType(raw[0]) : nil) ?? .limit
+            case 41: orig = FIXNumber.parseInt(raw) ?? -1
+            case 44: price = Price(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
+            case 54: sideChar = raw.count == 1 ? raw[0] : 0
+            case 55: symbol = i
+            case 59: tif = (raw.count == 1 ? self.tif(raw[0]) : nil) ?? .day
+            case 99: trigger = FIXNumber.parseDecimal(raw, decimals: 9).map { Price(raw: $0) } ?? .undefined
+            default: break
+            }
+            i += 1
         }
-        guard let sideChar = m.char(54), let side = side(sideChar) else { return .failure(.missingField) }
-        guard let symbolRaw = m.value(55), let instrument = symbols.instrument(symbolRaw) else { return .failure(.unknownSymbol) }
-        var orig: Int64 = 0
-        if action != .new {
-            guard let raw = m.value(41), let value = FIXNumber.parseInt(raw), value >= 0 else { return .failure(.missingField) }
-            orig = value
-        }
-        let type = m.char(40).flatMap(ordType) ?? .limit
-        let tif = m.char(59).flatMap(tif) ?? .day
-        let quantity = m.quantity(38) ?? .zero
-        let price = m.price(44) ?? .zero
+        guard clOrdID >= 0 else { return .failure(sawClOrdID ? .badClOrdID : .missingField) }
+        guard let side = side(sideChar) else { return .failure(.missingField) }
+        guard symbol >= 0, let instrument = symbols.instrument(m.value(at: symbol)) else { return .failure(.unknownSymbol) }
+        if action != .new && orig < 0 { return .failure(.missingField) }
         return .success(
             OrderCommand(
                 action: action, clientOrderID: OrderID(UInt64(clOrdID)), instrument: instrument, side: side, quantity: quantity, price: price,
-                orderType: type, timeInForce: tif, origClientOrderID: OrderID(UInt64(orig)), triggerPrice: m.price(99) ?? .undefined,
+                orderType: type, timeInForce: tif, origClientOrderID: OrderID(UInt64(max(orig, 0))), triggerPrice: trigger,
                 tsEvent: receivedAt))
     }
 
