@@ -72,7 +72,7 @@ struct FIXExecutorInteropTests {
         executor.executableURL = URL(fileURLWithPath: directory + "/executor")
         executor.arguments = [directory + "/executor.cfg"]
         executor.currentDirectoryURL = URL(fileURLWithPath: directory)
-        FileManager.default.createFile(atPath: directory + "/executor.log", contents: nil)
+        _ = FileManager.default.createFile(atPath: directory + "/executor.log", contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: directory + "/executor.log"))
         executor.standardOutput = log
         executor.standardError = log
