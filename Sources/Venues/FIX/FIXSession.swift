@@ -555,7 +555,7 @@ public final class FIXSession {
                 return false
             }
         }
-        if message.string(49) != config.targetCompID || message.string(56) != config.senderCompID {
+        if !Self.equal(message.value(49), targetBytes) || !Self.equal(message.value(56), senderBytes) {
             sendReject(message, reason: .compIDProblem, tag: nil)
             sendLogout(text: nil)
             return false
@@ -577,6 +577,12 @@ public final class FIXSession {
             resendRange = nil
         }
         return true
+    }
+
+    private static func equal(_ raw: UnsafeRawBufferPointer?, _ bytes: [UInt8]) -> Bool {
+        guard let raw, raw.count == bytes.count else { return false }
+        if raw.count == 0 { return true }
+        return bytes.withUnsafeBytes { memcmp($0.baseAddress!, raw.baseAddress!, raw.count) == 0 }
     }
 
     private func doTargetTooHigh(_ message: FIXMessageView, seq: Int) {
