@@ -128,9 +128,14 @@ public final class Backtest {
         let routing = RoutingAgent(input: (liveVenue == nil ? riskRing : SPSCRing<EngineMessage>(capacity: 64)).consumer,
                                    reports: (liveVenue == nil ? reportRing : SPSCRing<ExecReport>(capacity: 64)).producer, venue: venue, counters: counters)
         let venueLink = VenueLink()
-        var liveRouting: OUCHRoutingAgent?
+        var liveRouting: (any LiveRouting)?
         if let liveVenue {
-            do { liveRouting = try OUCHRoutingAgent(input: riskRing.consumer, reports: reportRing.producer, config: liveVenue, link: venueLink) } catch {
+            do {
+                switch liveVenue.kind {
+                case .ouch: liveRouting = try OUCHRoutingAgent(input: riskRing.consumer, reports: reportRing.producer, config: liveVenue, link: venueLink)
+                case .fix: liveRouting = try FIXRoutingAgent(input: riskRing.consumer, reports: reportRing.producer, config: liveVenue, link: venueLink)
+                }
+            } catch {
                 throw EngineError.setup("venue session: \(error)")
             }
         }

@@ -68,6 +68,7 @@ public struct ITCHGenerator {
         let symbols = (0...n).map { Symbol8(Self.symbolName($0)) }
         var halted = [Bool](repeating: false, count: n + 1)
         var haltedUntil = [Int](repeating: 0, count: n + 1)
+        var haltedCount = 0
         var live: [Live] = []
         live.reserveCapacity(n * config.targetOrdersPerSymbol * 2)
         var written = 0
@@ -114,8 +115,11 @@ public struct ITCHGenerator {
             let id = InstrumentID(UInt32(locate))
             let symbol = symbols[locate]
             if halted[locate] {
-                if written >= haltedUntil[locate] {
+                // Resume when its time has come, or when every symbol is halted (the flow would
+                // otherwise never write again: long sessions halt for up to total/200 messages).
+                if written >= haltedUntil[locate] || haltedCount == n {
                     halted[locate] = false
+                    haltedCount -= 1
                     try emit { $0.tradingAction(stamp(), locate: UInt16(locate), symbol: symbol, state: "T") }
                     writer.replayLast(apply)
                 } else {
@@ -125,6 +129,7 @@ public struct ITCHGenerator {
             }
             if rng.nextDouble() < config.haltProbability * Double(n) {
                 halted[locate] = true
+                haltedCount += 1
                 haltedUntil[locate] = written + 1 + Int(rng.next() % UInt64(max(total / 200, 1)))
                 try emit { $0.tradingAction(stamp(), locate: UInt16(locate), symbol: symbol, state: "H") }
                 writer.replayLast(apply)

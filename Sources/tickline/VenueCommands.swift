@@ -14,14 +14,20 @@ struct VenueCommand: ParsableCommand {
 struct VenueSim: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
-        abstract: "An OUCH 4.2 (SoupBinTCP) venue on a port that fills orders at a price (for paper trading, the latency harness and interop tests).",
+        abstract: "An OUCH 4.2 (SoupBinTCP) or FIX 4.2/4.4 venue on a port that fills orders at a price (for the latency harness, live-mode trials and interop tests).",
         discussion: """
             One client at a time; what the venue sent is kept for replay, so a client that reconnects with its next \
             expected sequence number gets what it missed. The password comes from --password-env (an environment \
             variable's name) or --password-file, never from the command line.
             """)
 
-    @Option(help: "OUCH port on --host (0: any free port, printed).") var ouch: UInt16
+    @Option(help: "OUCH port on --host (0: any free port, printed).") var ouch: UInt16?
+    @Option(help: "FIX port on --host (0: any free port, printed).") var fix: UInt16?
+    @Option(help: "FIX version: 4.2 or 4.4.") var version: String = "4.4"
+    @Option(help: "FIX: the venue's CompID (the client's TargetCompID).") var venueCompId: String = "VENUE"
+    @Option(help: "FIX: the client's CompID.") var clientCompId: String = "TICK"
+    @Option(help: "FIX: symbols of instrument ids 0, 1, ... (comma-separated, as the client's venue.symbols).") var symbols: String = ""
+    @Option(help: "FIX: directory of the session's store.") var store: String = "/tmp/tickline-venue-sim-fix"
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "SoupBinTCP username (≤ 6 characters).") var username: String = "TICK"
     @Option(help: "Environment variable holding the password.") var passwordEnv: String?
@@ -32,6 +38,8 @@ struct VenueSim: ParsableCommand {
     @Option(help: "Seconds to run (default: until interrupted).") var duration: Double?
 
     func run() throws {
+        if let fix { return try runFIX(port: fix) }
+        guard let ouch else { throw ValidationError("give --ouch PORT or --fix PORT") }
         var password: String
         if let passwordEnv {
             guard let value = ProcessInfo.processInfo.environment[passwordEnv] else { throw ValidationError("\(passwordEnv) is not set") }
@@ -67,5 +75,35 @@ struct VenueSim: ParsableCommand {
         }
         simulator.stop()
         print("orders \(simulator.ordersEntered), executions \(simulator.executionsSent), connections \(simulator.connections)")
+    }
+
+    func runFIX(port: UInt16) throws {
+        guard let fixVersion: FIXVersion = version == "4.2" ? .fix42 : version == "4.4" ? .fix44 : nil else { throw ValidationError("--version: 4.2 or 4.4") }
+        guard let address = IPv4Address(host) else { throw ValidationError("--host: an IPv4 address") }
+        var price: Price?
+        if let fillPrice {
+            guard let parsed = try? Price(parsing: fillPrice), parsed.raw > 0 else { throw ValidationError("--fill-price: a positive price") }
+            price = parsed
+        }
+        guard let configDirectory = FIXDictionary.locateConfigDirectory() else { throw ValidationError("config/fix/FIX4x.dict not found (run from the repository)") }
+        let simulator: FIXVenueSimulator
+        do {
+            simulator = try FIXVenueSimulator(
+                bind: IPv4Endpoint(address, port: port),
+                configuration: .init(version: fixVersion, venueCompID: venueCompId, clientCompID: clientCompId,
+                                     symbols: symbols.split(separator: ",").map { String($0) }, fillPrice: price, dropAfterOrders: dropAfter,
+                                     storeDirectory: store, dictionaryDirectory: configDirectory))
+            try simulator.start()
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        print("FIX \(version) venue on \(simulator.endpoint) (\(venueCompId) <- \(clientCompId))")
+        fflush(nil)
+        let start = MonotonicClock().now()
+        while duration.map({ Double((MonotonicClock().now() - start).raw) / 1e9 < $0 }) ?? true {
+            usleep(200_000)
+        }
+        simulator.stop()
+        print("orders \(simulator.ordersEntered), executions \(simulator.executionsSent), logons \(simulator.logons)")
     }
 }

@@ -17,6 +17,101 @@ import Venues
 @Suite(.serialized) struct LiveModeTests {
     static let directory = NSTemporaryDirectory() + "tickline-live-tests-\(getpid())"
 
+    /// Sends every message of `generated` to the engine's feed port, slowly enough for the
+    /// venue's round trips to interleave, then ends the session.
+    static func sendFeed(_ generated: String, port: UInt16) throws {
+        let sender = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0))
+        let packetizer = MoldUDP64Packetizer(session: SessionID("LIVE000001")!, maxPacketBytes: 1_400)
+        let destination = IPv4Endpoint(.loopback, port: port)
+        var packets = 0
+        let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
+            try? sender.send(packet.bytes, to: destination)
+            packets += 1
+            if packets % 8 == 0 { usleep(1_000) }
+        }
+        let reader = try ITCHStreamReader(path: generated)
+        while !reader.finished {
+            _ = try reader.read(limit: 4_096) { pointer, length, _ in
+                _ = packetizer.append(UnsafeRawBufferPointer(start: pointer, count: length), emit: emit)
+            }
+        }
+        usleep(300_000)
+        packetizer.endOfSession(emit: emit)
+    }
+
+    static let risk = """
+        risk:
+          max_order_qty: 400
+          max_order_notional: 100000
+          price_band_pct: 5
+          max_position: 300
+          max_gross_exposure: 500000
+          max_net_exposure: 400000
+          max_open_orders: 20
+          max_positions: 10
+          risk_per_trade_pct: 100
+          daily_loss_limit: 20000
+          max_drawdown: 30000
+          max_orders_per_second: 1000
+          stale_after_ms: 0
+          order_ids: { in_memory: true }
+          pdt: { enabled: false }
+        """
+
+    @Test func ordersGoToAFIXVenueFillsComeBackAndALogoutHaltsThenResumes() throws {
+        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
+        let symbols = (1...6).map { ITCHGenerator.symbolName($0) }
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let stores = Self.directory + "/fix-stores-\(UInt64.random(in: 0..<UInt64.max))"
+        let simulator = try FIXVenueSimulator(
+            bind: IPv4Endpoint(.loopback, port: 0),
+            configuration: .init(version: .fix44, venueCompID: "VENUE", clientCompID: "TICK", symbols: symbols, dropAfterOrders: 3,
+                                 storeDirectory: stores + "/venue", dictionaryDirectory: repository.appendingPathComponent("config").path))
+        try simulator.start()
+        defer { simulator.stop() }
+        let generated = try GeneratedSession.prepare(ITCHGeneratorConfig(symbols: 6, messages: 120_000, seed: 21), directory: Self.directory)
+        let port = try PaperModeTests.freePort()
+        let yaml = """
+            engine: { mode: live, seed: 3, instruments: 16, capital: 250000, counters: \(Self.directory)/fix.counters }
+            source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20 }
+            bars: { interval_s: 60 }
+            strategy:
+              kind: ema_crossover
+              ema_crossover: { fast: 3, slow: 8, full_confidence_gap: 0.001 }
+              sizing: { max_position: 300, lot_size: 100, scale_by_confidence: true }
+            execution: { style: marketable, offset_ticks: 1, tick: 0.01 }
+            \(Self.risk)
+            venue:
+              kind: fix
+              connect: "\(simulator.endpoint)"
+              version: "4.4"
+              sender_comp_id: TICK
+              target_comp_id: VENUE
+              heartbeat_s: 5
+              store: \(stores)/client
+              dictionaries: \(repository.appendingPathComponent("config").path)
+              symbols: [\(symbols.joined(separator: ", "))]
+              poll: blocking
+              caught_up_ms: 30
+            threads: { mode: fused, idle: backoff }
+            """
+        let config = try EngineConfig.parse(ConfigNode.parse(yaml, file: "fix.yaml"), file: "fix.yaml")
+        let run = PaperModeTests.Run(config, out: Self.directory + "/fix")
+        PaperModeTests.waitForEngine(Self.directory + "/fix.counters")
+        for _ in 0..<400 where simulator.logons == 0 { usleep(5_000) }
+        usleep(200_000)
+        try Self.sendFeed(generated, port: port)
+
+        let result = try run.join(seconds: 180)
+        let live = try #require(result.live)
+        #expect(simulator.logons >= 2)
+        #expect(live.logins >= 2 && live.disconnects >= 1)
+        #expect(result.venueReconnects >= 1)
+        #expect(simulator.ordersEntered > 3)
+        #expect(live.fills == simulator.executionsSent && live.fills > 0)
+        #expect(result.haltMask & (1 << UInt32(HaltReason.venueDisconnected.rawValue)) == 0)
+    }
+
     @Test func ordersGoToAnOUCHVenueFillsComeBackAndADropHaltsThenReconciles() throws {
         try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
         setenv("TICKLINE_TEST_OUCH_PASSWORD", "s3cret", 1)

@@ -1,4 +1,5 @@
 import Engine
+import Venues
 import Foundation
 import Glibc
 import LinuxIO
@@ -291,5 +292,16 @@ import TicklineCore
         #expect(venue.connect == IPv4Endpoint(.loopback, port: 15_000) && venue.symbols.count == 16 && venue.password == "secret")
         unsetenv("TICKLINE_OUCH_PASSWORD")
         #expect(throws: ConfigError.self) { _ = try EngineConfig.load(path: path) }
+    }
+}
+
+@Suite struct LiveFIXConfigTests {
+    @Test func theShippedFIXConfigParses() throws {
+        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let config = try EngineConfig.load(path: repository.appendingPathComponent("config/live-fix.yaml").path)
+        #expect(config.mode == .live)
+        let venue = try LiveVenueConfig.parse(try #require(config.venueNode))
+        #expect(venue.kind == .fix && venue.fixVersion == .fix44 && venue.senderCompID == "TICK" && venue.targetCompID == "VENUE")
+        #expect(venue.connect == IPv4Endpoint(.loopback, port: 15_001) && venue.symbols.count == 16)
     }
 }

@@ -9,7 +9,7 @@ import Venues
 import Glibc
 #endif
 
-/// A live venue session (`engine.mode: live`): `venue: { kind: ouch, connect: HOST:PORT, ... }`.
+/// A live venue session (`engine.mode: live`): `venue: { kind: ouch | fix, connect: HOST:PORT, ... }`.
 ///
 /// ```yaml
 /// venue:
@@ -20,58 +20,93 @@ import Glibc
 ///   symbols: [AAPL, MSFT]         # instrument ids 0, 1, ... in this order (the feed is pre-seeded with them)
 ///   poll: busy                    # busy | blocking
 ///   caught_up_ms: 50              # after a (re)login, quiet this long = the replay is complete
+/// # kind: fix — FIX 4.2/4.4 initiator (sequence numbers and sent messages persist in `store`):
+/// #   version: "4.4", sender_comp_id: TICK, target_comp_id: VENUE, heartbeat_s: 30,
+/// #   store: /var/lib/tickline/fix, dictionaries: config (holds fix/FIX42.dict, FIX44.dict)
 /// ```
 public struct LiveVenueConfig: Sendable {
+    public enum Kind: String, Sendable { case ouch, fix }
+    public var kind: Kind
     public var connect: IPv4Endpoint
     public var username: String
     public var password: String
     public var symbols: [String]
     public var busyPoll: Bool
     public var caughtUpAfter: Nanos
+    /// FIX: version, CompIDs, heartbeat, where the session's sequence numbers and sent
+    /// messages persist across restarts, and the config directory holding fix/FIX4x.dict.
+    public var fixVersion: FIXVersion = .fix44
+    public var senderCompID = ""
+    public var targetCompID = ""
+    public var heartbeatSeconds = 30
+    public var storeDirectory = "/tmp/tickline-fix-store"
+    public var dictionaryDirectory = "config"
 
     public static func parse(_ node: ConfigNode) throws(ConfigError) -> LiveVenueConfig {
-        let m = try node.mapping(allowed: ["kind", "connect", "username", "username_env", "password_env", "password_file", "symbols", "poll", "caught_up_ms"])
-        let kind = try m.required("kind").choice(["ouch"])
-        _ = kind
+        let m = try node.mapping(allowed: [
+            "kind", "connect", "username", "username_env", "password_env", "password_file", "symbols", "poll", "caught_up_ms",
+            "version", "sender_comp_id", "target_comp_id", "heartbeat_s", "store", "dictionaries",
+        ])
+        let kind = Kind(rawValue: try m.required("kind").choice(["ouch", "fix"]))!
         let connectNode = try m.required("connect")
         let text = try connectNode.string()
         guard let connect = IPv4Endpoint(text) else { throw connectNode.error("expected HOST:PORT (an IPv4 address), found '\(text)'") }
         var username = ""
-        if let n = m["username"] {
-            username = try n.string()
-        } else if let n = m["username_env"] {
-            let variable = try n.string()
-            guard let value = getenv(variable).map({ String(cString: $0) }) else { throw n.error("environment variable \(variable) is not set") }
-            username = value
-        } else {
-            throw node.error("give username or username_env")
-        }
         var password = ""
-        if let n = m["password_env"] {
-            let variable = try n.string()
-            guard let value = getenv(variable).map({ String(cString: $0) }) else { throw n.error("environment variable \(variable) is not set") }
-            password = value
-        } else if let n = m["password_file"] {
-            let path = try n.string()
-            guard let text = readWholeFile(path) else { throw n.error("cannot read the password file \(path)") }
-            password = text.trimmingCharacters(in: [" ", "\n", "\r", "\t"])
+        if kind == .ouch {
+            if let n = m["username"] {
+                username = try n.string()
+            } else if let n = m["username_env"] {
+                let variable = try n.string()
+                guard let value = getenv(variable).map({ String(cString: $0) }) else { throw n.error("environment variable \(variable) is not set") }
+                username = value
+            } else {
+                throw node.error("give username or username_env")
+            }
+            if let n = m["password_env"] {
+                let variable = try n.string()
+                guard let value = getenv(variable).map({ String(cString: $0) }) else { throw n.error("environment variable \(variable) is not set") }
+                password = value
+            } else if let n = m["password_file"] {
+                let path = try n.string()
+                guard let text = readWholeFile(path) else { throw n.error("cannot read the password file \(path)") }
+                password = text.trimmingCharacters(in: [" ", "\n", "\r", "\t"])
+            } else {
+                throw node.error("give password_env or password_file (a password never goes in the config)")
+            }
+            guard username.utf8.count <= 6, password.utf8.count <= 10 else { throw node.error("SoupBinTCP credentials: username ≤ 6 and password ≤ 10 ASCII bytes") }
         } else {
-            throw node.error("give password_env or password_file (a password never goes in the config)")
+            for key in ["username", "username_env", "password_env", "password_file"] {
+                if let n = m[key] { throw n.error("\(key): only for kind: ouch (FIX sessions here identify by CompIDs)") }
+            }
         }
-        guard username.utf8.count <= 6, password.utf8.count <= 10 else { throw node.error("SoupBinTCP credentials: username ≤ 6 and password ≤ 10 ASCII bytes") }
         let symbolsNode = try m.required("symbols")
         var symbols: [String] = []
         for item in try symbolsNode.array() {
             let symbol = try item.string()
-            guard OUCHSymbol(symbol) != nil else { throw item.error("not an OUCH symbol (1 to 8 characters): '\(symbol)'") }
+            guard OUCHSymbol(symbol) != nil else { throw item.error("not a symbol of 1 to 8 characters: '\(symbol)'") }
             symbols.append(symbol)
         }
         guard !symbols.isEmpty else { throw symbolsNode.error("list the symbols traded") }
         let busy = try m["poll"]?.choice(["busy", "blocking"]) != "blocking"
         let quiet = try m["caught_up_ms"]?.int() ?? 50
         if !(1...10_000).contains(quiet), let n = m["caught_up_ms"] { throw n.error("caught_up_ms must be 1...10000") }
-        return LiveVenueConfig(connect: connect, username: username, password: password, symbols: symbols, busyPoll: busy,
-                               caughtUpAfter: .milliseconds(Int64(quiet)))
+        var config = LiveVenueConfig(kind: kind, connect: connect, username: username, password: password, symbols: symbols, busyPoll: busy,
+                                     caughtUpAfter: .milliseconds(Int64(quiet)))
+        if kind == .fix {
+            config.fixVersion = try m["version"]?.choice(["4.2", "4.4"]) == "4.2" ? .fix42 : .fix44
+            config.senderCompID = try m.required("sender_comp_id").string()
+            config.targetCompID = try m.required("target_comp_id").string()
+            config.heartbeatSeconds = try m["heartbeat_s"]?.int() ?? 30
+            if !(1...3_600).contains(config.heartbeatSeconds), let n = m["heartbeat_s"] { throw n.error("heartbeat_s must be 1...3600") }
+            config.storeDirectory = try m["store"]?.string() ?? config.storeDirectory
+            config.dictionaryDirectory = try m["dictionaries"]?.string() ?? config.dictionaryDirectory
+        } else {
+            for key in ["version", "sender_comp_id", "target_comp_id", "heartbeat_s", "store", "dictionaries"] {
+                if let n = m[key] { throw n.error("\(key): only for kind: fix") }
+            }
+        }
+        return config
     }
 }
 
@@ -101,6 +136,66 @@ public final class VenueLink: @unchecked Sendable {
     public var epoch: Int { caughtUpEpoch.load(ordering: .acquiring) }
 }
 
+extension VenueLink {
+    /// Routing: the session is up and has caught up with `delivered` reports handed to risk.
+    func caughtUp(delivered: Int) {
+        deliveredAtCatchUp.store(delivered, ordering: .relaxed)
+        caughtUpEpoch.wrappingAdd(1, ordering: .releasing)
+    }
+}
+
+/// Execution reports on their way to risk: straight into its ring, or held (preallocated)
+/// while the ring is full; counts what was delivered (for the catch-up check).
+final class LiveReportQueue {
+    let reports: SPSCProducer<ExecReport>
+    let pending: UnsafeMutablePointer<ExecReport>
+    let capacity = 4_096
+    var head = 0
+    private(set) var count = 0
+    private(set) var delivered = 0
+
+    init(reports: SPSCProducer<ExecReport>) {
+        self.reports = reports
+        pending = .allocate(capacity: capacity)
+    }
+
+    deinit { pending.deallocate() }
+
+    func push(_ report: ExecReport) {
+        if count == 0 && reports.tryPush(report) {
+            delivered += 1
+            return
+        }
+        guard count < capacity else { return }  // sized far beyond a ring's worth
+        pending[(head + count) % capacity] = report
+        count += 1
+    }
+
+    func flush() {
+        while count > 0, reports.tryPush(pending[head]) {
+            head = (head + 1) % capacity
+            count -= 1
+            delivered += 1
+        }
+    }
+
+    /// The answer to a command that never left: new → rejected, cancel/replace → cancel rejected.
+    func refuse(_ command: OrderCommand, now: Nanos) {
+        let target = command.action == .new || command.origClientOrderID.raw == 0 ? command.clientOrderID : command.origClientOrderID
+        var report = ExecReport(execType: command.action == .new ? .rejected : .cancelRejected, clientOrderID: target,
+                                instrument: command.instrument, side: command.side)
+        report.tsEvent = now
+        report.tsReceive = now
+        push(report)
+    }
+}
+
+/// A routing agent against a live venue session (OUCH or FIX).
+public protocol LiveRouting: Agent {
+    var counters: LiveRoutingCounters { get }
+    var probe: (any OrderLatencyProbe)? { get set }
+}
+
 /// Counts of a live routing agent, read after the run.
 public struct LiveRoutingCounters: Sendable, Equatable {
     public var commands = 0
@@ -118,7 +213,7 @@ public struct LiveRoutingCounters: Sendable, Equatable {
 /// OUCH form) is answered at once with a rejected (or cancel-rejected) report, so no order
 /// hangs. After each (re)login SoupBinTCP replays what was missed; once the session has been
 /// quiet for `caughtUpAfter` the link's epoch moves and risk may trade again.
-public final class OUCHRoutingAgent: Agent {
+public final class OUCHRoutingAgent: LiveRouting {
     public let name = "routing"
     let input: SPSCConsumer<EngineMessage>
     let reports: SPSCProducer<ExecReport>
@@ -127,15 +222,10 @@ public final class OUCHRoutingAgent: Agent {
     public let link: VenueLink
     let config: LiveVenueConfig
     let clock = RealtimeClock()
-    /// Reports waiting for room in risk's ring (preallocated).
-    let pending: UnsafeMutablePointer<ExecReport>
-    let pendingCapacity = 4_096
-    var pendingHead = 0
-    var pendingCount = 0
+    let queue: LiveReportQueue
     var loggedInAt: Nanos?
     var lastMessageAt = Nanos.zero
     var caughtUp = false
-    var delivered = 0
     public private(set) var counters = LiveRoutingCounters()
     let finishedFlag = Atomic<Bool>(false)
     public var finished: Bool { finishedFlag.load(ordering: .acquiring) }
@@ -157,16 +247,13 @@ public final class OUCHRoutingAgent: Agent {
         client = OUCHClientSession(
             soup: SoupBinTCPClientConfiguration(username: config.username, password: config.password, heartbeatInterval: .seconds(1), serverTimeout: .seconds(5)),
             orders: OUCHOrderEntryConfiguration(symbols: config.symbols.map { OUCHSymbol($0)! }))
-        pending = .allocate(capacity: pendingCapacity)
+        queue = LiveReportQueue(reports: reports)
     }
 
-    deinit {
-        session.close()
-        pending.deallocate()
-    }
+    deinit { session.close() }
 
     /// Whether anything is still owed to risk (for the end of a run).
-    public var busy: Bool { pendingCount > 0 || !input.isEmpty }
+    public var busy: Bool { queue.count > 0 || !input.isEmpty }
 
     public func doWork() -> Int {
         if !started {
@@ -176,14 +263,13 @@ public final class OUCHRoutingAgent: Agent {
         var work = 0
         var adapter = Adapter(agent: self)
         work += session.poll(&adapter)
-        flushPending()
-        if let at = loggedInAt, !caughtUp, clock.now() - max(at, lastMessageAt) >= config.caughtUpAfter, pendingCount == 0 {
+        queue.flush()
+        if let at = loggedInAt, !caughtUp, clock.now() - max(at, lastMessageAt) >= config.caughtUpAfter, queue.count == 0 {
             caughtUp = true
-            link.deliveredAtCatchUp.store(delivered, ordering: .relaxed)
-            link.caughtUpEpoch.wrappingAdd(1, ordering: .releasing)
+            link.caughtUp(delivered: queue.delivered)
         }
         if ending {
-            if pendingCount == 0 && !finished { finishedFlag.store(true, ordering: .releasing) }
+            if queue.count == 0 && !finished { finishedFlag.store(true, ordering: .releasing) }
             return work
         }
         let batch = input.readable(upTo: 64)
@@ -218,30 +304,7 @@ public final class OUCHRoutingAgent: Agent {
     /// The answer to a command that never left: new → rejected, cancel/replace → cancel rejected.
     func refuse(_ command: OrderCommand, now: Nanos) {
         counters.refused += 1
-        let target = command.action == .new || command.origClientOrderID.raw == 0 ? command.clientOrderID : command.origClientOrderID
-        var report = ExecReport(execType: command.action == .new ? .rejected : .cancelRejected, clientOrderID: target,
-                                instrument: command.instrument, side: command.side)
-        report.tsEvent = now
-        report.tsReceive = now
-        push(report)
-    }
-
-    func push(_ report: ExecReport) {
-        if pendingCount == 0 && reports.tryPush(report) {
-            delivered += 1
-            return
-        }
-        guard pendingCount < pendingCapacity else { return }  // sized far beyond a ring's worth
-        pending[(pendingHead + pendingCount) % pendingCapacity] = report
-        pendingCount += 1
-    }
-
-    func flushPending() {
-        while pendingCount > 0, reports.tryPush(pending[pendingHead]) {
-            pendingHead = (pendingHead + 1) % pendingCapacity
-            pendingCount -= 1
-            delivered += 1
-        }
+        queue.refuse(command, now: now)
     }
 
     struct Adapter: TCPSessionHandler, OUCHClientHandler {
@@ -269,7 +332,7 @@ public final class OUCHRoutingAgent: Agent {
         mutating func onExecReport(_ report: ExecReport) {
             agent.counters.reports += 1
             if report.execType == .fill || report.execType == .partialFill { agent.counters.fills += 1 }
-            agent.push(report)
+            agent.queue.push(report)
         }
         mutating func onStateChanged(_ state: SoupBinTCPClientState, reason: SoupBinTCPEndReason, at time: Nanos) {
             if state == .loggedIn {
