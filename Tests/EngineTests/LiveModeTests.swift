@@ -17,26 +17,12 @@ import Venues
 @Suite(.serialized) struct LiveModeTests {
     static let directory = NSTemporaryDirectory() + "tickline-live-tests-\(getpid())"
 
-    /// Sends every message of `generated` to the engine's feed port, slowly enough for the
-    /// venue's round trips to interleave, then ends the session.
-    static func sendFeed(_ generated: String, port: UInt16) throws {
-        let sender = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0))
-        let packetizer = MoldUDP64Packetizer(session: SessionID("LIVE000001")!, maxPacketBytes: 1_400)
-        let destination = IPv4Endpoint(.loopback, port: port)
-        var packets = 0
-        let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
-            try? sender.send(packet.bytes, to: destination)
-            packets += 1
-            if packets % 8 == 0 { usleep(1_000) }
-        }
-        let reader = try ITCHStreamReader(path: generated)
-        while !reader.finished {
-            _ = try reader.read(limit: 4_096) { pointer, length, _ in
-                _ = packetizer.append(UnsafeRawBufferPointer(start: pointer, count: length), emit: emit)
-            }
-        }
-        usleep(300_000)
-        packetizer.endOfSession(emit: emit)
+    /// `tickline feed replay`'s replayer: the session file as MoldUDP64 at a fixed rate (20 k/s: the debug build keeps up), every
+    /// 100th packet withheld (the engine must re-request it), its re-request server on loopback.
+    static func replayer(port: UInt16) throws -> MoldUDP64FeedReplayer {
+        try MoldUDP64FeedReplayer(configuration: FeedReplayConfiguration(
+            destination: IPv4Endpoint(.loopback, port: port), session: SessionID("LIVE000001")!, pacing: .fixedRate(messagesPerSecond: 20_000),
+            gapEvery: 100, rerequestBind: IPv4Endpoint(.loopback, port: 0), linger: .milliseconds(500)))
     }
 
     static let risk = """
@@ -71,9 +57,10 @@ import Venues
         defer { simulator.stop() }
         let generated = try GeneratedSession.prepare(ITCHGeneratorConfig(symbols: 6, messages: 120_000, seed: 21), directory: Self.directory)
         let port = try PaperModeTests.freePort()
+        let replayer = try Self.replayer(port: port)
         let yaml = """
             engine: { mode: live, seed: 3, instruments: 16, capital: 250000, counters: \(Self.directory)/fix.counters }
-            source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20 }
+            source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20, rerequest: "\(replayer.rerequestEndpoint)" }
             bars: { interval_s: 60 }
             strategy:
               kind: ema_crossover
@@ -100,10 +87,13 @@ import Venues
         PaperModeTests.waitForEngine(Self.directory + "/fix.counters")
         for _ in 0..<400 where simulator.logons == 0 { usleep(5_000) }
         usleep(200_000)
-        try Self.sendFeed(generated, port: port)
+        let replay = try replayer.run(.file(generated))
 
         let result = try run.join(seconds: 180)
         let live = try #require(result.live)
+        let feed = try #require(result.feed)
+        #expect(replay.packetsSkipped > 0 && replay.requestsAnswered > 0 && feed.requests > 0 && feed.lostMessages == 0)
+        #expect(feed.messages == replay.messages)
         #expect(simulator.logons >= 2)
         #expect(live.logins >= 2 && live.disconnects >= 1)
         #expect(result.venueReconnects >= 1)
@@ -123,10 +113,11 @@ import Venues
 
         let generated = try GeneratedSession.prepare(ITCHGeneratorConfig(symbols: 6, messages: 120_000, seed: 21), directory: Self.directory)
         let port = try PaperModeTests.freePort()
+        let replayer = try Self.replayer(port: port)
         let symbols = (1...6).map { ITCHGenerator.symbolName($0) }
         let yaml = """
             engine: { mode: live, seed: 3, instruments: 16, capital: 250000, counters: \(Self.directory)/live.counters }
-            source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20 }
+            source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20, rerequest: "\(replayer.rerequestEndpoint)" }
             bars: { interval_s: 60 }
             strategy:
               kind: ema_crossover
@@ -167,27 +158,13 @@ import Venues
         for _ in 0..<400 where simulator.connections == 0 { usleep(5_000) }
         usleep(200_000)
 
-        let sender = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0))
-        let packetizer = MoldUDP64Packetizer(session: SessionID("LIVE000001")!, maxPacketBytes: 1_400)
-        let destination = IPv4Endpoint(.loopback, port: port)
-        var packets = 0
-        let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
-            try? sender.send(packet.bytes, to: destination)
-            packets += 1
-            // Slow enough for the venue's round trips to interleave with the feed.
-            if packets % 8 == 0 { usleep(1_000) }
-        }
-        let reader = try ITCHStreamReader(path: generated)
-        while !reader.finished {
-            _ = try reader.read(limit: 4_096) { pointer, length, _ in
-                _ = packetizer.append(UnsafeRawBufferPointer(start: pointer, count: length), emit: emit)
-            }
-        }
-        usleep(300_000)
-        packetizer.endOfSession(emit: emit)
+        let replay = try replayer.run(.file(generated))
 
         let result = try run.join(seconds: 180)
         let live = try #require(result.live)
+        let feed = try #require(result.feed)
+        #expect(replay.packetsSkipped > 0 && replay.requestsAnswered > 0 && feed.requests > 0 && feed.lostMessages == 0)
+        #expect(feed.messages == replay.messages)
         // The drop happened and the session came back.
         #expect(simulator.connections >= 2)
         #expect(live.logins >= 2 && live.disconnects >= 1)

@@ -123,6 +123,8 @@ public final class RiskAgent: Agent {
     public private(set) var venueReconnects = 0
 
     func checkVenue(_ link: VenueLink) {
+        // After the end of the data routing logs the session out: not a loss.
+        if endSeen { return }
         if venueHaltPending {
             // Fail safe: no order before the session is up and caught up.
             venueHaltPending = false
