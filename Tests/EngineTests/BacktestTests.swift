@@ -13,7 +13,7 @@ import TicklineCore
     static let directory = NSTemporaryDirectory() + "tickline-backtest-tests-\(getpid())"
 
     static func config(threads: String = "threads: { mode: fused, idle: backoff }", messages: Int = 120_000,
-                       strategy: String? = nil, extra: String = "") throws -> EngineConfig {
+                       strategy: String? = nil, extra: String = "", orderIDs: String = "{ in_memory: true }") throws -> EngineConfig {
         let yaml = """
             engine: { mode: backtest, seed: 3, instruments: 16, capital: 250000, counters: \(directory)/counters }
             source:
@@ -41,7 +41,7 @@ import TicklineCore
               max_drawdown: 30000
               max_orders_per_second: 50
               stale_after_ms: 0
-              order_ids: { in_memory: true }
+              order_ids: \(orderIDs)
               pdt: { enabled: false }
             venue:
               latency: { order_entry: { kind: constant, ns: 40000 }, response: { kind: constant, ns: 30000 } }
@@ -125,6 +125,14 @@ import TicklineCore
         // No limit breached: every position within max_position, no halt.
         #expect(report.instruments.allSatisfy { abs($0.maxAbsPosition.raw) <= Quantity(units: 300).raw })
         #expect(result.haltMask == 0)
+    }
+
+    /// Client order ids come in blocks (two in hand); the engine reserves the next as it goes:
+    /// with blocks of one id (two in hand) a run sends many more orders, none refused for want of an id.
+    @Test func orderIDBlocksAreRefilledAsTheRunGoes() throws {
+        let (result, _) = try Self.run(Self.config(orderIDs: "{ in_memory: true, block: 1 }"), "idblocks")
+        #expect(result.venueCounters.ordersAccepted > 4)
+        #expect(result.riskStage.rejections(.orderIDsExhausted) == 0)
     }
 
     @Test func configErrorsNameTheKey() {

@@ -181,6 +181,18 @@ public final class RiskAgent: Agent {
         signalTraces.initialize(repeating: StageTrace(origin: .zero), count: instruments)
     }
 
+    public private(set) var orderIDRefills = 0
+    public private(set) var orderIDRefillError: String?
+
+    func refillOrderIDs() {
+        do {
+            if try risk.refillOrderIDs() { orderIDRefills += 1 }
+        } catch {
+            // Ids left in hand still trade; when they run out orders are refused (orderIDsExhausted).
+            if orderIDRefillError == nil { orderIDRefillError = "\(error)" }
+        }
+    }
+
     /// An operator command (`tickline kill`): halt (cancel working orders, refuse new ones),
     /// flatten positions too, or halt before the run stops. Acknowledged once the halt and
     /// its cancels are in the outbox.
@@ -234,6 +246,10 @@ public final class RiskAgent: Agent {
         }
         let control = counters.controlCommand.current
         if control != lastControl { onOperatorCommand(control) }
+        // Client order ids come in persisted blocks (two in hand): once the spare is in use,
+        // reserve the next (one small file write per block of `order_ids.block` orders).
+        // Without this an engine stopped trading after two blocks (found by a soak).
+        if risk.needsOrderIDRefill && orderIDRefillError == nil { refillOrderIDs() }
         if let venueLink { checkVenue(venueLink) }
         guard flushOutbox() else { return work }
         if endSeen {
