@@ -130,3 +130,16 @@ public enum EngineControl {
 public protocol OrderLatencyProbe: AnyObject {
     func onOrder(_ trace: StageTrace, at now: Nanos)
 }
+
+extension OrderLatencyProbe {
+    /// A new order with a trace, handed to the venue now: stamps `routing` (one clock read)
+    /// and reports it. Shared by the simulated and the live routing agents.
+    @inline(__always)
+    func handOver(_ command: OrderCommand, clock: TraceClock) {
+        guard command.action == .new, command.trace.origin.raw != 0 else { return }
+        let now = clock.now()
+        var trace = command.trace
+        trace.routing = trace.offset(now)
+        onOrder(trace, at: now)
+    }
+}

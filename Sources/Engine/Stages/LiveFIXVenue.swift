@@ -88,11 +88,7 @@ public final class FIXRoutingAgent: LiveRouting {
             case .command(let command):
                 counters.commands += 1
                 let now = clock.now()
-                if let probe, command.action == .new, command.trace.origin.raw != 0 {
-                    var trace = command.trace
-                    trace.routing = trace.offset(traceClock.now())
-                    probe.onOrder(trace, at: now)
-                }
+                probe?.handOver(command, clock: traceClock)
                 let symbol = symbols.symbols.symbol(command.instrument)
                 let sequence: Int? = symbol.count == 0 || command.action == .cancelAll ? nil
                     : fix.send(FIXOrderMapping.msgType(command.action), now: now) { writer in

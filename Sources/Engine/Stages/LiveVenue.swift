@@ -280,11 +280,7 @@ public final class OUCHRoutingAgent: LiveRouting {
             case .command(let command):
                 counters.commands += 1
                 let now = clock.now()
-                if let probe, command.action == .new, command.trace.origin.raw != 0 {
-                    var trace = command.trace
-                    trace.routing = trace.offset(traceClock.now())
-                    probe.onOrder(trace, at: now)
-                }
+                probe?.handOver(command, clock: traceClock)
                 switch client.send(command, now: now) {
                 case .queued: counters.sent += 1
                 case .refused: refuse(command, now: now)

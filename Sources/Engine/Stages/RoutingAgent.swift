@@ -96,12 +96,7 @@ public final class RoutingAgent: Agent {
                     let now = paperNow(latency)
                     if now > localTime { localTime = now }
                 }
-                if let probe, command.action == .new, command.trace.origin.raw != 0 {
-                    let now = traceClock.now()
-                    var trace = command.trace
-                    trace.routing = trace.offset(now)
-                    probe.onOrder(trace, at: now)
-                }
+                probe?.handOver(command, clock: traceClock)
                 venueRef { $0.submit(command, at: localTime, stopPrice: command.triggerPrice) }
                 commands &+= 1
             case .bar(let bar):
