@@ -27,6 +27,8 @@ public struct AnalyticsConfiguration: Sendable, Equatable {
     /// Points per chart series in report.html (the curves are reduced to this many columns
     /// keeping each column's first, lowest, highest and last point).
     public var chartColumns: Int
+    /// What the recorder keeps of each order, fill and trade (see `RecorderRetention`).
+    public var retention: RecorderRetention
 
     public init(
         startingCapital: Money,
@@ -35,7 +37,8 @@ public struct AnalyticsConfiguration: Sendable, Equatable {
         equityResolution: Nanos = .seconds(1),
         dayStartOffset: Nanos = .zero,
         riskRejectsInOrders: Bool = true,
-        chartColumns: Int = 600
+        chartColumns: Int = 600,
+        retention: RecorderRetention = .everything
     ) {
         self.startingCapital = startingCapital
         self.annualisationFactor = annualisationFactor
@@ -44,6 +47,7 @@ public struct AnalyticsConfiguration: Sendable, Equatable {
         self.dayStartOffset = dayStartOffset
         self.riskRejectsInOrders = riskRejectsInOrders
         self.chartColumns = chartColumns
+        self.retention = retention
     }
 
     /// Problems that would make figures meaningless, as sentences naming the field; empty when
@@ -60,8 +64,27 @@ public struct AnalyticsConfiguration: Sendable, Equatable {
             found.append("dayStartOffset must be within ±24 h (got \(dayStartOffset))")
         }
         if chartColumns < 10 || chartColumns > 100_000 { found.append("chartColumns must be within 10...100000 (got \(chartColumns))") }
+        if case .recent(let count) = retention, count < 16 || count > 1 << 24 {
+            found.append("retention: recent must keep 16...16777216 rows (got \(count))")
+        }
         return found
     }
+}
+
+/// How much of a run's detail the recorder holds in memory.
+public enum RecorderRetention: Sendable, Equatable {
+    /// Every order row, closed trade and fill point (orders.csv, trades.csv and the equity
+    /// curve complete): memory grows with the output (about 250 bytes an order and fill). For
+    /// backtests, whose output is the point.
+    case everything
+    /// Flat memory for endless runs (paper and live trading, soaks; the journal keeps every
+    /// record): orders.csv and trades.csv hold the working orders and the last `count` finished
+    /// orders and closed trades; fill ids are remembered (for duplicate detection) for the last
+    /// `count` fills; the equity curve keeps one point per `equityResolution` bucket, none per
+    /// fill. Every figure in summary.json still covers the whole run (counts and trade
+    /// statistics are kept as running totals). A report about an order finished and dropped
+    /// long ago opens a new row.
+    case recent(Int)
 }
 
 /// An invalid `AnalyticsConfiguration`: every problem, each naming its field.

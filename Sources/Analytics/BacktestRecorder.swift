@@ -18,7 +18,10 @@ import TicklineCore
 /// the number of events: per order a 128-byte row plus its index entry, per fill an execID set
 /// entry and a 16-byte equity point, per `equityResolution` bucket with an update one point,
 /// per trade 112 bytes, per day one record, and fixed-size latency histograms — about 110 MB
-/// for 400,000 orders and fills.
+/// for 400,000 orders and fills. With `AnalyticsConfiguration.retention = .recent(n)` (paper and
+/// live trading) memory stops growing with the orders: the last n finished orders, fill ids and
+/// trades plus running totals (one equity point per `equityResolution` bucket and one record a
+/// day still accrue: 16 bytes a second at the default resolution).
 ///
 /// **Time of each input.** Commands and risk decisions: `tsEvent`. Execution reports:
 /// `tsEvent` (the venue's transact time), or `tsReceive` when that is 0. Times ≤ 0 mean
@@ -157,8 +160,14 @@ struct RecorderState {
     var dayTrades = 0
 
     var trades: [TradeRecord] = []
-    var orderLog = OrderLog()
+    var tradeStats = TradeStatistics()
+    var orderLog: OrderLog
     var execIDs = Set<UInt64>()
+    /// With `.recent(n)`: the last n fill ids in arrival order (a ring), to forget the oldest.
+    var execIDRing: [UInt64] = []
+    var execIDRingNext = 0
+    /// `.recent(n)`'s n (nil: keep everything).
+    let recentLimit: Int?
     var latencies = StageLatencies()
 
     // Counts.
@@ -185,6 +194,8 @@ struct RecorderState {
         equity = configuration.startingCapital.raw
         peak = equity
         dayStartEquity = equity
+        if case .recent(let count) = configuration.retention { recentLimit = count } else { recentLimit = nil }
+        orderLog = OrderLog(recentLimit: recentLimit)
     }
 
     // MARK: Feeding (see BacktestRecorder for each input's meaning)
@@ -450,7 +461,7 @@ struct RecorderState {
             sampleEquity.append(pendingEquity)
             hasPending = false
         }
-        if fill {
+        if fill, recentLimit == nil {
             sampleTimes.append(now)
             sampleEquity.append(value)
             hasPending = false
@@ -493,6 +504,7 @@ struct RecorderState {
         guard validFill(report) else { ignoredReports += 1; return }
         if report.execID != 0 {
             guard execIDs.insert(report.execID).inserted else { ignoredReports += 1; return }
+            if let limit = recentLimit { forgetOldFillIDs(keeping: limit, newest: report.execID) }
         }
         let slot = slot(for: report.instrument)
         ledgers[slot].touched = true
@@ -509,8 +521,10 @@ struct RecorderState {
         grossExposure += after.gross - gross
         if (position == 0) != (after.position == 0) { openPositions += after.position == 0 ? -1 : 1 }
         if var trade = closed {
-            trade.id = trades.count + 1
+            tradeStats.add(trade)
+            trade.id = tradeStats.count
             trades.append(trade)
+            if let limit = recentLimit, trades.count >= 2 * limit { trades.removeFirst(trades.count - limit) }
             dayTrades += 1
         }
         fills += 1
@@ -521,6 +535,40 @@ struct RecorderState {
         orderLog.rows[row].applyFill(report, time: time)
 
         equityChanged(fill: true)
+    }
+}
+
+extension RecorderState {
+    /// Remembers `newest` in the ring of recent fill ids and forgets the one it displaces.
+    mutating func forgetOldFillIDs(keeping limit: Int, newest: UInt64) {
+        if execIDRing.count < limit {
+            execIDRing.append(newest)
+            return
+        }
+        execIDs.remove(execIDRing[execIDRingNext])
+        execIDRing[execIDRingNext] = newest
+        execIDRingNext = execIDRingNext + 1 == limit ? 0 : execIDRingNext + 1
+    }
+}
+
+/// Running totals over closed trades, so the summary's trade figures cover the whole run
+/// whatever the recorder keeps of the trades themselves.
+struct TradeStatistics {
+    var count = 0
+    var winners = 0
+    var losers = 0
+    var profit: ExactAmount = 0
+    var loss: ExactAmount = 0
+    var net: ExactAmount = 0
+    var durationNanos: Int128 = 0
+
+    mutating func add(_ trade: TradeRecord) {
+        let value = trade.netExact
+        count += 1
+        net += value
+        if value > 0 { winners += 1; profit += value }
+        if value < 0 { losers += 1; loss += value }
+        durationNanos += Int128(trade.duration.raw)
     }
 }
 

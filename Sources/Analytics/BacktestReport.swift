@@ -143,30 +143,22 @@ extension RecorderState {
         }
 
         // Trades: closed, then open ones marked to market.
+        let closedCount = tradeStats.count
         var allTrades = trades
         for ledger in reported {
             if var open = ledger.openTrade(at: now) {
-                open.id = allTrades.count + 1
+                open.id = closedCount + allTrades.count - trades.count + 1
                 allTrades.append(open)
             }
         }
-        var winners = 0, losers = 0
-        var profit: ExactAmount = 0, loss: ExactAmount = 0, net: ExactAmount = 0
-        var durationNanos: Int128 = 0
-        for trade in trades {
-            let value = trade.netExact
-            net += value
-            if value > 0 { winners += 1; profit += value }
-            if value < 0 { losers += 1; loss += value }
-            durationNanos += Int128(trade.duration.raw)
-        }
-        let closedCount = trades.count
+        let (winners, losers) = (tradeStats.winners, tradeStats.losers)
+        let (profit, loss, net, durationNanos) = (tradeStats.profit, tradeStats.loss, tradeStats.net, tradeStats.durationNanos)
 
-        // Orders.
+        // Orders (the rows kept; the counts cover every order).
         let orders = orderLog.rows
         var byState: [String: Int] = [:]
-        for order in orders { byState[order.state.description, default: 0] += 1 }
-        let sentOrders = orders.count - (byState[OrderState.riskRejected.description] ?? 0)
+        for (state, count) in orderLog.countsByState { byState[state.description] = count }
+        let sentOrders = orderLog.totalCount - (byState[OrderState.riskRejected.description] ?? 0)
         var rejectsByReason: [String: Int] = [:]
         for (code, count) in riskRejects {
             rejectsByReason[RiskRejectReason(rawValue: code).map { $0.description } ?? "risk_code_\(code)", default: 0] += count
@@ -233,7 +225,7 @@ extension RecorderState {
             exposure: span > 0 ? Double(exposedNanos) / Double(span) : nil,
             turnover: Double(Exact.money(tradedNotionalTotal).raw) / Double(capital.raw),
             trades: closedCount,
-            openTrades: allTrades.count - closedCount,
+            openTrades: allTrades.count - trades.count,
             winningTrades: winners,
             losingTrades: losers,
             winRate: closedCount > 0 ? Double(winners) / Double(closedCount) : nil,

@@ -99,13 +99,28 @@ public struct OrderRecord: Sendable, Equatable {
 
 /// Orders in the order they were first seen, with an index from client order id (and the ids
 /// that replaces introduced) to the row.
+///
+/// With a `recentLimit` the log keeps memory flat on an endless run: once it holds twice that
+/// many rows beyond the orders still working, it drops the oldest finished rows (filled,
+/// canceled, rejected, expired, risk-rejected), keeping every working order and the last
+/// `recentLimit` rows, and counts the dropped ones by final state. Row indices are only valid
+/// until the next `append`.
 struct OrderLog {
     var rows: [OrderRecord] = []
     var index: [UInt64: Int] = [:]
+    /// Keep at least this many recent rows (nil: keep every row).
+    var recentLimit: Int?
+    /// Rows dropped, by `OrderState.rawValue`.
+    var droppedByState = [Int](repeating: 0, count: OrderState.allCases.count)
+    /// Rows that were still working at the last compaction (they are always kept).
+    var keptWorking = 0
+
+    init(recentLimit: Int? = nil) { self.recentLimit = recentLimit }
 
     mutating func row(for id: OrderID) -> Int? { index[id.raw] }
 
     mutating func append(_ record: OrderRecord) -> Int {
+        if let limit = recentLimit, rows.count >= keptWorking + 2 * limit { compact(keeping: limit) }
         rows.append(record)
         if record.clientOrderID.raw != 0 { index[record.clientOrderID.raw] = rows.count - 1 }
         return rows.count - 1
@@ -113,6 +128,50 @@ struct OrderLog {
 
     mutating func alias(_ id: OrderID, to row: Int) {
         if id.raw != 0, index[id.raw] == nil { index[id.raw] = row }
+    }
+
+    /// Orders ever recorded, by state (dropped rows by the state they were dropped in).
+    var countsByState: [OrderState: Int] {
+        var counts: [OrderState: Int] = [:]
+        for (raw, count) in droppedByState.enumerated() where count > 0 { counts[OrderState(rawValue: UInt8(raw))!] = count }
+        for row in rows { counts[row.state, default: 0] += 1 }
+        return counts
+    }
+
+    /// Every row ever appended (dropped ones included).
+    var totalCount: Int { rows.count + droppedByState.reduce(0, +) }
+
+    private mutating func compact(keeping limit: Int) {
+        let cut = rows.count - limit
+        var newPosition = [Int](repeating: -1, count: rows.count)
+        var kept: [OrderRecord] = []
+        kept.reserveCapacity(rows.count - cut + 64)
+        var working = 0
+        for (i, row) in rows.enumerated() {
+            if i >= cut || !row.state.isFinished {
+                if i < cut { working += 1 }
+                newPosition[i] = kept.count
+                kept.append(row)
+            } else {
+                droppedByState[Int(row.state.rawValue)] += 1
+            }
+        }
+        var newIndex: [UInt64: Int] = [:]
+        newIndex.reserveCapacity(index.count)
+        for (id, old) in index where newPosition[old] >= 0 { newIndex[id] = newPosition[old] }
+        rows = kept
+        index = newIndex
+        keptWorking = working
+    }
+}
+
+extension OrderState {
+    /// No further report is expected for the order (a late one would open a new row).
+    var isFinished: Bool {
+        switch self {
+        case .filled, .canceled, .rejected, .expired, .riskRejected: true
+        case .pendingNew, .new, .partiallyFilled: false
+        }
     }
 }
 

@@ -155,7 +155,8 @@ public final class Backtest {
 
         let recorder: BacktestRecorder
         do {
-            recorder = try BacktestRecorder(configuration: AnalyticsConfiguration(startingCapital: config.capital))
+            recorder = try BacktestRecorder(configuration: AnalyticsConfiguration(
+                startingCapital: config.capital, retention: config.reportKeep.map { .recent($0) } ?? .everything))
         } catch {
             throw EngineError.setup("analytics: \(error)")
         }

@@ -56,6 +56,8 @@ public enum SourceConfig: Sendable, Equatable {
 ///   metrics: 127.0.0.1:9464     # optional Prometheus endpoint (GET /metrics) on a cold thread
 ///   output: out/backtest        # default for --out
 ///   capital: 1000000            # starting equity, account currency
+///   report_keep: all            # orders/trades the report keeps in memory: all (backtest default) or a
+///                               # count of recent ones (paper/live default 65536: memory stays flat)
 /// source:
 ///   kind: generator             # itch | dbn | bars | generator
 ///   files: [a.itch.gz, b.itch.gz]        # itch, dbn, bars (read in order, one open at a time)
@@ -112,6 +114,10 @@ public struct EngineConfig {
     public var root: ConfigNode
     /// Account equity at the start (`engine.capital`, default 1,000,000).
     public var capital: Money
+    /// `engine.report_keep`: nil keeps every order, fill and trade for the report (`all`, the
+    /// backtest default); a count keeps that many recent ones and running totals, so memory
+    /// stays flat on an endless paper or live run (default 65,536 there).
+    public var reportKeep: Int?
     /// How targets become orders (`execution:`: style marketable | passive, offset_ticks, tick).
     public var execution: ExecutionPolicy
     /// `source.trading_status`: `feed` (instruments trade once the feed says so: ITCH's
@@ -128,7 +134,7 @@ public struct EngineConfig {
     public static func parse(_ root: ConfigNode, file: String) throws(ConfigError) -> EngineConfig {
         let top = try root.mapping(allowed: ["engine", "source", "bars", "strategy", "execution", "risk", "venue", "journal", "threads"])
         let engine = try top.required("engine")
-        let e = try engine.mapping(allowed: ["mode", "seed", "instruments", "orders", "ring_capacity", "batch", "counters", "metrics", "output", "capital"])
+        let e = try engine.mapping(allowed: ["mode", "seed", "instruments", "orders", "ring_capacity", "batch", "counters", "metrics", "output", "capital", "report_keep"])
         let mode = EngineMode(rawValue: try e["mode"]?.choice(["backtest", "paper", "live"]) ?? "backtest")!
         let seed = try e["seed"]?.int() ?? 1
         if seed < 0, let n = e["seed"] { throw n.error("seed must not be negative") }
@@ -158,6 +164,18 @@ public struct EngineConfig {
                 throw n.error("capital must be a positive amount up to 10^12 (got '\(text)')")
             }
             capital = value
+        }
+
+        var reportKeep: Int? = mode == .backtest ? nil : 65_536
+        if let n = e["report_keep"] {
+            if (try? n.string()) == "all" {
+                reportKeep = nil
+            } else {
+                guard let count = try? n.int(), (16...(1 << 24)).contains(count) else {
+                    throw n.error("report_keep must be all or a count of recent orders in 16...16777216")
+                }
+                reportKeep = count
+            }
         }
 
         let sourceNode = try top.required("source")
@@ -309,7 +327,7 @@ public struct EngineConfig {
             countersPath: counters, outputDirectory: output, source: source, feedLatency: Nanos(Int64(latencyMicros * 1_000)),
             barInterval: interval, barSession: session, barPhases: phases, strategy: strategy, evaluateOn: trigger,
             threads: plan, threadWarnings: warnings, riskNode: top["risk"], venueNode: top["venue"], journalNode: top["journal"],
-            root: root, capital: capital, execution: execution, assumeTrading: assumeTrading)
+            root: root, capital: capital, reportKeep: reportKeep, execution: execution, assumeTrading: assumeTrading)
     }
 
     static func parseLiveFeed(_ s: ConfigMapping, node: ConfigNode, date: CivilDate, mode: EngineMode,
