@@ -25,7 +25,8 @@ struct SoakCommand: ParsableCommand {
             Fails (exit 1, with the report) when resident memory grows more than --rss-growth-mb after the warm-up, any \
             feed message is dropped, the journal halts, has write errors, or its sinks end behind the log (a record \
             not delivered), or an interval's tick-to-order p99.9 exceeds --p999-factor × the first interval's (and \
-            --p999-floor-us). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
+            --p999-floor-us). --burst adds bursts at a multiple of the rate; --outage takes a journal sink down and brings \
+            it back periodically (the local log absorbs it; the verdict needs every record delivered at the end). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
             the environment, see scripts/services). Writes DIR/soak.json and DIR/soak.tsv (one row per interval).
             """)
 
@@ -38,6 +39,9 @@ struct SoakCommand: ParsableCommand {
     @Option(help: "Instruments in the generated flow.") var symbols: Int = 16
     @Option(help: "Thread plan: fused, two-thread or config.") var plan: String = "fused"
     @Option(help: "Bursts: FACTORxSECONDS/PERIOD, e.g. 10x1/30 (10 times the rate for 1 s every 30 s).") var burst: String?
+    @Option(help: "Sink outages: SECONDS/PERIOD, e.g. 20/120: from the warm-up on, every PERIOD s --outage-down runs in the middle of the period and --outage-up SECONDS later (none ending closer than 10 s to the end).") var outage: String?
+    @Option(help: "Shell command that takes a journal sink down (default: crash the PostgreSQL of $TICKLINE_SERVICES_DIR; a Redis without persistence loses its cursor when killed, which the journal refuses to paper over).") var outageDown = "scripts/services pg-stop immediate"
+    @Option(help: "Shell command that brings it back.") var outageUp = "scripts/services pg-start"
     @Option(help: "Most resident-memory growth allowed after the warm-up (MiB).") var rssGrowthMb: Double = 64
     @Option(help: "An interval's p99.9 may be at most this many times the first interval's.") var p999Factor: Double = 4
     @Option(help: "... and is never failed below this (µs).") var p999FloorUs: Double = 200
@@ -87,6 +91,13 @@ struct SoakCommand: ParsableCommand {
             burstPlan = (parts[0], parts[1], parts[2])
         }
 
+        var outages: SinkOutages?
+        if let outage {
+            let parts = outage.split(separator: "/").compactMap { Double($0) }
+            guard parts.count == 2, parts[0] >= 1, parts[1] > parts[0] else { throw ValidationError("--outage: SECONDS/PERIOD, e.g. 20/120") }
+            outages = SinkOutages(seconds: parts[0], period: parts[1], warmup: warmup, end: warmup + duration, down: outageDown, up: outageUp)
+        }
+
         let baseTotal = rate * (duration + warmup)
         let total = Int(burstPlan.map { baseTotal * (1 + ($0.factor - 1) * $0.seconds / $0.period) } ?? baseTotal)
         // Exchange times advance at the feed's own rate (not a whole day squeezed into the run).
@@ -124,6 +135,10 @@ struct SoakCommand: ParsableCommand {
         var next = begin + Nanos(Int64(interval * 1e9))
         while !shared.done.load(ordering: .acquiring) {
             usleep(20_000)
+            if shared.started != nil, let event = outages?.step(at: Double((clock.now() - begin).raw) / 1e9) {
+                print(event)
+                fflush(nil)
+            }
             guard clock.now() >= next, let started = shared.started else { continue }
             next = next + Nanos(Int64(interval * 1e9))
             let line = monitor.sample(at: Double((clock.now() - begin).raw) / 1e9, counters: started.counters, journal: started.journal,
@@ -131,13 +146,14 @@ struct SoakCommand: ParsableCommand {
             print(line)
             fflush(nil)
         }
+        if let event = outages?.finish() { print(event) }
         pthread_join(engineThread, nil)
         if let pacerThread { pthread_join(pacerThread, nil) }
         if let failure = pacer.failure { throw ValidationError("pacer: \(failure)") }
         let result: Backtest.Result
         do { result = try shared.result!.get() } catch { throw ValidationError("\(error)") }
 
-        var failures: [String] = []
+        var failures: [String] = outages?.failures ?? []
         let feedCounters = result.feed ?? LiveFeedCounters()
         let dropped = max(0, pacer.sent - Int(feedCounters.messages)) + Int(feedCounters.lostMessages)
         if dropped > 0 { failures.append("\(dropped) feed messages dropped (sent \(pacer.sent), received \(feedCounters.messages))") }
@@ -148,7 +164,8 @@ struct SoakCommand: ParsableCommand {
             if stats.halt != .none { failures.append("the journal halted: \(stats.halt)") }
             if stats.writeErrors > 0 { failures.append("the journal had \(stats.writeErrors) write errors") }
             for sink in stats.sinks where sink.cursor < stats.writtenPosition {
-                failures.append("sink \(sink.name) ended at \(sink.cursor), behind the log's \(stats.writtenPosition): records not delivered")
+                failures.append("sink \(sink.name) ended at \(sink.cursor), behind the log's \(stats.writtenPosition): records not delivered"
+                                + (sink.lastError.isEmpty ? "" : " (last error: \(sink.lastError))"))
             }
         }
         if let first = monitor.firstP999 {
@@ -171,6 +188,7 @@ struct SoakCommand: ParsableCommand {
             json += "  \"journal_records\": \(stats.writtenPosition - stats.firstPosition),\n"
             json += "  \"journal_sinks\": {" + stats.sinks.map { "\"\($0.name)\": { \"delivered\": \($0.delivered), \"behind\": \(stats.writtenPosition - min($0.cursor, stats.writtenPosition)), \"failures\": \($0.failures) }" }.joined(separator: ", ") + "},\n"
         }
+        if let outages { json += "  \"sink_outages\": \(outages.count),\n  \"sink_outage_seconds\": \(outages.seconds),\n" }
         json += "  \"orders\": \(probe.orders)\n}\n"
         try json.write(toFile: out + "/soak.json", atomically: true, encoding: .utf8)
         report.print()
@@ -181,6 +199,74 @@ struct SoakCommand: ParsableCommand {
             for failure in failures { print("soak FAILED: \(failure)") }
             throw ExitCode(1)
         }
+    }
+}
+
+/// The soak's sink-outage stress: a command that takes a journal sink down in the middle of
+/// every period and one that brings it back `seconds` later, run from the monitor thread (the
+/// engine never waits for them; the journal's local log absorbs the outage and the sink catches
+/// up, which the verdict checks: every record delivered at the end).
+struct SinkOutages {
+    let seconds: Double
+    let period: Double
+    let warmup: Double
+    let end: Double
+    let down: String
+    let up: String
+    var isDown = false
+    var downSince = 0.0
+    var nextStart: Double
+    var count = 0
+    var failures: [String] = []
+
+    init(seconds: Double, period: Double, warmup: Double, end: Double, down: String, up: String) {
+        (self.seconds, self.period, self.warmup, self.end, self.down, self.up) = (seconds, period, warmup, end, down, up)
+        nextStart = warmup + period / 2
+    }
+
+    /// Starts or ends an outage when it is time; returns the line to print.
+    mutating func step(at time: Double) -> String? {
+        if isDown {
+            guard time >= downSince + seconds else { return nil }
+            return bringUp(at: time)
+        }
+        guard time >= nextStart, nextStart + seconds + 10 <= end else { return nil }
+        nextStart += period
+        count += 1
+        isDown = true
+        downSince = time
+        let status = Self.shell(down)
+        if status != 0 { failures.append("outage \(count): '\(down)' exited with \(status)") }
+        return String(format: "%6.0f  sink outage %d: %@ (exit %d)", time, count, down, status)
+    }
+
+    /// Ends an outage still in progress (the run is over).
+    mutating func finish() -> String? { isDown ? bringUp(at: downSince + seconds) : nil }
+
+    private mutating func bringUp(at time: Double) -> String {
+        isDown = false
+        let status = Self.shell(up)
+        if status != 0 { failures.append("outage \(count): '\(up)' exited with \(status)") }
+        return String(format: "%6.0f  sink back %d: %@ (exit %d)", time, count, up, status)
+    }
+
+    /// Runs `command` with /bin/sh (stdout discarded, stderr shared), waits for it and returns
+    /// its exit status (128 + the signal that ended it; 127 when the shell could not start). Not
+    /// Foundation's `Process`: its exit monitoring missed a shell whose child daemonised.
+    static func shell(_ command: String) -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        let words: [String] = ["/bin/sh", "-c", command]
+        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        guard posix_spawn(&child, "/bin/sh", &actions, nil, &argv, environ) == 0 else { return 127 }
+        var status: Int32 = 0
+        while waitpid(child, &status, 0) == -1 && errno == EINTR {}
+        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 }
 

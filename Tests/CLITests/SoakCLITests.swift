@@ -3,13 +3,14 @@ import TestSupport
 import Testing
 
 /// `tickline soak` end to end, briefly: interval lines, the verdict, its files and its exit code.
-@Suite struct SoakCLITests {
-    static func soak(_ extra: [String], _ directory: String) throws -> (Int32, String) {
+/// Serialized: two soaks at once spin four engine threads on a 2-CPU runner and miss their bounds.
+@Suite(.serialized) struct SoakCLITests {
+    static func soak(_ extra: [String], _ directory: String, duration: Int = 3) throws -> (Int32, String) {
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try CLITests.binary())
         process.currentDirectoryURL = repository
-        process.arguments = ["soak", "--rate", "4000", "--duration", "3", "--warmup", "1", "--interval", "1", "--out", directory] + extra
+        process.arguments = ["soak", "--rate", "4000", "--duration", String(duration), "--warmup", "1", "--interval", "1", "--out", directory] + extra
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out
@@ -43,5 +44,23 @@ import Testing
         #expect(text.contains("soak FAILED: resident memory grew"))
         let object = try JSONSerialization.jsonObject(with: try #require(FileManager.default.contents(atPath: directory + "/soak.json"))) as? [String: Any]
         #expect(object?["passed"] as? Bool == false)
+    }
+
+    /// --outage runs the down command in the middle of each period and the up command the
+    /// given seconds later; a command that fails fails the soak, naming it.
+    @Test func sinkOutagesRunTheirCommandsAndAFailingOneFailsTheSoak() throws {
+        let directory = NSTemporaryDirectory() + "tickline-soak-cli-outage-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let marker = directory + "/down-ran"
+        let (status, text) = try Self.soak(
+            ["--outage", "2/8", "--outage-down", "touch \(marker)", "--outage-up", "exit 3"], directory, duration: 16)
+        #expect(status == 1, "\(text)")
+        #expect(FileManager.default.fileExists(atPath: marker))
+        #expect(text.contains("sink outage 1: touch") && text.contains("sink back 1: exit 3 (exit 3)"))
+        #expect(!text.contains("sink outage 2"), "the second period's outage would end within 10 s of the end")
+        #expect(text.contains("soak FAILED: outage 1: 'exit 3' exited with 3"))
+        let object = try JSONSerialization.jsonObject(with: try #require(FileManager.default.contents(atPath: directory + "/soak.json"))) as? [String: Any]
+        #expect(object?["sink_outages"] as? Int == 1 && object?["passed"] as? Bool == false)
     }
 }

@@ -95,7 +95,8 @@ final class SinkAgent: Agent {
                 do {
                     try reader.seek(to: stored)
                 } catch {
-                    throw SinkError.cursor("\(sink.name) needs position \(stored): \(error)")
+                    throw SinkError.cursor("\(sink.name) needs position \(stored): \(error)"
+                        + (stored == 0 ? " (a new or emptied \(sink.name) for a journal whose first records were delivered and cleaned: give this journal a new directory, or restore the sink's data)" : ""))
                 }
                 cursor = stored
                 connected = true
