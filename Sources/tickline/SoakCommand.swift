@@ -26,7 +26,9 @@ struct SoakCommand: ParsableCommand {
             feed message is dropped, the journal halts, has write errors, or its sinks end behind the log (a record \
             not delivered), or an interval's tick-to-order p99.9 exceeds --p999-factor × the first interval's (and \
             --p999-floor-us). --burst adds bursts at a multiple of the rate; --outage takes a journal sink down and brings \
-            it back periodically (the local log absorbs it; the verdict needs every record delivered at the end). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
+            it back periodically (the local log absorbs it; the verdict needs every record delivered at the end). --venue-drop-every N trades \
+            in live mode on an OUCH venue simulator in a child process that drops the session after every N orders (the \
+            verdict needs every execution applied exactly once and no halt left). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
             the environment, see scripts/services). Writes DIR/soak.json and DIR/soak.tsv (one row per interval).
             """)
 
@@ -42,6 +44,7 @@ struct SoakCommand: ParsableCommand {
     @Option(help: "Sink outages: SECONDS/PERIOD, e.g. 20/120: from the warm-up on, every PERIOD s --outage-down runs in the middle of the period and --outage-up SECONDS later (none ending closer than 10 s to the end).") var outage: String?
     @Option(help: "Shell command that takes a journal sink down (default: crash the PostgreSQL of $TICKLINE_SERVICES_DIR; a Redis without persistence loses its cursor when killed, which the journal refuses to paper over).") var outageDown = "scripts/services pg-stop immediate"
     @Option(help: "Shell command that brings it back.") var outageUp = "scripts/services pg-start"
+    @Option(help: "Venue drops: trade in live mode on an OUCH venue simulator (a child tickline venue sim) that drops the session after every N orders; every execution must arrive exactly once.") var venueDropEvery: Int?
     @Option(help: "Most resident-memory growth allowed after the warm-up (MiB).") var rssGrowthMb: Double = 64
     @Option(help: "An interval's p99.9 may be at most this many times the first interval's.") var p999Factor: Double = 4
     @Option(help: "... and is never failed below this (µs).") var p999FloorUs: Double = 200
@@ -58,6 +61,20 @@ struct SoakCommand: ParsableCommand {
         } else {
             yaml = BenchConfig.yaml(out: out)
         }
+        var venue: VenueDrops?
+        var leftRunning: pid_t?   // the simulator, until stopped: killed if the soak fails early
+        defer { if let leftRunning { kill(leftRunning, SIGKILL); _ = ChildProcess.wait(leftRunning) } }
+        if let venueDropEvery {
+            guard config == nil, venueDropEvery >= 1 else { throw ValidationError("--venue-drop-every N (≥ 1) trades the built-in config on a venue simulator: leave out --config") }
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            let drops = try VenueDrops(every: venueDropEvery, directory: out)
+            venue = drops
+            leftRunning = drops.child
+            // The built-in config in live mode, its simulated venue replaced by the simulator.
+            guard let start = yaml.range(of: "\nvenue:"), let end = yaml.range(of: "\nthreads:") else { throw ValidationError("built-in config without venue:") }
+            yaml.replaceSubrange(start.upperBound..<end.lowerBound, with: String(drops.venueYAML(symbols: symbols).dropFirst("venue:".count).dropLast()))
+            yaml = yaml.replacingOccurrences(of: "mode: paper", with: "mode: live")
+        }
         if let journal {
             guard let text = try? String(contentsOfFile: journal, encoding: .utf8) else { throw ValidationError("cannot read \(journal)") }
             yaml += "\n" + text
@@ -68,7 +85,7 @@ struct SoakCommand: ParsableCommand {
         } catch {
             throw ValidationError("\(error)")
         }
-        guard engineConfig.mode == .paper, case .moldUDP64(var feed) = engineConfig.source else {
+        guard engineConfig.mode == .paper || (venue != nil && engineConfig.mode == .live), case .moldUDP64(var feed) = engineConfig.source else {
             throw ValidationError("the soak config must be engine.mode: paper with source.kind: moldudp64")
         }
         feed.maxDuration = nil
@@ -148,6 +165,8 @@ struct SoakCommand: ParsableCommand {
         }
         if let event = outages?.finish() { print(event) }
         pthread_join(engineThread, nil)
+        let venueCounts = venue?.stop()
+        leftRunning = nil
         if let pacerThread { pthread_join(pacerThread, nil) }
         if let failure = pacer.failure { throw ValidationError("pacer: \(failure)") }
         let result: Backtest.Result
@@ -166,6 +185,15 @@ struct SoakCommand: ParsableCommand {
             for sink in stats.sinks where sink.cursor < stats.writtenPosition {
                 failures.append("sink \(sink.name) ended at \(sink.cursor), behind the log's \(stats.writtenPosition): records not delivered"
                                 + (sink.lastError.isEmpty ? "" : " (last error: \(sink.lastError))"))
+            }
+        }
+        if let venue {
+            if let counts = venueCounts, let live = result.live {
+                if live.fills != counts.executions { failures.append("the venue sent \(counts.executions) executions, the engine applied \(live.fills)") }
+                if counts.connections < 2 && counts.orders >= venue.every { failures.append("the venue never dropped the session (\(counts.connections) connection)") }
+                if result.haltMask & (1 << UInt32(HaltReason.venueDisconnected.rawValue)) != 0 { failures.append("still halted for the venue at the end") }
+            } else {
+                failures.append("no counts from the venue simulator (see \(venue.log))")
             }
         }
         if let first = monitor.firstP999 {
@@ -187,6 +215,10 @@ struct SoakCommand: ParsableCommand {
         if let stats = result.journal {
             json += "  \"journal_records\": \(stats.writtenPosition - stats.firstPosition),\n"
             json += "  \"journal_sinks\": {" + stats.sinks.map { "\"\($0.name)\": { \"delivered\": \($0.delivered), \"behind\": \(stats.writtenPosition - min($0.cursor, stats.writtenPosition)), \"failures\": \($0.failures) }" }.joined(separator: ", ") + "},\n"
+        }
+        if let counts = venueCounts {
+            json += "  \"venue_orders\": \(counts.orders),\n  \"venue_executions\": \(counts.executions),\n  \"venue_connections\": \(counts.connections),\n"
+            json += "  \"fills_applied\": \(result.live?.fills ?? 0),\n  \"venue_reconnects\": \(result.venueReconnects),\n"
         }
         if let outages { json += "  \"sink_outages\": \(outages.count),\n  \"sink_outage_seconds\": \(outages.seconds),\n" }
         json += "  \"orders\": \(probe.orders)\n}\n"
@@ -250,23 +282,117 @@ struct SinkOutages {
         return String(format: "%6.0f  sink back %d: %@ (exit %d)", time, count, up, status)
     }
 
-    /// Runs `command` with /bin/sh (stdout discarded, stderr shared), waits for it and returns
-    /// its exit status (128 + the signal that ended it; 127 when the shell could not start). Not
-    /// Foundation's `Process`: its exit monitoring missed a shell whose child daemonised.
+    /// Runs `command` with /bin/sh (stdout discarded, stderr shared) and returns its exit status.
     static func shell(_ command: String) -> Int32 {
+        guard let child = ChildProcess.spawn(["/bin/sh", "-c", command], output: "/dev/null") else { return 127 }
+        return ChildProcess.wait(child)
+    }
+}
+
+/// Child processes of the soak, with posix_spawn and waitpid (not Foundation's `Process`,
+/// whose exit monitoring missed a shell whose child daemonised).
+enum ChildProcess {
+    /// Starts `arguments` (an absolute path first) with stdin from /dev/null and stdout to
+    /// `output` (created or truncated; stderr stays shared); nil when it cannot be started.
+    static func spawn(_ arguments: [String], output: String) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        let words: [String] = ["/bin/sh", "-c", command]
-        var argv: [UnsafeMutablePointer<CChar>?] = words.map { strdup($0) } + [nil]
+        // No blocked signals and default dispositions: a soak started by a runner that blocks
+        // SIGTERM must still be able to stop its children.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), defaults = sigset_t()
+        sigemptyset(&none)
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var child: pid_t = 0
-        guard posix_spawn(&child, "/bin/sh", &actions, nil, &argv, environ) == 0 else { return 127 }
+        return posix_spawn(&child, arguments[0], &actions, &attributes, &argv, environ) == 0 ? child : nil
+    }
+
+    /// Asks `child` to stop (SIGTERM), waits up to `seconds`, then kills it; its exit status.
+    static func stop(_ child: pid_t, seconds: Double = 5) -> Int32 {
+        kill(child, SIGTERM)
+        var status: Int32 = 0
+        for _ in 0..<Int(seconds * 50) {
+            if waitpid(child, &status, WNOHANG) == child { return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F) }
+            usleep(20_000)
+        }
+        kill(child, SIGKILL)
+        return wait(child)
+    }
+
+    /// Waits for `child`; its exit status, or 128 + the signal that ended it.
+    static func wait(_ child: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(child, &status, 0) == -1 && errno == EINTR {}
         return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
+    }
+
+    /// This executable's path.
+    static var currentExecutable: String {
+        var buffer = [CChar](repeating: 0, count: 4_096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        return length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+    }
+}
+
+/// The soak's venue-drop stress: `tickline venue sim --ouch` in a child process (its memory is
+/// not the engine's) that drops the session after every N orders; the engine trades on it in
+/// live mode over io_uring TCP, halting on each drop and resuming once caught up.
+struct VenueDrops {
+    static let passwordVariable = "TICKLINE_SOAK_OUCH_PASSWORD"
+    let child: pid_t
+    let endpoint: String
+    let log: String
+    let every: Int
+
+    /// Starts the simulator and waits (up to 10 s) for the port it prints.
+    init(every: Int, directory: String) throws {
+        var password = ""
+        for _ in 0..<10 { password += String(UInt8.random(in: 0...9)) }
+        setenv(Self.passwordVariable, password, 1)
+        log = directory + "/venue.log"
+        guard let child = ChildProcess.spawn(
+            [ChildProcess.currentExecutable, "venue", "sim", "--ouch", "0", "--username", "SOAK", "--password-env", Self.passwordVariable,
+             "--drop-every", String(every)], output: log)
+        else { throw ValidationError("cannot start tickline venue sim") }
+        self.child = child
+        self.every = every
+        for _ in 0..<200 {
+            if let text = try? String(contentsOfFile: log, encoding: .utf8), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("OUCH venue on ") }) {
+                endpoint = String(line.dropFirst("OUCH venue on ".count).prefix { $0 != " " })
+                return
+            }
+            usleep(50_000)
+        }
+        kill(child, SIGKILL)
+        _ = ChildProcess.wait(child)
+        throw ValidationError("tickline venue sim printed no port within 10 s (see \(log))")
+    }
+
+    /// The live venue section for `symbols` generated instruments (ids 0... named A, B, ...).
+    func venueYAML(symbols: Int) -> String {
+        let names = (1...symbols).map { ITCHGenerator.symbolName($0) }.joined(separator: ", ")
+        return "venue: { kind: ouch, connect: \"\(endpoint)\", username: SOAK, password_env: \(Self.passwordVariable), symbols: [\(names)], poll: busy }\n"
+    }
+
+    /// Stops the simulator; what it reports: orders entered, executions sent, connections.
+    func stop() -> (orders: Int, executions: Int, connections: Int)? {
+        _ = ChildProcess.stop(child)
+        guard let text = try? String(contentsOfFile: log, encoding: .utf8),
+              let line = text.split(separator: "\n").last(where: { $0.hasPrefix("orders ") }) else { return nil }
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+        guard numbers.count == 3 else { return nil }
+        return (numbers[0], numbers[1], numbers[2])
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import LinuxIO
 import MarketData
 import Plumbing
@@ -35,6 +36,7 @@ struct VenueSim: ParsableCommand {
     @Option(help: "Fill price (default: each order's limit).") var fillPrice: String?
     @Option(help: "Shares filled at once (default: all).") var fillShares: UInt32?
     @Option(help: "Drop the connection once, after this many orders (a venue drop; the fills are replayed on reconnect).") var dropAfter: Int?
+    @Option(help: "OUCH: drop the connection again after every this many orders (after --drop-after, or from the start).") var dropEvery: Int?
     @Option(help: "Seconds to run (default: until interrupted).") var duration: Double?
 
     func run() throws {
@@ -62,17 +64,15 @@ struct VenueSim: ParsableCommand {
         do {
             simulator = try OUCHVenueSimulator(
                 bind: IPv4Endpoint(address, port: ouch),
-                configuration: .init(username: username, password: password, fillPrice: price, fillShares: fillShares, dropAfterOrders: dropAfter))
+                configuration: .init(username: username, password: password, fillPrice: price, fillShares: fillShares,
+                                     dropAfterOrders: dropAfter, dropEveryOrders: dropEvery))
             try simulator.start()
         } catch {
             throw ValidationError("\(error)")
         }
         print("OUCH venue on \(simulator.endpoint) (user \(username))")
         fflush(nil)
-        let start = MonotonicClock().now()
-        while duration.map({ Double((MonotonicClock().now() - start).raw) / 1e9 < $0 }) ?? true {
-            usleep(200_000)
-        }
+        Self.runUntilStopped(duration)
         simulator.stop()
         print("orders \(simulator.ordersEntered), executions \(simulator.executionsSent), connections \(simulator.connections)")
     }
@@ -99,11 +99,28 @@ struct VenueSim: ParsableCommand {
         }
         print("FIX \(version) venue on \(simulator.endpoint) (\(venueCompId) <- \(clientCompId))")
         fflush(nil)
-        let start = MonotonicClock().now()
-        while duration.map({ Double((MonotonicClock().now() - start).raw) / 1e9 < $0 }) ?? true {
-            usleep(200_000)
-        }
+        Self.runUntilStopped(duration)
         simulator.stop()
         print("orders \(simulator.ordersEntered), executions \(simulator.executionsSent), logons \(simulator.logons)")
     }
+
+    /// Waits for `duration` seconds (nil: for ever) or until SIGTERM or SIGINT, after which the
+    /// caller stops the simulator and prints its counts.
+    static func runUntilStopped(_ duration: Double?) {
+        signal(SIGTERM) { _ in venueStopRequested.store(true, ordering: .relaxed) }
+        signal(SIGINT) { _ in venueStopRequested.store(true, ordering: .relaxed) }
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)   // a parent may have left them blocked
+        let start = MonotonicClock().now()
+        while !venueStopRequested.load(ordering: .relaxed),
+              duration.map({ Double((MonotonicClock().now() - start).raw) / 1e9 < $0 }) ?? true {
+            usleep(50_000)
+        }
+    }
 }
+
+/// Set by SIGTERM/SIGINT in `tickline venue sim` (a signal handler may only touch an atomic).
+let venueStopRequested = Atomic<Bool>(false)

@@ -63,4 +63,20 @@ import Testing
         let object = try JSONSerialization.jsonObject(with: try #require(FileManager.default.contents(atPath: directory + "/soak.json"))) as? [String: Any]
         #expect(object?["sink_outages"] as? Int == 1 && object?["passed"] as? Bool == false)
     }
+
+    /// --venue-drop-every: live mode on a venue simulator in a child process that drops the
+    /// session after every N orders; every execution it sent is applied once, none halted.
+    @Test func venueDropsHaltResumeAndLoseNoExecution() throws {
+        let directory = NSTemporaryDirectory() + "tickline-soak-cli-venue-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (status, text) = try Self.soak(["--venue-drop-every", "40"], directory, duration: 5)
+        #expect(status == 0, "\(text)")
+        let data = try #require(FileManager.default.contents(atPath: directory + "/soak.json"))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let executions = object["venue_executions"] as? Int ?? -1
+        #expect(executions > 40 && object["fills_applied"] as? Int == executions, "\(object)")
+        #expect((object["venue_connections"] as? Int ?? 0) >= 2 && (object["venue_reconnects"] as? Int ?? 0) >= 1, "\(object)")
+        let log = try String(contentsOfFile: directory + "/venue.log", encoding: .utf8)
+        #expect(log.contains("OUCH venue on 127.0.0.1:") && log.contains("executions \(executions),"))
+    }
 }

@@ -12,7 +12,8 @@ import Glibc
 /// on its own thread, one client connection at a time, the SoupBinTCP replay store kept across
 /// connections (a reconnecting client gets what it missed). `dropAfterOrders` closes the
 /// connection once after that many orders — a deliberate venue drop, the orders it filled
-/// meanwhile still to be replayed. Control path: blocking sockets with short poll timeouts.
+/// meanwhile still to be replayed — and `dropEveryOrders` again after every that many more
+/// (endurance runs). Control path: blocking sockets with short poll timeouts.
 public final class OUCHVenueSimulator: @unchecked Sendable {
     public struct Configuration: Sendable {
         public var username: String
@@ -23,14 +24,16 @@ public final class OUCHVenueSimulator: @unchecked Sendable {
         /// Shares filled at once; nil: all.
         public var fillShares: UInt32?
         public var dropAfterOrders: Int?
+        public var dropEveryOrders: Int?
         public init(username: String, password: String, session: SessionID = SessionID("SIM0000001")!, fillPrice: UInt32? = nil,
-                    fillShares: UInt32? = nil, dropAfterOrders: Int? = nil) {
+                    fillShares: UInt32? = nil, dropAfterOrders: Int? = nil, dropEveryOrders: Int? = nil) {
             self.username = username
             self.password = password
             self.session = session
             self.fillPrice = fillPrice
             self.fillShares = fillShares
             self.dropAfterOrders = dropAfterOrders
+            self.dropEveryOrders = dropEveryOrders
         }
     }
 
@@ -43,12 +46,14 @@ public final class OUCHVenueSimulator: @unchecked Sendable {
     let executions = Atomic<Int>(0)
     let connectionCount = Atomic<Int>(0)
     var thread: pthread_t?
-    var dropped = false
+    /// Orders entered at which the connection is next dropped.
+    var nextDrop: Int?
 
     public init(bind: IPv4Endpoint, configuration: Configuration) throws(SystemError) {
         listener = try TCPListener(bind: bind)
         endpoint = listener.endpoint
         self.configuration = configuration
+        nextDrop = configuration.dropAfterOrders ?? configuration.dropEveryOrders
         let session = SoupBinTCPServerSession(
             configuration: SoupBinTCPServerConfiguration(
                 username: configuration.username, password: configuration.password, session: configuration.session,
@@ -105,10 +110,10 @@ public final class OUCHVenueSimulator: @unchecked Sendable {
                 _ = server.poll(now: clock.now())
                 entered.store(Int(server.counters.entered), ordering: .relaxed)
                 executions.store(Int(server.counters.executions), ordering: .relaxed)
-                if let limit = configuration.dropAfterOrders, !dropped, Int(server.counters.entered) >= limit {
-                    // Flush what the matcher answered, then drop the connection: those answers
-                    // are in the replay store, not (all) on the wire.
-                    dropped = true
+                if let limit = nextDrop, Int(server.counters.entered) >= limit {
+                    // Drop the connection with the matcher's answers in the replay store, not
+                    // (all) on the wire.
+                    nextDrop = configuration.dropEveryOrders.map { limit + $0 }
                     open = false
                 }
             }
