@@ -293,6 +293,19 @@ import TicklineCore
         unsetenv("TICKLINE_OUCH_PASSWORD")
         #expect(throws: ConfigError.self) { _ = try EngineConfig.load(path: path) }
     }
+
+    @Test func thePasswordComesFromAFileTrimmedAndAMissingFileIsAnError() throws {
+        let file = NSTemporaryDirectory() + "tickline-ouch-password-\(getpid())"
+        try "pa55\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { unlink(file) }
+        func venue(_ passwordFile: String) throws -> LiveVenueConfig {
+            let yaml = "kind: ouch\nconnect: 127.0.0.1:15000\nusername: TICK\npassword_file: \(passwordFile)\nsymbols: [AAPL]\n"
+            return try LiveVenueConfig.parse(ConfigNode.parse(yaml, file: "venue.yaml"))
+        }
+        #expect(try venue(file).password == "pa55")
+        let error = #expect(throws: ConfigError.self) { _ = try venue(file + ".missing") }
+        #expect(error?.message.contains("cannot read the password file") == true)
+    }
 }
 
 @Suite struct LiveFIXConfigTests {

@@ -69,7 +69,7 @@ public struct LiveVenueConfig: Sendable {
                 password = value
             } else if let n = m["password_file"] {
                 let path = try n.string()
-                guard let text = readWholeFile(path) else { throw n.error("cannot read the password file \(path)") }
+                guard let text = readTextFile(path) else { throw n.error("cannot read the password file \(path)") }
                 password = text.trimmingCharacters(in: [" ", "\n", "\r", "\t"])
             } else {
                 throw node.error("give password_env or password_file (a password never goes in the config)")
@@ -108,19 +108,6 @@ public struct LiveVenueConfig: Sendable {
         }
         return config
     }
-}
-
-func readWholeFile(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4_096)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// What routing tells risk about a live venue session, across their threads: whether it is
