@@ -171,7 +171,9 @@ public struct ConfigMapping: @unchecked Sendable {
     public var keys: [String] { entries.map(\.0) }
 }
 
-func readTextFile(_ path: String) -> String? {
+/// The whole of a small file (configs, secrets, sample lists): nil when it cannot be opened.
+/// Control path only (it allocates); any thread.
+public func readFileBytes(_ path: String) -> [UInt8]? {
     guard let file = fopen(path, "rb") else { return nil }
     defer { fclose(file) }
     var bytes: [UInt8] = []
@@ -181,7 +183,13 @@ func readTextFile(_ path: String) -> String? {
         if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
         if n < buffer.count { break }
     }
-    return String(validating: bytes, as: UTF8.self)
+    return bytes
+}
+
+/// The whole of a small text file as UTF-8: nil when it cannot be opened or is not valid
+/// UTF-8. Control path only; any thread.
+public func readTextFile(_ path: String) -> String? {
+    readFileBytes(path).flatMap { String(validating: $0, as: UTF8.self) }
 }
 
 #if canImport(Glibc)

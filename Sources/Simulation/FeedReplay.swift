@@ -129,23 +129,53 @@ public enum FeedPacing: Equatable, Sendable {
     case unpaced
 }
 
-/// When each message is due, relative to the start of the replay (plain data).
-@usableFromInline struct FeedPacer {
-    @usableFromInline let pacing: FeedPacing
+/// Bursts on a fixed-rate schedule: `factor` times the rate during the first `seconds` of
+/// every `period` seconds (`tickline soak --burst 10x1/30`).
+public struct FeedBurst: Equatable, Sendable {
+    public var factor: Double
+    public var seconds: Double
+    public var period: Double
+    public init(factor: Double, seconds: Double, period: Double) {
+        self.factor = factor
+        self.seconds = seconds
+        self.period = period
+    }
+}
+
+/// When each message of a feed is due to leave, in nanoseconds after the start of the send:
+/// the replayer's and the latency harness's schedule (plain data; one thread, the sender's).
+/// `start + due` is the message's scheduled send time: latency measured from it rather than
+/// from the actual send counts a sender's (or an engine's) backlog instead of hiding it
+/// (coordinated omission).
+public struct FeedPacer {
+    public let pacing: FeedPacing
+    /// Fixed-rate pacing only: the rate multiplied during bursts.
+    public let burst: FeedBurst?
     @usableFromInline var firstTimestamp: UInt64 = 0
     @usableFromInline var started = false
     @usableFromInline var index: UInt64 = 0
+    /// With bursts: when the next message is due (the step varies, so it is accumulated).
+    @usableFromInline var nextDue = 0.0
 
-    @usableFromInline init(_ pacing: FeedPacing) { self.pacing = pacing }
+    public init(_ pacing: FeedPacing, burst: FeedBurst? = nil) {
+        self.pacing = pacing
+        self.burst = burst
+    }
 
-    /// Nanoseconds after the start at which this message is due; nil when unpaced.
-    @inlinable mutating func due(_ message: UnsafeRawBufferPointer) -> Int64? {
+    /// Nanoseconds after the start at which this message is due; nil when unpaced. Message k
+    /// (0-based) at a fixed rate is due at k / rate (faster during bursts); at the recorded
+    /// pace, at its ITCH timestamp less the first one, divided by the speed.
+    @inlinable public mutating func due(_ message: UnsafeRawBufferPointer) -> Int64? {
         defer { index &+= 1 }
         switch pacing {
         case .unpaced:
             return nil
         case .fixedRate(let rate):
-            return Int64(Double(index) * 1e9 / rate)
+            guard let burst else { return Int64(Double(index) * 1e9 / rate) }
+            let due = nextDue
+            let inBurst = (due / 1e9).truncatingRemainder(dividingBy: burst.period) < burst.seconds
+            nextDue += inBurst ? 1e9 / rate / burst.factor : 1e9 / rate
+            return Int64(due)
         case .recorded(let speed):
             guard message.count >= 11, let base = message.baseAddress else { return 0 }
             let timestamp = base.loadBE48(at: 5)

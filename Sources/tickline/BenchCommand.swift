@@ -179,11 +179,13 @@ final class SendSchedule: @unchecked Sendable {
     deinit { times.deallocate() }
 }
 
-/// Sends ITCH messages as MoldUDP64 at `rate` messages per second on the real-time clock:
-/// message k (0-based) is due at start + k/rate; a packet leaves when the next message is not
-/// due yet or it is full, so a sender that falls behind batches. The messages come from a
-/// session file or straight from the generator (endless runs: `tickline soak`). `burst`
-/// multiplies the rate during the first `burstSeconds` of every `burstPeriod` seconds.
+/// Sends ITCH messages as MoldUDP64 at `rate` messages per second on the real-time clock, on
+/// the replayer's schedule (`FeedPacer`: message k is due at start + k/rate, faster during
+/// bursts); a packet leaves when the next message is not due yet or it is full, so a sender
+/// that falls behind batches. Each message's scheduled send time goes into `schedule` by
+/// sequence number (wire-to-order). The messages come from a session file or straight from
+/// the generator (endless runs: `tickline soak`). `burst` multiplies the rate during the
+/// first `seconds` of every `period` seconds.
 final class Pacer: @unchecked Sendable {
     enum Messages {
         case file(String)
@@ -223,12 +225,11 @@ final class Pacer: @unchecked Sendable {
             let clock = RealtimeClock()
             let start = clock.now().raw + 1_000_000
             var count = 0
-            var due = Double(start)
-            let interval = 1e9 / rate
+            var pacer = FeedPacer(.fixedRate(messagesPerSecond: rate), burst: burst.map { FeedBurst(factor: $0.factor, seconds: $0.seconds, period: $0.period) })
             let times = schedule.times, mask = schedule.mask
-            let burst = self.burst
             let send = { (pointer: UnsafeRawPointer, length: Int) in
-                let dueNanos = Int64(due)
+                let message = UnsafeRawBufferPointer(start: pointer, count: length)
+                let dueNanos = start &+ (pacer.due(message) ?? 0)
                 var now = clock.now().raw
                 if dueNanos > now {
                     packetizer.flush(emit: emit)
@@ -239,13 +240,7 @@ final class Pacer: @unchecked Sendable {
                 count += 1
                 if count & 1_023 == 0 { self.progress.store(count, ordering: .relaxed) }
                 times[Int(truncatingIfNeeded: packetizer.nextSequence &+ UInt64(packetizer.pendingMessages)) & mask] = dueNanos
-                _ = packetizer.append(UnsafeRawBufferPointer(start: pointer, count: length), emit: emit)
-                var step = interval
-                if let burst {
-                    let second = (due - Double(start)) / 1e9
-                    if second.truncatingRemainder(dividingBy: burst.period) < burst.seconds { step /= burst.factor }
-                }
-                due += step
+                _ = packetizer.append(message, emit: emit)
             }
             switch messages {
             case .file(let path):

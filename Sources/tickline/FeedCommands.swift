@@ -90,7 +90,11 @@ struct FeedReplay: ParsableCommand {
 struct FeedSoupServer: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "soup-server",
-        abstract: "Serve an ITCH capture or a generated session over SoupBinTCP (login, sequenced data, heartbeats, end of session).")
+        abstract: "Serve an ITCH capture or a generated session over SoupBinTCP (login, sequenced data, heartbeats, end of session).",
+        discussion: """
+            A login must carry --username and the password when they are given (any, otherwise); the password comes \
+            from --password-env (an environment variable's name) or --password-file, never from the command line.
+            """)
 
     @Argument(help: "ITCH file or generated:… source (held in memory).") var source: String
     @Option(help: "TCP port to listen on (0: any free port).") var port: UInt16
@@ -98,13 +102,14 @@ struct FeedSoupServer: ParsableCommand {
     @Option(help: "Connections to serve, one after the other.") var clients: Int = 1
     @Option(help: "SoupBinTCP session name (10 characters at most).") var session: String = "TICKLINE01"
     @Option(help: "Required username (default: any).") var username: String?
-    @Option(help: "Required password (default: any).") var password: String?
+    @OptionGroup var passwordOptions: PasswordOptions
     @Option(help: "Serve at most this many messages.") var maxMessages: Int?
     @OptionGroup var pacingOptions: FeedPacingOptions
 
     func run() throws {
         guard let address = IPv4Address(bind) else { throw ValidationError("--bind: expected an IPv4 address") }
         guard clients >= 1 else { throw ValidationError("--clients must be ≥ 1") }
+        let password = try passwordOptions.password()
         let store = try FeedMessageStore(source: try parseFeedSource(source), maxMessages: maxMessages)
         let listener = try TCPListener(bind: IPv4Endpoint(address, port: port))
         print("soup-server: \(store.count) messages on \(listener.endpoint), session \(session)")

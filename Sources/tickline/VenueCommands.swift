@@ -31,8 +31,7 @@ struct VenueSim: ParsableCommand {
     @Option(help: "FIX: directory of the session's store.") var store: String = "/tmp/tickline-venue-sim-fix"
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
     @Option(help: "SoupBinTCP username (≤ 6 characters).") var username: String = "TICK"
-    @Option(help: "Environment variable holding the password.") var passwordEnv: String?
-    @Option(help: "File holding the password.") var passwordFile: String?
+    @OptionGroup var passwordOptions: PasswordOptions
     @Option(help: "Fill price (default: each order's limit).") var fillPrice: String?
     @Option(help: "Shares filled at once (default: all).") var fillShares: UInt32?
     @Option(help: "Drop the connection once, after this many orders (a venue drop; the fills are replayed on reconnect).") var dropAfter: Int?
@@ -42,16 +41,7 @@ struct VenueSim: ParsableCommand {
     func run() throws {
         if let fix { return try runFIX(port: fix) }
         guard let ouch else { throw ValidationError("give --ouch PORT or --fix PORT") }
-        var password: String
-        if let passwordEnv {
-            guard let value = ProcessInfo.processInfo.environment[passwordEnv] else { throw ValidationError("\(passwordEnv) is not set") }
-            password = value
-        } else if let passwordFile {
-            guard let text = try? String(contentsOfFile: passwordFile, encoding: .utf8) else { throw ValidationError("cannot read \(passwordFile)") }
-            password = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        } else {
-            throw ValidationError("give --password-env or --password-file")
-        }
+        guard let password = try passwordOptions.password() else { throw ValidationError("give --password-env or --password-file") }
         var price: UInt32?
         if let fillPrice {
             guard let parsed = try? Price(parsing: fillPrice), parsed.raw > 0, parsed.raw % 100_000 == 0, parsed.raw / 100_000 <= Int64(UInt32.max) else {

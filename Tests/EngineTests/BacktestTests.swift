@@ -12,39 +12,16 @@ import TicklineCore
 @Suite(.serialized) struct BacktestTests {
     static let directory = NSTemporaryDirectory() + "tickline-backtest-tests-\(getpid())"
 
-    static func config(threads: String = "threads: { mode: fused, idle: backoff }", messages: Int = 120_000,
+    static func config(threads: String = EngineTestConfigs.fusedThreads, messages: Int = 120_000,
                        strategy: String? = nil, extra: String = "", orderIDs: String = "{ in_memory: true }") throws -> EngineConfig {
         let yaml = """
-            engine: { mode: backtest, seed: 3, instruments: 16, capital: 250000, counters: \(directory)/counters }
+            \(EngineTestConfigs.engine(mode: "backtest", counters: "\(directory)/counters"))
             source:
               kind: generator
               generator: { symbols: 6, messages: \(messages), seed: 21, cache: \(directory) }
-            bars: { interval_s: 60 }
-            strategy:
-            \(strategy ?? """
-              kind: ema_crossover
-              ema_crossover: { fast: 3, slow: 8, full_confidence_gap: 0.001 }
-              sizing: { max_position: 300, lot_size: 100, scale_by_confidence: true }
-            """)
-            execution: { style: marketable, offset_ticks: 1, tick: 0.01 }
-            risk:
-              max_order_qty: 400
-              max_order_notional: 100000
-              price_band_pct: 5
-              max_position: 300
-              max_gross_exposure: 500000
-              max_net_exposure: 400000
-              max_open_orders: 20
-              max_positions: 10
-              risk_per_trade_pct: 100
-              daily_loss_limit: 20000
-              max_drawdown: 30000
-              max_orders_per_second: 50
-              stale_after_ms: 0
-              order_ids: \(orderIDs)
-              pdt: { enabled: false }
-            venue:
-              latency: { order_entry: { kind: constant, ns: 40000 }, response: { kind: constant, ns: 30000 } }
+            \(EngineTestConfigs.strategy(strategy ?? EngineTestConfigs.emaCrossover))
+            \(EngineTestConfigs.risk(maxOrdersPerSecond: 50, orderIDs: orderIDs))
+            \(EngineTestConfigs.simulatedVenue)
               fees: { maker: { bps: 0, per_share: -0.002 }, taker: { bps: 0, per_share: 0.003 } }
             \(threads)
             \(extra)

@@ -25,24 +25,10 @@ import Venues
             gapEvery: 100, rerequestBind: IPv4Endpoint(.loopback, port: 0), linger: .milliseconds(500)))
     }
 
-    static let risk = """
-        risk:
-          max_order_qty: 400
-          max_order_notional: 100000
-          price_band_pct: 5
-          max_position: 300
-          max_gross_exposure: 500000
-          max_net_exposure: 400000
-          max_open_orders: 20
-          max_positions: 10
-          risk_per_trade_pct: 100
-          daily_loss_limit: 20000
-          max_drawdown: 30000
-          max_orders_per_second: 1000
-          stale_after_ms: 0
-          order_ids: { in_memory: true }
-          pdt: { enabled: false }
-        """
+    /// `source:` for the engine: the replayer's feed on `port`, its re-request server beside it.
+    static func source(port: UInt16, replayer: MoldUDP64FeedReplayer) -> String {
+        "source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20, rerequest: \"\(replayer.rerequestEndpoint)\" }"
+    }
 
     @Test func ordersGoToAFIXVenueFillsComeBackAndALogoutHaltsThenResumes() throws {
         try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
@@ -59,15 +45,10 @@ import Venues
         let port = try PaperModeTests.freePort()
         let replayer = try Self.replayer(port: port)
         let yaml = """
-            engine: { mode: live, seed: 3, instruments: 16, capital: 250000, counters: \(Self.directory)/fix.counters }
-            source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20, rerequest: "\(replayer.rerequestEndpoint)" }
-            bars: { interval_s: 60 }
-            strategy:
-              kind: ema_crossover
-              ema_crossover: { fast: 3, slow: 8, full_confidence_gap: 0.001 }
-              sizing: { max_position: 300, lot_size: 100, scale_by_confidence: true }
-            execution: { style: marketable, offset_ticks: 1, tick: 0.01 }
-            \(Self.risk)
+            \(EngineTestConfigs.engine(mode: "live", counters: "\(Self.directory)/fix.counters"))
+            \(Self.source(port: port, replayer: replayer))
+            \(EngineTestConfigs.strategy())
+            \(EngineTestConfigs.risk())
             venue:
               kind: fix
               connect: "\(simulator.endpoint)"
@@ -80,7 +61,7 @@ import Venues
               symbols: [\(symbols.joined(separator: ", "))]
               poll: blocking
               caught_up_ms: 30
-            threads: { mode: fused, idle: backoff }
+            \(EngineTestConfigs.fusedThreads)
             """
         let config = try EngineConfig.parse(ConfigNode.parse(yaml, file: "fix.yaml"), file: "fix.yaml")
         let run = PaperModeTests.Run(config, out: Self.directory + "/fix")
@@ -116,30 +97,10 @@ import Venues
         let replayer = try Self.replayer(port: port)
         let symbols = (1...6).map { ITCHGenerator.symbolName($0) }
         let yaml = """
-            engine: { mode: live, seed: 3, instruments: 16, capital: 250000, counters: \(Self.directory)/live.counters }
-            source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20, rerequest: "\(replayer.rerequestEndpoint)" }
-            bars: { interval_s: 60 }
-            strategy:
-              kind: ema_crossover
-              ema_crossover: { fast: 3, slow: 8, full_confidence_gap: 0.001 }
-              sizing: { max_position: 300, lot_size: 100, scale_by_confidence: true }
-            execution: { style: marketable, offset_ticks: 1, tick: 0.01 }
-            risk:
-              max_order_qty: 400
-              max_order_notional: 100000
-              price_band_pct: 5
-              max_position: 300
-              max_gross_exposure: 500000
-              max_net_exposure: 400000
-              max_open_orders: 20
-              max_positions: 10
-              risk_per_trade_pct: 100
-              daily_loss_limit: 20000
-              max_drawdown: 30000
-              max_orders_per_second: 1000
-              stale_after_ms: 0
-              order_ids: { in_memory: true }
-              pdt: { enabled: false }
+            \(EngineTestConfigs.engine(mode: "live", counters: "\(Self.directory)/live.counters"))
+            \(Self.source(port: port, replayer: replayer))
+            \(EngineTestConfigs.strategy())
+            \(EngineTestConfigs.risk())
             venue:
               kind: ouch
               connect: "\(simulator.endpoint)"
@@ -148,7 +109,7 @@ import Venues
               symbols: [\(symbols.joined(separator: ", "))]
               poll: blocking
               caught_up_ms: 30
-            threads: { mode: fused, idle: backoff }
+            \(EngineTestConfigs.fusedThreads)
             """
         let config = try EngineConfig.parse(ConfigNode.parse(yaml, file: "live.yaml"), file: "live.yaml")
         #expect(config.mode == .live)

@@ -25,33 +25,12 @@ import TicklineCore
     static func config(port: UInt16, name: String, source extra: String = "idle_timeout_s: 20") throws -> EngineConfig {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let yaml = """
-            engine: { mode: paper, seed: 3, instruments: 16, capital: 250000, counters: \(directory)/\(name).counters }
+            \(EngineTestConfigs.engine(mode: "paper", counters: "\(directory)/\(name).counters"))
             source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], \(extra) }
-            bars: { interval_s: 60 }
-            strategy:
-              kind: ema_crossover
-              ema_crossover: { fast: 3, slow: 8, full_confidence_gap: 0.001 }
-              sizing: { max_position: 300, lot_size: 100, scale_by_confidence: true }
-            execution: { style: marketable, offset_ticks: 1, tick: 0.01 }
-            risk:
-              max_order_qty: 400
-              max_order_notional: 100000
-              price_band_pct: 5
-              max_position: 300
-              max_gross_exposure: 500000
-              max_net_exposure: 400000
-              max_open_orders: 20
-              max_positions: 10
-              risk_per_trade_pct: 100
-              daily_loss_limit: 20000
-              max_drawdown: 30000
-              max_orders_per_second: 1000
-              stale_after_ms: 0
-              order_ids: { in_memory: true }
-              pdt: { enabled: false }
-            venue:
-              latency: { order_entry: { kind: constant, ns: 40000 }, response: { kind: constant, ns: 30000 } }
-            threads: { mode: fused, idle: backoff }
+            \(EngineTestConfigs.strategy())
+            \(EngineTestConfigs.risk())
+            \(EngineTestConfigs.simulatedVenue)
+            \(EngineTestConfigs.fusedThreads)
             """
         return try EngineConfig.parse(ConfigNode.parse(yaml, file: "paper.yaml"), file: "paper.yaml")
     }
@@ -292,6 +271,19 @@ import TicklineCore
         #expect(venue.connect == IPv4Endpoint(.loopback, port: 15_000) && venue.symbols.count == 16 && venue.password == "secret")
         unsetenv("TICKLINE_OUCH_PASSWORD")
         #expect(throws: ConfigError.self) { _ = try EngineConfig.load(path: path) }
+    }
+
+    @Test func thePasswordComesFromAFileTrimmedAndAMissingFileIsAnError() throws {
+        let file = NSTemporaryDirectory() + "tickline-ouch-password-\(getpid())"
+        try "pa55\n".write(toFile: file, atomically: true, encoding: .utf8)
+        defer { unlink(file) }
+        func venue(_ passwordFile: String) throws -> LiveVenueConfig {
+            let yaml = "kind: ouch\nconnect: 127.0.0.1:15000\nusername: TICK\npassword_file: \(passwordFile)\nsymbols: [AAPL]\n"
+            return try LiveVenueConfig.parse(ConfigNode.parse(yaml, file: "venue.yaml"))
+        }
+        #expect(try venue(file).password == "pa55")
+        let error = #expect(throws: ConfigError.self) { _ = try venue(file + ".missing") }
+        #expect(error?.message.contains("cannot read the password file") == true)
     }
 }
 

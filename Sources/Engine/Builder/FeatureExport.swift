@@ -76,7 +76,7 @@ public final class FeatureExport {
         let decode = DecodeAgent(source: source, out: decodeRing.producer, counters: counters)
         let features = try FeatureAgent(
             input: decodeRing.consumer, out: featureRing.producer, books: upstream.books, plan: plan, instruments: instruments,
-            bars: upstream.bars, strategy: .observeOnly, trigger: upstream.trigger, clock: MonotonicClock(), counters: counters)
+            bars: upstream.bars, strategy: .observeOnly, trigger: upstream.trigger, counters: counters)
         features.observer = observer
         let output = featureRing.consumer
         while !features.ended {

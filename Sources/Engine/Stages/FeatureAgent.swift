@@ -61,7 +61,6 @@ public final class FeatureAgent: Agent {
     let depth = 10
     let bidSizes: UnsafeMutablePointer<Double>
     let askSizes: UnsafeMutablePointer<Double>
-    let clock: any EngineClock
     /// The same objects without reference counting on the per-event path (the strong `let`s
     /// above keep them alive).
     let booksRef: UnownedRef<OrderBooks>
@@ -83,8 +82,7 @@ public final class FeatureAgent: Agent {
     /// when the source gives bars itself (or the strategy is tick-only).
     public init(
         input: SPSCConsumer<EngineMessage>, out: SPSCProducer<EngineMessage>, books: OrderBooks, plan: FeaturePlan?,
-        instruments: Int, bars: BarBuilder?, strategy: StageStrategy, trigger: EvaluationTrigger, clock: any EngineClock,
-        counters: EngineCounters
+        instruments: Int, bars: BarBuilder?, strategy: StageStrategy, trigger: EvaluationTrigger, counters: EngineCounters
     ) throws {
         self.input = input
         self.out = out
@@ -113,13 +111,23 @@ public final class FeatureAgent: Agent {
         askSizes = .allocate(capacity: depth)
         bidSizes.initialize(repeating: 0, count: depth)
         askSizes.initialize(repeating: 0, count: depth)
-        self.clock = clock
         self.counters = counters
         booksRef = UnownedRef(books)
         planRef = plan.map(UnownedRef.init)
         barsRef = bars.map(UnownedRef.init)
         barSink = RingSink(ring: UnownedRef(barRing))
         if case .model(let model) = strategy { modelRef = UnownedRef(model) } else { modelRef = nil }
+    }
+
+    /// The former signature, for the backtest's call until it drops the argument: `clock` is
+    /// ignored (traces are stamped with `traceClock`).
+    public convenience init(
+        input: SPSCConsumer<EngineMessage>, out: SPSCProducer<EngineMessage>, books: OrderBooks, plan: FeaturePlan?,
+        instruments: Int, bars: BarBuilder?, strategy: StageStrategy, trigger: EvaluationTrigger, clock _: any EngineClock,
+        counters: EngineCounters
+    ) throws {
+        try self.init(input: input, out: out, books: books, plan: plan, instruments: instruments, bars: bars, strategy: strategy,
+                      trigger: trigger, counters: counters)
     }
 
     deinit {
@@ -137,7 +145,7 @@ public final class FeatureAgent: Agent {
     }
 
     /// Live feeds: a trace's origin is the triggering event's receive time (`tsReceive`, on
-    /// the real-time clock: `clock` must be that clock), `decode` the moment its batch reached
+    /// the real-time clock: `traceClock` must be that clock), `decode` the moment its batch reached
     /// this stage, `features` after the books and features, `model` after the model, and
     /// `spare` the event's feed sequence number (`decodeOffset`). Otherwise the origin is when
     /// the model is asked.

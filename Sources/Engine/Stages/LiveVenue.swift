@@ -69,7 +69,7 @@ public struct LiveVenueConfig: Sendable {
                 password = value
             } else if let n = m["password_file"] {
                 let path = try n.string()
-                guard let text = readWholeFile(path) else { throw n.error("cannot read the password file \(path)") }
+                guard let text = readTextFile(path) else { throw n.error("cannot read the password file \(path)") }
                 password = text.trimmingCharacters(in: [" ", "\n", "\r", "\t"])
             } else {
                 throw node.error("give password_env or password_file (a password never goes in the config)")
@@ -108,19 +108,6 @@ public struct LiveVenueConfig: Sendable {
         }
         return config
     }
-}
-
-func readWholeFile(_ path: String) -> String? {
-    guard let file = fopen(path, "rb") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4_096)
-    while true {
-        let n = fread(&chunk, 1, chunk.count, file)
-        if n <= 0 { break }
-        bytes += chunk[0..<n]
-    }
-    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// What routing tells risk about a live venue session, across their threads: whether it is
@@ -207,28 +194,110 @@ public struct LiveRoutingCounters: Sendable, Equatable {
     public var disconnects = 0
 }
 
-/// The routing stage against a live OUCH venue: commands from risk go out as OUCH messages
-/// over an io_uring TCP session (reconnecting with back-off); the venue's sequenced messages
-/// come back as execution reports to risk. A command that cannot be sent (session down, no
-/// OUCH form) is answered at once with a rejected (or cancel-rejected) report, so no order
-/// hangs. After each (re)login SoupBinTCP replays what was missed; once the session has been
-/// quiet for `caughtUpAfter` the link's epoch moves and risk may trade again.
-public final class OUCHRoutingAgent: LiveRouting {
-    public let name = "routing"
-    let input: SPSCConsumer<EngineMessage>
-    let reports: SPSCProducer<ExecReport>
-    let session: TCPSession<RealtimeClock>
-    let client: OUCHClientSession
-    public let link: VenueLink
-    let config: LiveVenueConfig
-    let clock = RealtimeClock()
+/// The venue-specific half of a live routing agent: one protocol session without a socket
+/// (OUCH over SoupBinTCP, FIX), driven by `LiveRoutingAgent` on the routing thread — the TCP
+/// session's callbacks and the orders from risk. It reports back through the
+/// `LiveRoutingState` it was made with (execution reports, logins, logouts). `send` is on the
+/// per-order path: it must not allocate.
+public protocol LiveVenueSession: AnyObject {
+    /// Made once by the agent; `state` outlives the session (the agent owns both).
+    init(config: LiveVenueConfig, state: LiveRoutingState) throws
+    /// Encodes `command` for the venue and queues it for the socket; false when it cannot
+    /// leave (not logged in, no venue form), and the agent answers it with a reject.
+    func send(_ command: OrderCommand, now: Nanos) -> Bool
+    /// The end of the run: log out.
+    func logout(now: Nanos)
+    /// The TCP connection is up (again): log in.
+    func connected(now: Nanos)
+    func received(_ bytes: UnsafeRawBufferPointer, now: Nanos)
+    /// Runs the session's timers and copies what is due to the socket into `buffer`; returns
+    /// the bytes written.
+    func write(into buffer: UnsafeMutableRawBufferPointer, now: Nanos) -> Int
+    /// The TCP connection is gone (it reconnects on its own).
+    func disconnected(now: Nanos)
+}
+
+/// What a live routing agent and its venue session share on the routing thread: the reports
+/// on their way to risk, the link risk watches, the counters, and when the session logged in
+/// and last heard from the venue (for the catch-up check).
+public final class LiveRoutingState {
+    let link: VenueLink
     let queue: LiveReportQueue
+    let clock = RealtimeClock()
+    var counters = LiveRoutingCounters()
     var loggedInAt: Nanos?
     var lastMessageAt = Nanos.zero
     var caughtUp = false
-    public private(set) var counters = LiveRoutingCounters()
+
+    init(link: VenueLink, reports: SPSCProducer<ExecReport>) {
+        self.link = link
+        queue = LiveReportQueue(reports: reports)
+    }
+
+    /// An execution report from the venue, on its way to risk.
+    func deliver(_ report: ExecReport) {
+        counters.reports += 1
+        if report.execType == .fill || report.execType == .partialFill { counters.fills += 1 }
+        queue.push(report)
+    }
+
+    /// The session logged in at `time`: the link is up; risk waits for the catch-up.
+    func loggedIn(at time: Nanos) {
+        counters.logins += 1
+        loggedInAt = time
+        caughtUp = false
+        link.connected.store(true, ordering: .releasing)
+    }
+
+    /// The session is down (once per drop: a second call changes nothing).
+    func loggedOut() {
+        guard link.isConnected else { return }
+        counters.disconnects += 1
+        loggedInAt = nil
+        caughtUp = false
+        link.connected.store(false, ordering: .releasing)
+    }
+
+    /// A command that never left, answered at once so no order hangs.
+    func refuse(_ command: OrderCommand, now: Nanos) {
+        counters.refused += 1
+        queue.refuse(command, now: now)
+    }
+
+    /// After each poll: hands held reports to risk; once the session has been quiet for
+    /// `quiet` after a (re)login with nothing held, moves the link's epoch.
+    func flush(caughtUpAfter quiet: Nanos) {
+        queue.flush()
+        if let at = loggedInAt, !caughtUp, clock.now() - max(at, lastMessageAt) >= quiet, queue.count == 0 {
+            caughtUp = true
+            link.caughtUp(delivered: queue.delivered)
+        }
+    }
+}
+
+/// The routing stage against a live venue: commands from risk go out through `Session` (OUCH
+/// or FIX) over an io_uring TCP session that reconnects with back-off; the venue's reports come
+/// back as execution reports to risk. A command that cannot be sent (session down, no venue
+/// form) is answered at once with a rejected (or cancel-rejected) report, so no order hangs.
+/// After each (re)login the venue replays what was missed; once the session has been quiet for
+/// `caughtUpAfter` the link's epoch moves and risk may trade again. At the end of the run it
+/// logs out and finishes once every report is with risk.
+///
+/// One duty cycle for every venue, specialised on `Session` (a generic parameter, not an
+/// existential: the per-order `send` is a direct call); the session and the shared state are
+/// reached through `UnownedRef`s, without reference counting. The routing thread only.
+public final class LiveRoutingAgent<Session: LiveVenueSession>: LiveRouting {
+    public let name = "routing"
+    let input: SPSCConsumer<EngineMessage>
+    let tcp: TCPSession<RealtimeClock>
+    /// Strong references; the duty cycle uses the `UnownedRef`s beside them.
+    let session: Session
+    let state: LiveRoutingState
+    let sessionRef: UnownedRef<Session>
+    let stateRef: UnownedRef<LiveRoutingState>
+    let caughtUpAfter: Nanos
+    let clock = RealtimeClock()
     let finishedFlag = Atomic<Bool>(false)
-    public var finished: Bool { finishedFlag.load(ordering: .acquiring) }
     var ending = false
     var started = false
     public var traceClock = TraceClock(realtime: true)
@@ -236,40 +305,36 @@ public final class OUCHRoutingAgent: LiveRouting {
 
     public init(input: SPSCConsumer<EngineMessage>, reports: SPSCProducer<ExecReport>, config: LiveVenueConfig, link: VenueLink) throws {
         self.input = input
-        self.reports = reports
-        self.config = config
-        self.link = link
-        session = try TCPSession(
+        caughtUpAfter = config.caughtUpAfter
+        state = LiveRoutingState(link: link, reports: reports)
+        tcp = try TCPSession(
             configuration: TCPSessionConfiguration(remote: config.connect, mode: config.busyPoll ? .busyPoll : .blocking(timeout: .microseconds(200)),
                                                    reconnect: true, initialBackoff: .milliseconds(20), maxBackoff: .seconds(1)),
             clock: RealtimeClock())
-        // Instrument i trades as symbols[i] (the feed's dense ids are pre-seeded in this order).
-        client = OUCHClientSession(
-            soup: SoupBinTCPClientConfiguration(username: config.username, password: config.password, heartbeatInterval: .seconds(1), serverTimeout: .seconds(5)),
-            orders: OUCHOrderEntryConfiguration(symbols: config.symbols.map { OUCHSymbol($0)! }))
-        queue = LiveReportQueue(reports: reports)
+        session = try Session(config: config, state: state)
+        sessionRef = UnownedRef(session)
+        stateRef = UnownedRef(state)
     }
 
-    deinit { session.close() }
+    deinit { tcp.close() }
 
+    public var link: VenueLink { state.link }
+    public var counters: LiveRoutingCounters { state.counters }
+    public var finished: Bool { finishedFlag.load(ordering: .acquiring) }
     /// Whether anything is still owed to risk (for the end of a run).
-    public var busy: Bool { queue.count > 0 || !input.isEmpty }
+    public var busy: Bool { state.queue.count > 0 || !input.isEmpty }
 
     public func doWork() -> Int {
         if !started {
             started = true
-            try? session.start()
+            try? tcp.start()
         }
-        var work = 0
-        var adapter = Adapter(agent: self)
-        work += session.poll(&adapter)
-        queue.flush()
-        if let at = loggedInAt, !caughtUp, clock.now() - max(at, lastMessageAt) >= config.caughtUpAfter, queue.count == 0 {
-            caughtUp = true
-            link.caughtUp(delivered: queue.delivered)
-        }
+        var adapter = Adapter(session: sessionRef, state: stateRef)
+        let work = tcp.poll(&adapter)
+        let caughtUpAfter = self.caughtUpAfter
+        stateRef { $0.flush(caughtUpAfter: caughtUpAfter) }
         if ending {
-            if queue.count == 0 && !finished { finishedFlag.store(true, ordering: .releasing) }
+            if stateRef({ $0.queue.count == 0 }) && !finished { finishedFlag.store(true, ordering: .releasing) }
             return work
         }
         let batch = input.readable(upTo: 64)
@@ -278,16 +343,18 @@ public final class OUCHRoutingAgent: LiveRouting {
             consumed += 1
             switch batch[i] {
             case .command(let command):
-                counters.commands += 1
+                stateRef { $0.counters.commands += 1 }
                 let now = clock.now()
                 probe?.handOver(command, clock: traceClock)
-                switch client.send(command, now: now) {
-                case .queued: counters.sent += 1
-                case .refused: refuse(command, now: now)
+                if sessionRef({ $0.send(command, now: now) }) {
+                    stateRef { $0.counters.sent += 1 }
+                } else {
+                    stateRef { $0.refuse(command, now: now) }
                 }
             case .end:
                 ending = true
-                _ = client.logout(now: clock.now(), handler: &adapter)
+                let now = clock.now()
+                sessionRef { $0.logout(now: now) }
             case .event, .bar, .quote, .signal:
                 break
             }
@@ -297,51 +364,84 @@ public final class OUCHRoutingAgent: LiveRouting {
         return work + consumed
     }
 
-    /// The answer to a command that never left: new → rejected, cancel/replace → cancel rejected.
-    func refuse(_ command: OrderCommand, now: Nanos) {
-        counters.refused += 1
-        queue.refuse(command, now: now)
-    }
+    /// The TCP session's callbacks, into the venue session.
+    struct Adapter: TCPSessionHandler {
+        let session: UnownedRef<Session>
+        let state: UnownedRef<LiveRoutingState>
 
-    struct Adapter: TCPSessionHandler, OUCHClientHandler {
-        unowned(unsafe) let agent: OUCHRoutingAgent
-
-        mutating func sessionConnected(now: Nanos) {
-            _ = agent.client.connect(now: now, handler: &self)
-        }
+        mutating func sessionConnected(now: Nanos) { session { $0.connected(now: now) } }
         mutating func sessionReceived(_ bytes: UnsafeRawBufferPointer, now: Nanos) {
-            agent.lastMessageAt = now
-            _ = agent.client.receive(bytes, now: now, handler: &self)
+            state { $0.lastMessageAt = now }
+            session { $0.received(bytes, now: now) }
         }
         mutating func sessionWrite(into buffer: UnsafeMutableRawBufferPointer, now: Nanos) -> Int {
-            _ = agent.client.poll(now: now, handler: &self)
-            let output = agent.client.pendingOutput
-            let n = min(output.count, buffer.count)
-            guard n > 0 else { return 0 }
-            buffer.baseAddress!.copyMemory(from: output.baseAddress!, byteCount: n)
-            agent.client.didSend(n)
-            return n
+            session { $0.write(into: buffer, now: now) }
         }
-        mutating func sessionDisconnected(_ reason: TCPSessionError, now: Nanos) {
-            agent.client.transportClosed(now: now, handler: &self)
-        }
-        mutating func onExecReport(_ report: ExecReport) {
-            agent.counters.reports += 1
-            if report.execType == .fill || report.execType == .partialFill { agent.counters.fills += 1 }
-            agent.queue.push(report)
-        }
-        mutating func onStateChanged(_ state: SoupBinTCPClientState, reason: SoupBinTCPEndReason, at time: Nanos) {
-            if state == .loggedIn {
-                agent.counters.logins += 1
-                agent.loggedInAt = time
-                agent.caughtUp = false
-                agent.link.connected.store(true, ordering: .releasing)
-            } else if agent.link.isConnected {
-                agent.counters.disconnects += 1
-                agent.loggedInAt = nil
-                agent.caughtUp = false
-                agent.link.connected.store(false, ordering: .releasing)
-            }
+        mutating func sessionDisconnected(_ reason: TCPSessionError, now: Nanos) { session { $0.disconnected(now: now) } }
+    }
+}
+
+/// The routing stage against a live OUCH 4.2 venue over SoupBinTCP (see `LiveRoutingAgent`).
+public typealias OUCHRoutingAgent = LiveRoutingAgent<OUCHVenueSession>
+
+/// OUCH over SoupBinTCP for `LiveRoutingAgent`: commands become OUCH messages (instrument i
+/// trades as `symbols[i]`); sequenced messages become execution reports; after each (re)login
+/// SoupBinTCP replays what was missed from the next expected sequence number.
+public final class OUCHVenueSession: LiveVenueSession {
+    let client: OUCHClientSession
+    let state: UnownedRef<LiveRoutingState>
+
+    public init(config: LiveVenueConfig, state: LiveRoutingState) {
+        // Instrument i trades as symbols[i] (the feed's dense ids are pre-seeded in this order).
+        client = OUCHClientSession(
+            soup: SoupBinTCPClientConfiguration(username: config.username, password: config.password, heartbeatInterval: .seconds(1), serverTimeout: .seconds(5)),
+            orders: OUCHOrderEntryConfiguration(symbols: config.symbols.map { OUCHSymbol($0)! }))
+        self.state = UnownedRef(state)
+    }
+
+    public func send(_ command: OrderCommand, now: Nanos) -> Bool {
+        if case .queued = client.send(command, now: now) { return true }
+        return false
+    }
+
+    public func logout(now: Nanos) {
+        var handler = Handler(state: state)
+        _ = client.logout(now: now, handler: &handler)
+    }
+
+    public func connected(now: Nanos) {
+        var handler = Handler(state: state)
+        _ = client.connect(now: now, handler: &handler)
+    }
+
+    public func received(_ bytes: UnsafeRawBufferPointer, now: Nanos) {
+        var handler = Handler(state: state)
+        _ = client.receive(bytes, now: now, handler: &handler)
+    }
+
+    public func write(into buffer: UnsafeMutableRawBufferPointer, now: Nanos) -> Int {
+        var handler = Handler(state: state)
+        _ = client.poll(now: now, handler: &handler)
+        let output = client.pendingOutput
+        let n = min(output.count, buffer.count)
+        guard n > 0 else { return 0 }
+        buffer.baseAddress!.copyMemory(from: output.baseAddress!, byteCount: n)
+        client.didSend(n)
+        return n
+    }
+
+    public func disconnected(now: Nanos) {
+        var handler = Handler(state: state)
+        client.transportClosed(now: now, handler: &handler)
+    }
+
+    /// The OUCH client's reports and state changes, into the agent's state.
+    struct Handler: OUCHClientHandler {
+        let state: UnownedRef<LiveRoutingState>
+
+        mutating func onExecReport(_ report: ExecReport) { state { $0.deliver(report) } }
+        mutating func onStateChanged(_ newState: SoupBinTCPClientState, reason: SoupBinTCPEndReason, at time: Nanos) {
+            state { newState == .loggedIn ? $0.loggedIn(at: time) : $0.loggedOut() }
         }
     }
 }

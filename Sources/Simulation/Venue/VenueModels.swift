@@ -23,16 +23,8 @@ public enum LatencyModel: Sendable, Equatable {
     /// blank lines and lines starting with `#` are skipped. A bad line is an error naming the
     /// file and line (`keyPath` says which config key pointed at the file).
     public static func loadSamples(path: String, keyPath: String = "") throws(ConfigError) -> [Int64] {
-        guard let file = fopen(path, "rb") else {
+        guard let bytes = readFileBytes(path) else {
             throw ConfigError(file: path, line: 0, column: 0, keyPath: keyPath, message: "cannot read latency samples")
-        }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n > 0 { bytes.append(contentsOf: buffer[0..<n]) }
-            if n < buffer.count { break }
         }
         var samples: [Int64] = []
         var lineNumber = 0
