@@ -289,53 +289,78 @@ public struct FIXParser: ~Copyable {
     public func parse(_ message: UnsafeRawBufferPointer) -> Result<FIXMessageView, FIXGarbleError> {
         guard let base = message.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .failure(FIXGarbleError(.noBeginString)) }
         let length = message.count
-        var count = 0
-        var index = 0
-        var checksumStart = -1
         let raw = UnsafeRawPointer(base)
-        while index < length {
+        var count = 0
+        var fieldStart = 0
+        var checksumStart = -1
+        // SOH positions a word at a time: `mask` has the high bit of each SOH byte of the word
+        // at `wordStart`; `scanned` is where the next word begins. The walk from one field to
+        // the next is a bit scan, so no field waits for the one before it to be read.
+        var mask: UInt64 = 0
+        var wordStart = 0
+        var scanned = 0
+        fields: while true {
+            while mask == 0 {
+                if scanned >= length { break fields }
+                if scanned &+ 8 <= length {
+                    wordStart = scanned
+                    mask = FIXDigits.sohMask(raw.loadUnaligned(fromByteOffset: scanned, as: UInt64.self))
+                } else if length >= 8 {
+                    // The last bytes: the message's final word, less the bytes already seen.
+                    wordStart = length &- 8
+                    mask = FIXDigits.sohMask(raw.loadUnaligned(fromByteOffset: wordStart, as: UInt64.self))
+                        & ~((UInt64(1) &<< UInt64(8 &* (scanned &- wordStart))) &- 1)
+                } else {
+                    wordStart = scanned
+                    for i in scanned..<length where base[i] == fixSOH { mask |= 0x80 &<< UInt64(8 &* (i &- scanned)) }
+                }
+                scanned = min(scanned &+ 8, length)
+            }
+            let soh = wordStart &+ mask.trailingZeroBitCount &>> 3
+            mask &= mask &- 1
+            // Tag: 1...7 digits and '=' read as one word; anything else (a sign, a longer tag,
+            // a field near the end of the message) byte by byte.
             var tag: Int32 = 0
-            // Tag: 1...7 digits and '=' in the next eight bytes, read as one word; anything
-            // else (a sign, a longer tag, the last bytes of the message) byte by byte.
-            let equals = index &+ 8 <= length ? FIXDigits.tagWord(raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) : -1
-            if equals >= 0 {
-                tag = Int32(truncatingIfNeeded: equals &>> 8)
-                index &+= equals & 0xFF
-            } else {
+            var equals = -1
+            if fieldStart &+ 8 <= length {
+                let word = raw.loadUnaligned(fromByteOffset: fieldStart, as: UInt64.self)
+                // Most tags have 1...3 digits: a few predictable branches beat the general word.
+                var short = FIXDigits.shortTag(UInt32(truncatingIfNeeded: UInt64(littleEndian: word)))
+                if short < 0 { short = FIXDigits.tagWord(word) }
+                if short >= 0 {
+                    tag = Int32(truncatingIfNeeded: short &>> 8)
+                    equals = fieldStart &+ short & 0xFF
+                }
+            }
+            if equals < 0 {
+                var index = fieldStart
                 var negative = false
                 var digits = 0
                 if base[index] == UInt8(ascii: "-") { negative = true; index += 1 }
-                while index < length {
+                while index < soh {
                     let digit = base[index] &- UInt8(ascii: "0")
                     if digit >= 10 { break }
                     if digits < 9 { tag = tag * 10 + Int32(digit) }
                     digits += 1
                     index += 1
                 }
-                guard digits > 0, index < length, base[index] == UInt8(ascii: "=") else { return .failure(FIXGarbleError(.malformedField)) }
+                guard digits > 0, index < soh, base[index] == UInt8(ascii: "=") else { return .failure(FIXGarbleError(.malformedField)) }
                 if negative { tag = -tag }
+                equals = index
             }
-            index += 1
-            let valueStart = index
-            // Find the SOH eight bytes at a time.
-            while index + 8 <= length {
-                let x = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ 0x0101_0101_0101_0101
-                let found = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
-                if found != 0 {
-                    index += found.trailingZeroBitCount >> 3
-                    break
-                }
-                index += 8
-            }
-            while index < length && base[index] != fixSOH { index += 1 }
-            guard index < length else { return .failure(FIXGarbleError(.malformedField)) }
             guard count < capacity else { return .failure(FIXGarbleError(.tooManyFields)) }
-            if tag == 10 { checksumStart = valueStart - 3 }
-            table[count] = FIXField(tag: tag, start: Int32(valueStart), length: Int32(index - valueStart))
-            count += 1
-            index += 1
-            if tag == 10 { break }
+            let valueStart = equals &+ 1
+            table[count] = FIXField(tag: tag, start: Int32(truncatingIfNeeded: valueStart), length: Int32(truncatingIfNeeded: soh &- valueStart))
+            count &+= 1
+            fieldStart = soh &+ 1
+            if tag == 10 {
+                checksumStart = valueStart &- 3
+                break
+            }
         }
+        // Bytes after the last SOH (and no CheckSum before them): a field without its SOH.
+        if checksumStart < 0 && fieldStart < length { return .failure(FIXGarbleError(.malformedField)) }
+        let index = fieldStart
         guard count >= 4, table[0].tag == 8, table[1].tag == 9, table[2].tag == 35 else {
             return .failure(FIXGarbleError(count == 0 || table[0].tag != 8 ? .noBeginString : .fieldOrder))
         }
@@ -366,10 +391,21 @@ public func fixByteSum(_ base: UnsafePointer<UInt8>, _ count: Int) -> UInt32 {
     var index = 0
     let raw = UnsafeRawPointer(base)
     while index + 8 <= count {
-        // Up to 64 words per round: each 16-bit lane stays below 64 * 510.
+        // Up to 32 words per round: each 16-bit lane stays at most 32 * 510, so the multiply
+        // that adds the four lanes carries nothing between them (64 words could, with bytes
+        // of 0x80 and above).
         var lanes: UInt64 = 0
         var words = 0
-        while words < 64 && index + 8 <= count {
+        while words < 32 && index + 16 <= count {
+            // Two independent words per step (the adds of one do not wait for the other).
+            let a = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let b = raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+            lanes &+= ((a & 0x00FF_00FF_00FF_00FF) &+ ((a >> 8) & 0x00FF_00FF_00FF_00FF))
+                &+ ((b & 0x00FF_00FF_00FF_00FF) &+ ((b >> 8) & 0x00FF_00FF_00FF_00FF))
+            index += 16
+            words += 2
+        }
+        if words < 32 && index + 8 <= count {
             let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
             lanes &+= (word & 0x00FF_00FF_00FF_00FF) &+ ((word >> 8) & 0x00FF_00FF_00FF_00FF)
             index += 8
@@ -742,6 +778,14 @@ enum FIXDigits {
         return p &+ 10 &- digits.leadingZeroBitCount &>> 3
     }
 
+    /// The high bit of each byte of `raw` (a little-endian load) that is SOH, exactly (no
+    /// borrows between bytes).
+    @inlinable
+    static func sohMask(_ raw: UInt64) -> UInt64 {
+        let x = UInt64(littleEndian: raw) ^ 0x0101_0101_0101_0101
+        return ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x | 0x7F7F_7F7F_7F7F_7F7F)
+    }
+
     /// Whether all eight bytes are '0'...'9': high nibble 3, and still below 0x40 when 6 is
     /// added (no carries between bytes: a byte that could carry already fails the first test).
     @inlinable
@@ -805,6 +849,22 @@ enum FIXDigits {
         let low = (pairs & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 &<< 32))
         let high = ((pairs &>> 16) & 0x0000_00FF_0000_00FF) &* (1 &+ (10_000 &<< 32))
         return (low &+ high) &>> 32
+    }
+
+    /// A field's first four bytes (first in the low byte): when they start with 1...3 digits
+    /// then '=', the tag shifted left by 8 plus the digit count; else -1.
+    @inlinable
+    static func shortTag(_ word: UInt32) -> Int {
+        let d0 = Int(word & 0xFF) &- 0x30
+        let d1 = Int((word &>> 8) & 0xFF) &- 0x30
+        let d2 = Int((word &>> 16) & 0xFF) &- 0x30
+        let equals = 0x3D - 0x30
+        guard d0 >= 0, d0 < 10 else { return -1 }
+        if d1 == equals { return d0 &<< 8 | 1 }
+        guard d1 >= 0, d1 < 10 else { return -1 }
+        if d2 == equals { return (d0 &* 10 &+ d1) &<< 8 | 2 }
+        guard d2 >= 0, d2 < 10, Int(word &>> 24) == 0x3D else { return -1 }
+        return (d0 &* 100 &+ d1 &* 10 &+ d2) &<< 8 | 3
     }
 
     /// A field's start read as one word: when it is 1...7 digits then '=', the tag's value

@@ -127,6 +127,18 @@ struct FIXFastPathTests {
         }
     }
 
+    @Test func checkSumMatchesAPlainSumForAnyBytes() {
+        var rng = SplitMix64(seed: 11)
+        for round in 0..<2_000 {
+            // Long runs of high bytes too (UTF-8 text, binary data fields).
+            let count = Int(rng.next() % 2_100)
+            let high = round % 4 == 0
+            let bytes = (0..<count).map { _ in high ? UInt8(0xF0 | (rng.next() & 0x0F)) : UInt8(truncatingIfNeeded: rng.next()) }
+            let sum = bytes.withUnsafeBufferPointer { fixByteSum($0.baseAddress ?? UnsafePointer(bitPattern: 8)!, count) }
+            #expect(Int(sum) == bytes.reduce(0) { $0 + Int($1) } % 256, "\(count) bytes")
+        }
+    }
+
     // MARK: Decoding
 
     /// The digit-by-digit timestamp parser the word-at-a-time one replaced.
