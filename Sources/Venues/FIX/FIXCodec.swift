@@ -196,7 +196,7 @@ public enum FIXFramer {
 
     /// Field `index`'s value as an integer (as `FIXNumber.parseInt`): one word at a time when
     /// it is 1...8 digits, as most sequence numbers and order ids are.
-    @inlinable public func int(at index: Int) -> Int64? {
+    @inlinable @inline(__always) public func int(at index: Int) -> Int64? {
         if let (word, _) = FIXDigits.valueWord(base, fields[index]) {
             let value = FIXDigits.parseEight(word)
             if value >= 0 { return value }
@@ -206,7 +206,7 @@ public enum FIXFramer {
 
     /// Field `index`'s value as a 9-decimal scaled integer (as `FIXNumber.parseDecimal`): one
     /// word at a time when it is at most 8 bytes of digits with at most one '.'.
-    @inlinable public func decimal(at index: Int) -> Int64? {
+    @inlinable @inline(__always) public func decimal(at index: Int) -> Int64? {
         if let (word, keep) = FIXDigits.valueWord(base, fields[index]) {
             let whole = FIXDigits.parseEight(word)
             if whole >= 0 { return whole &* 1_000_000_000 }
@@ -553,6 +553,15 @@ public enum FIXTime {
     /// nothing past them. The date, the clock and the milliseconds are one store each.
     @inlinable
     public static func write(_ time: Nanos, milliseconds: Bool = true, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let (days, millisOfDay) = split(time)
+        let raw = UnsafeMutableRawPointer(out)
+        FIXDigits.store(dateWord(days: days), raw)
+        return writeClock(millisOfDay: millisOfDay, milliseconds: milliseconds, to: raw)
+    }
+
+    /// (days since the epoch, milliseconds into the day) of `time`.
+    @inlinable
+    static func split(_ time: Nanos) -> (days: Int64, millisOfDay: Int64) {
         let totalMillis = time.raw / 1_000_000
         var days = totalMillis / 86_400_000
         var millisOfDay = totalMillis % 86_400_000
@@ -560,12 +569,22 @@ public enum FIXTime {
             millisOfDay &+= 86_400_000
             days &-= 1
         }
+        return (days, millisOfDay)
+    }
+
+    /// `YYYYMMDD` of a day as a little-endian word.
+    @inlinable
+    static func dateWord(days: Int64) -> UInt64 {
         let (year, month, day) = civil(days: days)
-        let raw = UnsafeMutableRawPointer(out)
         // Years of the Nanos range (1677...2262) have four digits.
         let date = UInt32(truncatingIfNeeded: (year % 10_000) &* 10_000 &+ month &* 100 &+ day)
-        FIXDigits.store(FIXDigits.eight(date) | FIXDigits.zeros, raw)
-        out[8] = UInt8(ascii: "-")
+        return FIXDigits.eight(date) | FIXDigits.zeros
+    }
+
+    /// Writes `-HH:MM:SS[.sss]` at `out + 8` (after the date); returns 17 or 21.
+    @inlinable
+    static func writeClock(millisOfDay: Int64, milliseconds: Bool, to out: UnsafeMutableRawPointer) -> Int {
+        out.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 8, as: UInt8.self)
         let millis = UInt32(truncatingIfNeeded: millisOfDay)
         let seconds = millis / 1_000
         let hours = seconds / 3_600
@@ -575,14 +594,14 @@ public enum FIXTime {
         let clock = UInt64(hours) | UInt64(minutes) &<< 24 | UInt64(secs) &<< 48
         let tens = ((clock &* 103) &>> 10) & 0x000F_0000_0F00_000F
         let ones = clock &- tens &* 10
-        FIXDigits.store(tens | ones &<< 8 | 0x3030_3A30_303A_3030, raw, 9)  // "HH:MM:SS"
+        FIXDigits.store(tens | ones &<< 8 | 0x3030_3A30_303A_3030, out, 9)  // "HH:MM:SS"
         guard milliseconds else { return 17 }
         let ms = millis &- seconds &* 1_000
         let msHundreds = ms / 100
         let msTens = (ms &- msHundreds &* 100) / 10
         let msOnes = ms &- msHundreds &* 100 &- msTens &* 10
         let fraction = 0x3030_302E | msHundreds &<< 8 | msTens &<< 16 | msOnes &<< 24  // ".sss"
-        raw.storeBytes(of: fraction.littleEndian, toByteOffset: 17, as: UInt32.self)
+        out.storeBytes(of: fraction.littleEndian, toByteOffset: 17, as: UInt32.self)
         return 21
     }
 
@@ -853,7 +872,7 @@ enum FIXDigits {
 
     /// A field's first four bytes (first in the low byte): when they start with 1...3 digits
     /// then '=', the tag shifted left by 8 plus the digit count; else -1.
-    @inlinable
+    @inlinable @inline(__always)
     static func shortTag(_ word: UInt32) -> Int {
         let d0 = Int(word & 0xFF) &- 0x30
         let d1 = Int((word &>> 8) & 0xFF) &- 0x30
@@ -869,7 +888,7 @@ enum FIXDigits {
 
     /// A field's start read as one word: when it is 1...7 digits then '=', the tag's value
     /// shifted left by 8 plus the digit count; else -1.
-    @inlinable
+    @inlinable @inline(__always)
     static func tagWord(_ raw: UInt64) -> Int {
         let word = UInt64(littleEndian: raw)
         let x = word ^ 0x3D3D_3D3D_3D3D_3D3D
@@ -887,7 +906,7 @@ enum FIXDigits {
 
     /// `tag=` as a little-endian word and its length, for 0...99999; (0, 0) for any other tag.
     /// A constant tag folds to a constant.
-    @inlinable
+    @inlinable @inline(__always)
     static func tagPrefix(_ tag: Int) -> (word: UInt64, count: Int) {
         guard tag >= 0, tag < 100_000 else { return (0, 0) }
         let n = tag < 100 ? (tag < 10 ? 1 : 2) : (tag < 1_000 ? 3 : (tag < 10_000 ? 4 : 5))
@@ -936,6 +955,9 @@ public struct FIXWriter: ~Copyable {
     @usableFromInline var position: Int
     @usableFromInline var messageStart: Int = 0
     @usableFromInline var overflowed = false
+    /// The day (since the epoch) whose `YYYYMMDD` is `cachedDate`.
+    @usableFromInline var cachedDay = Int64.min
+    @usableFromInline var cachedDate: UInt64 = 0
 
     public init(capacity: Int = 8192) {
         self.capacity = capacity
@@ -963,7 +985,7 @@ public struct FIXWriter: ~Copyable {
 
     /// Where a field of at most `n` bytes goes, or nil (and the message marked overflowed)
     /// when it and the word-store slack and the CheckSum do not fit.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func reserve(_ n: Int) -> UnsafeMutableRawPointer? {
         guard position &+ n &+ 16 <= capacity else {
             overflowed = true
@@ -973,7 +995,7 @@ public struct FIXWriter: ~Copyable {
     }
 
     /// Writes `tag=` at `out`; returns its length (at most 21 bytes).
-    @inlinable
+    @inlinable @inline(__always)
     static func writeTag(_ tag: Int, _ out: UnsafeMutableRawPointer) -> Int {
         let prefix = FIXDigits.tagPrefix(tag)
         if prefix.count > 0 {
@@ -986,7 +1008,7 @@ public struct FIXWriter: ~Copyable {
     }
 
     /// `tag=<count bytes><SOH>`.
-    @inlinable
+    @inlinable @inline(__always)
     mutating func bytesField(_ tag: Int, _ value: UnsafeRawPointer?, _ count: Int) {
         guard let out = reserve(count &+ 22) else { return }
         var p = FIXWriter.writeTag(tag, out)
@@ -996,12 +1018,12 @@ public struct FIXWriter: ~Copyable {
         position &+= p &+ 1
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, _ value: StaticString) {
         bytesField(tag, UnsafeRawPointer(value.utf8Start), value.utf8CodeUnitCount)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, _ value: UnsafeRawBufferPointer) {
         bytesField(tag, value.baseAddress, value.baseAddress == nil ? 0 : value.count)
     }
@@ -1012,7 +1034,7 @@ public struct FIXWriter: ~Copyable {
         copy.withUTF8 { field(tag, UnsafeRawBufferPointer($0)) }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, int value: Int64) {
         guard let out = reserve(48) else { return }
         var p = FIXWriter.writeTag(tag, out)
@@ -1025,7 +1047,7 @@ public struct FIXWriter: ~Copyable {
         position &+= p &+ 1
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, char value: UInt8) {
         guard let out = reserve(24) else { return }
         let prefix = FIXDigits.tagPrefix(tag)
@@ -1042,7 +1064,7 @@ public struct FIXWriter: ~Copyable {
         position &+= p &+ 2
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, decimal raw: Int64, decimals: Int = 9) {
         guard let out = reserve(48) else { return }
         var p = FIXWriter.writeTag(tag, out)
@@ -1058,11 +1080,18 @@ public struct FIXWriter: ~Copyable {
     @inlinable public mutating func field(_ tag: Int, price: Price) { field(tag, decimal: price.raw) }
     @inlinable public mutating func field(_ tag: Int, quantity: Quantity) { field(tag, decimal: quantity.raw) }
 
-    @inlinable
+    /// A UTC timestamp; the date's digits are kept from the last call on the same day.
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, time: Nanos, milliseconds: Bool = true) {
         guard let out = reserve(44) else { return }
         var p = FIXWriter.writeTag(tag, out)
-        p &+= FIXTime.write(time, milliseconds: milliseconds, to: (out + p).assumingMemoryBound(to: UInt8.self))
+        let (days, millisOfDay) = FIXTime.split(time)
+        if days != cachedDay {
+            cachedDay = days
+            cachedDate = FIXTime.dateWord(days: days)
+        }
+        FIXDigits.store(cachedDate, out, p)
+        p &+= FIXTime.writeClock(millisOfDay: millisOfDay, milliseconds: milliseconds, to: out + p)
         out.storeBytes(of: fixSOH, toByteOffset: p, as: UInt8.self)
         position &+= p &+ 1
     }
