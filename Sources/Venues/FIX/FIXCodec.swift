@@ -194,6 +194,37 @@ public enum FIXFramer {
 
     public func string(at index: Int) -> String { String(decoding: value(at: index), as: UTF8.self) }
 
+    /// Field `index`'s value as an integer (as `FIXNumber.parseInt`): one word at a time when
+    /// it is 1...8 digits, as most sequence numbers and order ids are.
+    @inlinable @inline(__always) public func int(at index: Int) -> Int64? {
+        if let (word, _) = FIXDigits.valueWord(base, fields[index]) {
+            let value = FIXDigits.parseEight(word)
+            if value >= 0 { return value }
+        }
+        return FIXNumber.parseInt(value(at: index))
+    }
+
+    /// Field `index`'s value as a 9-decimal scaled integer (as `FIXNumber.parseDecimal`): one
+    /// word at a time when it is at most 8 bytes of digits with at most one '.'.
+    @inlinable @inline(__always) public func decimal(at index: Int) -> Int64? {
+        if let (word, keep) = FIXDigits.valueWord(base, fields[index]) {
+            let whole = FIXDigits.parseEight(word)
+            if whole >= 0 { return whole &* 1_000_000_000 }
+            let x = word ^ 0x2E2E_2E2E_2E2E_2E2E
+            let dots = ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x | 0x7F7F_7F7F_7F7F_7F7F) & keep
+            // A '.' and at least one digit: drop the '.', the bytes below it move up one.
+            if dots != 0 && keep != 0xFF00_0000_0000_0000 {
+                let position = dots.trailingZeroBitCount &>> 3
+                let below = (UInt64(1) &<< UInt64(8 &* position)) &- 1
+                let above = ~(below | (0xFF &<< UInt64(8 &* position)))
+                let digits = FIXDigits.parseEight((word & above) | ((word & below) &<< 8) | 0x30)
+                // 7 - position fractional digits.
+                if digits >= 0 { return digits &* FIXDigits.pow10(2 &+ position) }
+            }
+        }
+        return FIXNumber.parseDecimal(value(at: index), decimals: 9)
+    }
+
     /// The value as an integer, or nil when absent or not an integer.
     @inlinable public func int(_ tag: Int32) -> Int64? {
         guard let raw = value(tag) else { return nil }
@@ -258,46 +289,78 @@ public struct FIXParser: ~Copyable {
     public func parse(_ message: UnsafeRawBufferPointer) -> Result<FIXMessageView, FIXGarbleError> {
         guard let base = message.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return .failure(FIXGarbleError(.noBeginString)) }
         let length = message.count
+        let raw = UnsafeRawPointer(base)
         var count = 0
-        var index = 0
+        var fieldStart = 0
         var checksumStart = -1
-        while index < length {
-            // Tag: optional '-' then digits.
-            var tag: Int32 = 0
-            var negative = false
-            var digits = 0
-            if base[index] == UInt8(ascii: "-") { negative = true; index += 1 }
-            while index < length {
-                let digit = base[index] &- UInt8(ascii: "0")
-                if digit >= 10 { break }
-                if digits < 9 { tag = tag * 10 + Int32(digit) }
-                digits += 1
-                index += 1
-            }
-            guard digits > 0, index < length, base[index] == UInt8(ascii: "=") else { return .failure(FIXGarbleError(.malformedField)) }
-            if negative { tag = -tag }
-            index += 1
-            let valueStart = index
-            // Find the SOH eight bytes at a time.
-            let raw = UnsafeRawPointer(base)
-            while index + 8 <= length {
-                let x = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) ^ 0x0101_0101_0101_0101
-                let found = (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
-                if found != 0 {
-                    index += found.trailingZeroBitCount >> 3
-                    break
+        // SOH positions a word at a time: `mask` has the high bit of each SOH byte of the word
+        // at `wordStart`; `scanned` is where the next word begins. The walk from one field to
+        // the next is a bit scan, so no field waits for the one before it to be read.
+        var mask: UInt64 = 0
+        var wordStart = 0
+        var scanned = 0
+        fields: while true {
+            while mask == 0 {
+                if scanned >= length { break fields }
+                if scanned &+ 8 <= length {
+                    wordStart = scanned
+                    mask = FIXDigits.sohMask(raw.loadUnaligned(fromByteOffset: scanned, as: UInt64.self))
+                } else if length >= 8 {
+                    // The last bytes: the message's final word, less the bytes already seen.
+                    wordStart = length &- 8
+                    mask = FIXDigits.sohMask(raw.loadUnaligned(fromByteOffset: wordStart, as: UInt64.self))
+                        & ~((UInt64(1) &<< UInt64(8 &* (scanned &- wordStart))) &- 1)
+                } else {
+                    wordStart = scanned
+                    for i in scanned..<length where base[i] == fixSOH { mask |= 0x80 &<< UInt64(8 &* (i &- scanned)) }
                 }
-                index += 8
+                scanned = min(scanned &+ 8, length)
             }
-            while index < length && base[index] != fixSOH { index += 1 }
-            guard index < length else { return .failure(FIXGarbleError(.malformedField)) }
+            let soh = wordStart &+ mask.trailingZeroBitCount &>> 3
+            mask &= mask &- 1
+            // Tag: 1...7 digits and '=' read as one word; anything else (a sign, a longer tag,
+            // a field near the end of the message) byte by byte.
+            var tag: Int32 = 0
+            var equals = -1
+            if fieldStart &+ 8 <= length {
+                let word = raw.loadUnaligned(fromByteOffset: fieldStart, as: UInt64.self)
+                // Most tags have 1...3 digits: a few predictable branches beat the general word.
+                var short = FIXDigits.shortTag(UInt32(truncatingIfNeeded: UInt64(littleEndian: word)))
+                if short < 0 { short = FIXDigits.tagWord(word) }
+                if short >= 0 {
+                    tag = Int32(truncatingIfNeeded: short &>> 8)
+                    equals = fieldStart &+ short & 0xFF
+                }
+            }
+            if equals < 0 {
+                var index = fieldStart
+                var negative = false
+                var digits = 0
+                if base[index] == UInt8(ascii: "-") { negative = true; index += 1 }
+                while index < soh {
+                    let digit = base[index] &- UInt8(ascii: "0")
+                    if digit >= 10 { break }
+                    if digits < 9 { tag = tag * 10 + Int32(digit) }
+                    digits += 1
+                    index += 1
+                }
+                guard digits > 0, index < soh, base[index] == UInt8(ascii: "=") else { return .failure(FIXGarbleError(.malformedField)) }
+                if negative { tag = -tag }
+                equals = index
+            }
             guard count < capacity else { return .failure(FIXGarbleError(.tooManyFields)) }
-            if tag == 10 { checksumStart = valueStart - 3 }
-            table[count] = FIXField(tag: tag, start: Int32(valueStart), length: Int32(index - valueStart))
-            count += 1
-            index += 1
-            if tag == 10 { break }
+            let valueStart = equals &+ 1
+            table[count] = FIXField(tag: tag, start: Int32(truncatingIfNeeded: valueStart), length: Int32(truncatingIfNeeded: soh &- valueStart))
+            count &+= 1
+            fieldStart = soh &+ 1
+            if tag == 10 {
+                checksumStart = valueStart &- 3
+                break
+            }
         }
+        // Bytes after the last SOH (and no CheckSum before them): a field without its SOH.
+        if checksumStart < 0 && fieldStart < length { return .failure(FIXGarbleError(.malformedField)) }
+        let index = fieldStart
         guard count >= 4, table[0].tag == 8, table[1].tag == 9, table[2].tag == 35 else {
             return .failure(FIXGarbleError(count == 0 || table[0].tag != 8 ? .noBeginString : .fieldOrder))
         }
@@ -328,10 +391,21 @@ public func fixByteSum(_ base: UnsafePointer<UInt8>, _ count: Int) -> UInt32 {
     var index = 0
     let raw = UnsafeRawPointer(base)
     while index + 8 <= count {
-        // Up to 64 words per round: each 16-bit lane stays below 64 * 510.
+        // Up to 32 words per round: each 16-bit lane stays at most 32 * 510, so the multiply
+        // that adds the four lanes carries nothing between them (64 words could, with bytes
+        // of 0x80 and above).
         var lanes: UInt64 = 0
         var words = 0
-        while words < 64 && index + 8 <= count {
+        while words < 32 && index + 16 <= count {
+            // Two independent words per step (the adds of one do not wait for the other).
+            let a = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
+            let b = raw.loadUnaligned(fromByteOffset: index + 8, as: UInt64.self)
+            lanes &+= ((a & 0x00FF_00FF_00FF_00FF) &+ ((a >> 8) & 0x00FF_00FF_00FF_00FF))
+                &+ ((b & 0x00FF_00FF_00FF_00FF) &+ ((b >> 8) & 0x00FF_00FF_00FF_00FF))
+            index += 16
+            words += 2
+        }
+        if words < 32 && index + 8 <= count {
             let word = raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)
             lanes &+= (word & 0x00FF_00FF_00FF_00FF) &+ ((word >> 8) & 0x00FF_00FF_00FF_00FF)
             index += 8
@@ -475,33 +549,59 @@ public enum FIXNumber {
 
 /// UTC timestamps `YYYYMMDD-HH:MM:SS[.sss]` to and from nanoseconds since the Unix epoch.
 public enum FIXTime {
-    /// Writes `YYYYMMDD-HH:MM:SS.sss` (21 bytes) or without milliseconds (17 bytes).
+    /// Writes `YYYYMMDD-HH:MM:SS.sss` (21 bytes) or without milliseconds (17 bytes); writes
+    /// nothing past them. The date, the clock and the milliseconds are one store each.
     @inlinable
     public static func write(_ time: Nanos, milliseconds: Bool = true, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let (days, millisOfDay) = split(time)
+        let raw = UnsafeMutableRawPointer(out)
+        FIXDigits.store(dateWord(days: days), raw)
+        return writeClock(millisOfDay: millisOfDay, milliseconds: milliseconds, to: raw)
+    }
+
+    /// (days since the epoch, milliseconds into the day) of `time`.
+    @inlinable
+    static func split(_ time: Nanos) -> (days: Int64, millisOfDay: Int64) {
         let totalMillis = time.raw / 1_000_000
         var days = totalMillis / 86_400_000
         var millisOfDay = totalMillis % 86_400_000
         if millisOfDay < 0 {
-            millisOfDay += 86_400_000
-            days -= 1
+            millisOfDay &+= 86_400_000
+            days &-= 1
         }
+        return (days, millisOfDay)
+    }
+
+    /// `YYYYMMDD` of a day as a little-endian word.
+    @inlinable
+    static func dateWord(days: Int64) -> UInt64 {
         let (year, month, day) = civil(days: days)
-        put4(year, out)
-        put2(month, out + 4)
-        put2(day, out + 6)
-        out[8] = UInt8(ascii: "-")
-        let seconds = millisOfDay / 1000
-        put2(seconds / 3600, out + 9)
-        out[11] = UInt8(ascii: ":")
-        put2(seconds / 60 % 60, out + 12)
-        out[14] = UInt8(ascii: ":")
-        put2(seconds % 60, out + 15)
+        // Years of the Nanos range (1677...2262) have four digits.
+        let date = UInt32(truncatingIfNeeded: (year % 10_000) &* 10_000 &+ month &* 100 &+ day)
+        return FIXDigits.eight(date) | FIXDigits.zeros
+    }
+
+    /// Writes `-HH:MM:SS[.sss]` at `out + 8` (after the date); returns 17 or 21.
+    @inlinable
+    static func writeClock(millisOfDay: Int64, milliseconds: Bool, to out: UnsafeMutableRawPointer) -> Int {
+        out.storeBytes(of: UInt8(ascii: "-"), toByteOffset: 8, as: UInt8.self)
+        let millis = UInt32(truncatingIfNeeded: millisOfDay)
+        let seconds = millis / 1_000
+        let hours = seconds / 3_600
+        let minutes = (seconds &- hours &* 3_600) / 60
+        let secs = seconds &- hours &* 3_600 &- minutes &* 60
+        // Hours, minutes, seconds in bytes 0, 3, 6; tens by a multiply-shift exact below 100.
+        let clock = UInt64(hours) | UInt64(minutes) &<< 24 | UInt64(secs) &<< 48
+        let tens = ((clock &* 103) &>> 10) & 0x000F_0000_0F00_000F
+        let ones = clock &- tens &* 10
+        FIXDigits.store(tens | ones &<< 8 | 0x3030_3A30_303A_3030, out, 9)  // "HH:MM:SS"
         guard milliseconds else { return 17 }
-        out[17] = UInt8(ascii: ".")
-        let ms = millisOfDay % 1000
-        out[18] = UInt8(ascii: "0") + UInt8(ms / 100)
-        out[19] = UInt8(ascii: "0") + UInt8(ms / 10 % 10)
-        out[20] = UInt8(ascii: "0") + UInt8(ms % 10)
+        let ms = millis &- seconds &* 1_000
+        let msHundreds = ms / 100
+        let msTens = (ms &- msHundreds &* 100) / 10
+        let msOnes = ms &- msHundreds &* 100 &- msTens &* 10
+        let fraction = 0x3030_302E | msHundreds &<< 8 | msTens &<< 16 | msOnes &<< 24  // ".sss"
+        out.storeBytes(of: fraction.littleEndian, toByteOffset: 17, as: UInt32.self)
         return 21
     }
 
@@ -519,6 +619,20 @@ public enum FIXTime {
     @inlinable
     public static func civil(days: Int64) -> (Int64, Int64, Int64) {
         let z = days + 719_468
+        if z >= 0 && z < 1 << 40 {
+            // The same in unsigned arithmetic: dividing by a constant is a multiply-shift
+            // without the sign fix-ups.
+            let u = UInt64(z)
+            let era = u / 146_097
+            let doe = u &- era &* 146_097
+            let yoe = (doe &- doe / 1460 &+ doe / 36524 &- doe / 146_096) / 365
+            let doy = doe &- (365 &* yoe &+ yoe / 4 &- yoe / 100)
+            let mp = (5 &* doy &+ 2) / 153
+            let d = doy &- (153 &* mp &+ 2) / 5 &+ 1
+            let m = mp < 10 ? mp &+ 3 : mp &- 9
+            let y = yoe &+ era &* 400 &+ (m <= 2 ? 1 : 0)
+            return (Int64(y), Int64(m), Int64(d))
+        }
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
@@ -552,38 +666,298 @@ public enum FIXTime {
         return value
     }
 
-    /// Parses `YYYYMMDD-HH:MM:SS`, optionally with `.s` to `.sssssssss`; nil when malformed.
+    /// Parses `YYYYMMDD-HH:MM:SS`, optionally with `.s` to `.sssssssss`; nil when malformed or
+    /// outside the range of `Nanos`. The date and the clock are read as one word each.
     @inlinable
     public static func parse(_ raw: UnsafeRawBufferPointer) -> Nanos? {
-        guard raw.count == 17 || (raw.count >= 19 && raw.count <= 27) else { return nil }
-        guard raw[8] == UInt8(ascii: "-"), raw[11] == UInt8(ascii: ":"), raw[14] == UInt8(ascii: ":") else { return nil }
-        guard let year = digits(raw, 0, 4), let month = digits(raw, 4, 2), let day = digits(raw, 6, 2),
-            let hour = digits(raw, 9, 2), let minute = digits(raw, 12, 2), let second = digits(raw, 15, 2)
+        let count = raw.count
+        guard count == 17 || (count >= 19 && count <= 27), let p = raw.baseAddress else { return nil }
+        let dateWord = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+        let clockWord = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 9, as: UInt64.self))
+        // "HH:MM:SS" with its colons read as '0'.
+        let colons: UInt64 = 0x0000_FF00_00FF_0000
+        let clockDigits = (clockWord & ~colons) | 0x0000_3000_0030_0000
+        guard p.load(fromByteOffset: 8, as: UInt8.self) == UInt8(ascii: "-"), clockWord & colons == 0x0000_3A00_003A_0000,
+            FIXDigits.allDigits(dateWord), FIXDigits.allDigits(clockDigits)
         else { return nil }
-        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second <= 60 else { return nil }
+        // Byte i of `pairs` is digit i * 10 + digit i + 1.
+        let datePairs = (dateWord & 0x0F0F_0F0F_0F0F_0F0F) &* 10 &+ ((dateWord & 0x0F0F_0F0F_0F0F_0F0F) &>> 8)
+        let clockPairs = (clockDigits & 0x0F0F_0F0F_0F0F_0F0F) &* 10 &+ ((clockDigits & 0x0F0F_0F0F_0F0F_0F0F) &>> 8)
+        let year = Int64(datePairs & 0xFF) &* 100 &+ Int64((datePairs &>> 16) & 0xFF)
+        let month = Int64((datePairs &>> 32) & 0xFF)
+        let day = Int64((datePairs &>> 48) & 0xFF)
+        let hour = Int64(clockPairs & 0xFF)
+        let minute = Int64((clockPairs &>> 24) & 0xFF)
+        let second = Int64((clockPairs &>> 48) & 0xFF)
+        guard month >= 1, month <= 12, day >= 1, day <= 31, hour < 24, minute < 60, second <= 60 else { return nil }
         var nanos: Int64 = 0
-        if raw.count > 17 {
-            guard raw[17] == UInt8(ascii: "."), let fraction = digits(raw, 18, raw.count - 18) else { return nil }
-            var scaled = fraction
-            for _ in 0..<(9 - (raw.count - 18)) { scaled *= 10 }
-            nanos = scaled
+        if count > 17 {
+            guard p.load(fromByteOffset: 17, as: UInt8.self) == UInt8(ascii: ".") else { return nil }
+            let digits = count &- 18
+            if digits <= 8 {
+                // The eight bytes ending at the last digit, those before the fraction read as '0'.
+                let word = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self))
+                let keep = ~UInt64(0) &<< UInt64(64 &- 8 &* digits)
+                let fraction = FIXDigits.parseEight((word & keep) | (FIXDigits.zeros & ~keep))
+                guard fraction >= 0 else { return nil }
+                nanos = fraction &* FIXDigits.pow10(9 &- digits)
+            } else {
+                guard let fraction = FIXTime.digits(raw, 18, 9) else { return nil }
+                nanos = fraction
+            }
         }
         let d = days(year: year, month: month, day: day)
-        return Nanos((d * 86_400 + hour * 3600 + minute * 60 + second) * 1_000_000_000 + nanos)
+        let (daySeconds, o1) = d.multipliedReportingOverflow(by: 86_400)
+        let (seconds, o2) = daySeconds.addingReportingOverflow(hour &* 3_600 &+ minute &* 60 &+ second)
+        let (scaled, o3) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (total, o4) = scaled.addingReportingOverflow(nanos)
+        guard !o1, !o2, !o3, !o4 else { return nil }
+        return Nanos(total)
+    }
+}
+
+/// Branch-free decimal digits, eight to a 64-bit word (SWAR). Byte `i` of a word is the `i`-th
+/// character in memory (words are converted from and to little-endian at loads and stores), so
+/// the most significant digit sits in the low byte.
+@usableFromInline
+enum FIXDigits {
+    /// '0' in every byte.
+    @inlinable static var zeros: UInt64 { 0x3030_3030_3030_3030 }
+
+    /// The eight decimal digits of `v` (< 10^8, leading zeros kept) as byte values 0...9, most
+    /// significant first: 10^4-halves in 32-bit lanes, then 100s in 16-bit lanes, then 10s in
+    /// bytes, each by a multiply-shift that is exact for the lane's range.
+    @inlinable
+    static func eight(_ v: UInt32) -> UInt64 {
+        let x = UInt64(v / 10_000) | UInt64(v % 10_000) &<< 32
+        let hundreds = ((x &* 10_486) &>> 20) & 0x0000_007F_0000_007F
+        let pairs = ((x &- hundreds &* 100) &<< 16) | hundreds
+        let tens = ((pairs &* 103) &>> 10) & 0x000F_000F_000F_000F
+        return ((pairs &- tens &* 10) &<< 8) | tens
+    }
+
+    /// How many decimal digits `v` (< 10^8) has: 1...8.
+    @inlinable
+    static func count(_ v: UInt32) -> Int {
+        if v < 10_000 { return v < 100 ? (v < 10 ? 1 : 2) : (v < 1_000 ? 3 : 4) }
+        return v < 1_000_000 ? (v < 100_000 ? 5 : 6) : (v < 10_000_000 ? 7 : 8)
+    }
+
+    @inlinable
+    static func store(_ word: UInt64, _ out: UnsafeMutableRawPointer, _ offset: Int = 0) {
+        out.storeBytes(of: word.littleEndian, toByteOffset: offset, as: UInt64.self)
+    }
+
+    /// Writes `v` in decimal and returns the digit count. Stores whole words: writes
+    /// `max(count, 8)` bytes, so the caller leaves 8 bytes of room past the digits.
+    @inlinable
+    static func writePadded(_ v: UInt64, _ out: UnsafeMutableRawPointer) -> Int {
+        if v < 100_000_000 {
+            let n = count(UInt32(truncatingIfNeeded: v))
+            store((eight(UInt32(truncatingIfNeeded: v)) | zeros) &>> UInt64(64 &- 8 &* n), out)
+            return n
+        }
+        let low = UInt32(truncatingIfNeeded: v % 100_000_000)
+        let high = v / 100_000_000
+        var n: Int
+        if high < 100_000_000 {
+            n = count(UInt32(truncatingIfNeeded: high))
+            store((eight(UInt32(truncatingIfNeeded: high)) | zeros) &>> UInt64(64 &- 8 &* n), out)
+        } else {  // 17...20 digits
+            let top = UInt32(truncatingIfNeeded: high / 100_000_000)
+            n = count(top)
+            store((eight(top) | zeros) &>> UInt64(64 &- 8 &* n), out)
+            store(eight(UInt32(truncatingIfNeeded: high % 100_000_000)) | zeros, out, n)
+            n &+= 8
+        }
+        store(eight(low) | zeros, out, n)
+        return n &+ 8
+    }
+
+    /// Writes a 9-decimal scaled integer without trailing fractional zeros (1_500_000_000 →
+    /// `1.5`) and returns the byte count; writes at most 8 bytes past it.
+    @inlinable
+    static func writeDecimal9Padded(_ raw: Int64, _ out: UnsafeMutableRawPointer) -> Int {
+        var p = 0
+        if raw < 0 {
+            out.storeBytes(of: UInt8(ascii: "-"), as: UInt8.self)
+            p = 1
+        }
+        let magnitude = raw.magnitude
+        let fraction = UInt32(truncatingIfNeeded: magnitude % 1_000_000_000)
+        p &+= writePadded(magnitude / 1_000_000_000, out + p)
+        if fraction == 0 { return p }
+        let first = fraction / 100_000_000
+        let rest = fraction % 100_000_000
+        out.storeBytes(of: UInt16(0x2E | (0x30 | first) << 8).littleEndian, toByteOffset: p, as: UInt16.self)
+        if rest == 0 { return p &+ 2 }
+        let digits = eight(rest)
+        store(digits | zeros, out, p &+ 2)
+        // Trailing zero digits are the high zero bytes of `digits` (rest != 0: at most 7).
+        return p &+ 10 &- digits.leadingZeroBitCount &>> 3
+    }
+
+    /// The high bit of each byte of `raw` (a little-endian load) that is SOH, exactly (no
+    /// borrows between bytes).
+    @inlinable
+    static func sohMask(_ raw: UInt64) -> UInt64 {
+        let x = UInt64(littleEndian: raw) ^ 0x0101_0101_0101_0101
+        return ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x | 0x7F7F_7F7F_7F7F_7F7F)
+    }
+
+    /// Whether all eight bytes are '0'...'9': high nibble 3, and still below 0x40 when 6 is
+    /// added (no carries between bytes: a byte that could carry already fails the first test).
+    @inlinable
+    static func allDigits(_ word: UInt64) -> Bool {
+        word & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
+            && (word &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0x3030_3030_3030_3030
+    }
+
+    /// The value of eight digit characters (first in the low byte), or -1 when any byte is not
+    /// a digit.
+    @inlinable
+    static func parseEight(_ word: UInt64) -> Int64 {
+        guard allDigits(word) else { return -1 }
+        return Int64(truncatingIfNeeded: combineEight(word & 0x0F0F_0F0F_0F0F_0F0F))
+    }
+
+    /// 10^n for 0...18 (a table the compiler builds from the switch).
+    @inlinable
+    static func pow10(_ n: Int) -> Int64 {
+        switch n {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1_000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        case 8: 100_000_000
+        case 9: 1_000_000_000
+        case 10: 10_000_000_000
+        case 11: 100_000_000_000
+        case 12: 1_000_000_000_000
+        case 13: 10_000_000_000_000
+        case 14: 100_000_000_000_000
+        case 15: 1_000_000_000_000_000
+        case 16: 10_000_000_000_000_000
+        case 17: 100_000_000_000_000_000
+        default: 1_000_000_000_000_000_000
+        }
+    }
+
+    /// The eight bytes of a message that end where `field`'s value ends, with the bytes
+    /// before the value read as '0' (so a value of 1...8 digits parses as a number); nil when
+    /// the value is longer or fewer than eight message bytes end with it.
+    @inlinable
+    static func valueWord(_ base: UnsafePointer<UInt8>, _ field: FIXField) -> (word: UInt64, keep: UInt64)? {
+        let length = Int(field.length)
+        let end = Int(field.start) &+ length
+        guard length >= 1, length <= 8, end >= 8 else { return nil }
+        let word = UInt64(littleEndian: UnsafeRawPointer(base).loadUnaligned(fromByteOffset: end &- 8, as: UInt64.self))
+        let keep = ~UInt64(0) &<< UInt64(64 &- 8 &* length)
+        return ((word & keep) | (zeros & ~keep), keep)
+    }
+
+    /// Eight digit values (0...9 per byte, first in the low byte) → their number: pairs, then
+    /// fours, then eight, by multiplies.
+    @inlinable
+    static func combineEight(_ digits: UInt64) -> UInt64 {
+        let pairs = (digits &* 10) &+ (digits &>> 8)
+        let low = (pairs & 0x0000_00FF_0000_00FF) &* (100 &+ (1_000_000 &<< 32))
+        let high = ((pairs &>> 16) & 0x0000_00FF_0000_00FF) &* (1 &+ (10_000 &<< 32))
+        return (low &+ high) &>> 32
+    }
+
+    /// A field's first four bytes (first in the low byte): when they start with 1...3 digits
+    /// then '=', the tag shifted left by 8 plus the digit count; else -1.
+    @inlinable @inline(__always)
+    static func shortTag(_ word: UInt32) -> Int {
+        let d0 = Int(word & 0xFF) &- 0x30
+        let d1 = Int((word &>> 8) & 0xFF) &- 0x30
+        let d2 = Int((word &>> 16) & 0xFF) &- 0x30
+        let equals = 0x3D - 0x30
+        guard d0 >= 0, d0 < 10 else { return -1 }
+        if d1 == equals { return d0 &<< 8 | 1 }
+        guard d1 >= 0, d1 < 10 else { return -1 }
+        if d2 == equals { return (d0 &* 10 &+ d1) &<< 8 | 2 }
+        guard d2 >= 0, d2 < 10, Int(word &>> 24) == 0x3D else { return -1 }
+        return (d0 &* 100 &+ d1 &* 10 &+ d2) &<< 8 | 3
+    }
+
+    /// A field's start read as one word: when it is 1...7 digits then '=', the tag's value
+    /// shifted left by 8 plus the digit count; else -1.
+    @inlinable @inline(__always)
+    static func tagWord(_ raw: UInt64) -> Int {
+        let word = UInt64(littleEndian: raw)
+        let x = word ^ 0x3D3D_3D3D_3D3D_3D3D
+        // High bit of each byte that equals '=' exactly (no borrows between bytes).
+        let equalsMask = ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x | 0x7F7F_7F7F_7F7F_7F7F)
+        let digits = equalsMask.trailingZeroBitCount &>> 3  // 8 when there is none
+        guard digits >= 1, digits <= 7 else { return -1 }
+        // Digits moved to the top of the word (so the bytes below read as leading zeros).
+        let shift = UInt64(64 &- 8 &* digits)
+        let aligned = (word &<< shift) | (0x3030_3030_3030_3030 &>> UInt64(8 &* digits))
+        let value = parseEight(aligned)
+        guard value >= 0 else { return -1 }
+        return Int(value) &<< 8 | digits
+    }
+
+    /// `tag=` as a little-endian word and its length, for 0...99999; (0, 0) for any other tag.
+    /// A constant tag folds to a constant.
+    @inlinable @inline(__always)
+    static func tagPrefix(_ tag: Int) -> (word: UInt64, count: Int) {
+        guard tag >= 0, tag < 100_000 else { return (0, 0) }
+        let n = tag < 100 ? (tag < 10 ? 1 : 2) : (tag < 1_000 ? 3 : (tag < 10_000 ? 4 : 5))
+        let digits = (eight(UInt32(truncatingIfNeeded: tag)) | zeros) &>> UInt64(64 &- 8 &* n)
+        return (digits | 0x3D &<< UInt64(8 &* n), n &+ 1)
+    }
+
+    /// Copies `count` bytes with at most two overlapping loads and stores when `count` ≤ 16
+    /// (symbols, comp ids), `memmove` beyond.
+    @inlinable
+    static func copy(_ destination: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ count: Int) {
+        if count >= 8 {
+            if count > 16 {
+                destination.copyMemory(from: source, byteCount: count)
+                return
+            }
+            let a = source.loadUnaligned(as: UInt64.self)
+            let b = source.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self)
+            destination.storeBytes(of: a, as: UInt64.self)
+            destination.storeBytes(of: b, toByteOffset: count &- 8, as: UInt64.self)
+        } else if count >= 4 {
+            let a = source.loadUnaligned(as: UInt32.self)
+            let b = source.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self)
+            destination.storeBytes(of: a, as: UInt32.self)
+            destination.storeBytes(of: b, toByteOffset: count &- 4, as: UInt32.self)
+        } else if count > 0 {
+            let a = source.load(as: UInt8.self)
+            let b = source.load(fromByteOffset: count &>> 1, as: UInt8.self)
+            let c = source.load(fromByteOffset: count &- 1, as: UInt8.self)
+            destination.storeBytes(of: a, as: UInt8.self)
+            destination.storeBytes(of: b, toByteOffset: count &>> 1, as: UInt8.self)
+            destination.storeBytes(of: c, toByteOffset: count &- 1, as: UInt8.self)
+        }
     }
 }
 
 /// Encodes one message into a preallocated buffer: the body is written first, then
-/// BeginString and BodyLength are placed in front of it and CheckSum appended. Allocates only
-/// in `init`.
+/// BeginString and BodyLength are placed in front of it and CheckSum appended. Fields are
+/// written with whole-word stores (a constant tag's `tag=` is one constant), so every field
+/// reserves 16 bytes of slack beyond what it writes. Allocates only in `init`.
 public struct FIXWriter: ~Copyable {
     public let capacity: Int
     @usableFromInline let buffer: UnsafeMutablePointer<UInt8>
-    /// Room reserved in front of the body for `8=FIX.4.x<SOH>9=nnnnnn<SOH>`.
+    /// Room reserved in front of the body for `8=FIX.4.x<SOH>9=nnnnnnnn<SOH>`.
     @usableFromInline static var headroom: Int { 24 }
     @usableFromInline var position: Int
     @usableFromInline var messageStart: Int = 0
     @usableFromInline var overflowed = false
+    /// The day (since the epoch) whose `YYYYMMDD` is `cachedDate`.
+    @usableFromInline var cachedDay = Int64.min
+    @usableFromInline var cachedDate: UInt64 = 0
 
     public init(capacity: Int = 8192) {
         self.capacity = capacity
@@ -598,9 +972,7 @@ public struct FIXWriter: ~Copyable {
     public mutating func begin(_ msgType: StaticString) {
         position = FIXWriter.headroom
         overflowed = false
-        tag(35)
-        raw(msgType.utf8Start, msgType.utf8CodeUnitCount)
-        soh()
+        field(35, msgType)
     }
 
     /// Starts a message whose type is given as bytes.
@@ -611,45 +983,49 @@ public struct FIXWriter: ~Copyable {
         field(35, msgType)
     }
 
-    @inlinable mutating func ensure(_ n: Int) -> Bool {
-        if position + n + 8 > capacity {
+    /// Where a field of at most `n` bytes goes, or nil (and the message marked overflowed)
+    /// when it and the word-store slack and the CheckSum do not fit.
+    @inlinable @inline(__always)
+    mutating func reserve(_ n: Int) -> UnsafeMutableRawPointer? {
+        guard position &+ n &+ 16 <= capacity else {
             overflowed = true
-            return false
+            return nil
         }
-        return true
+        return UnsafeMutableRawPointer(buffer + position)
     }
 
-    @inlinable mutating func tag(_ tag: Int) {
-        guard ensure(12) else { return }
-        position += FIXNumber.writeInt(Int64(tag), to: buffer + position)
-        buffer[position] = UInt8(ascii: "=")
-        position += 1
+    /// Writes `tag=` at `out`; returns its length (at most 21 bytes).
+    @inlinable @inline(__always)
+    static func writeTag(_ tag: Int, _ out: UnsafeMutableRawPointer) -> Int {
+        let prefix = FIXDigits.tagPrefix(tag)
+        if prefix.count > 0 {
+            FIXDigits.store(prefix.word, out)
+            return prefix.count
+        }
+        let n = FIXNumber.writeInt(Int64(tag), to: out.assumingMemoryBound(to: UInt8.self))
+        out.storeBytes(of: UInt8(ascii: "="), toByteOffset: n, as: UInt8.self)
+        return n &+ 1
     }
 
-    @inlinable mutating func soh() {
-        guard ensure(1) else { return }
-        buffer[position] = fixSOH
-        position += 1
+    /// `tag=<count bytes><SOH>`.
+    @inlinable @inline(__always)
+    mutating func bytesField(_ tag: Int, _ value: UnsafeRawPointer?, _ count: Int) {
+        guard let out = reserve(count &+ 22) else { return }
+        var p = FIXWriter.writeTag(tag, out)
+        if let value { FIXDigits.copy(out + p, value, count) }
+        p &+= count
+        out.storeBytes(of: fixSOH, toByteOffset: p, as: UInt8.self)
+        position &+= p &+ 1
     }
 
-    @inlinable mutating func raw(_ bytes: UnsafePointer<UInt8>, _ count: Int) {
-        guard ensure(count) else { return }
-        (buffer + position).update(from: bytes, count: count)
-        position += count
-    }
-
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, _ value: StaticString) {
-        self.tag(tag)
-        raw(value.utf8Start, value.utf8CodeUnitCount)
-        soh()
+        bytesField(tag, UnsafeRawPointer(value.utf8Start), value.utf8CodeUnitCount)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, _ value: UnsafeRawBufferPointer) {
-        self.tag(tag)
-        if let base = value.baseAddress, value.count > 0 { raw(base.assumingMemoryBound(to: UInt8.self), value.count) }
-        soh()
+        bytesField(tag, value.baseAddress, value.baseAddress == nil ? 0 : value.count)
     }
 
     /// A String value (control path).
@@ -658,40 +1034,66 @@ public struct FIXWriter: ~Copyable {
         copy.withUTF8 { field(tag, UnsafeRawBufferPointer($0)) }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, int value: Int64) {
-        self.tag(tag)
-        guard ensure(21) else { return }
-        position += FIXNumber.writeInt(value, to: buffer + position)
-        soh()
+        guard let out = reserve(48) else { return }
+        var p = FIXWriter.writeTag(tag, out)
+        if value < 0 {
+            out.storeBytes(of: UInt8(ascii: "-"), toByteOffset: p, as: UInt8.self)
+            p &+= 1
+        }
+        p &+= FIXDigits.writePadded(value.magnitude, out + p)
+        out.storeBytes(of: fixSOH, toByteOffset: p, as: UInt8.self)
+        position &+= p &+ 1
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, char value: UInt8) {
-        self.tag(tag)
-        guard ensure(1) else { return }
-        buffer[position] = value
-        position += 1
-        soh()
+        guard let out = reserve(24) else { return }
+        let prefix = FIXDigits.tagPrefix(tag)
+        if prefix.count > 0 && prefix.count <= 6 {
+            // tag=, the character and SOH in one store.
+            let shift = UInt64(8 &* prefix.count)
+            FIXDigits.store(prefix.word | UInt64(value) &<< shift | 0x100 &<< shift, out)
+            position &+= prefix.count &+ 2
+            return
+        }
+        let p = FIXWriter.writeTag(tag, out)
+        out.storeBytes(of: value, toByteOffset: p, as: UInt8.self)
+        out.storeBytes(of: fixSOH, toByteOffset: p &+ 1, as: UInt8.self)
+        position &+= p &+ 2
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, decimal raw: Int64, decimals: Int = 9) {
-        self.tag(tag)
-        guard ensure(24) else { return }
-        position += FIXNumber.writeDecimal(raw, decimals: decimals, to: buffer + position)
-        soh()
+        guard let out = reserve(48) else { return }
+        var p = FIXWriter.writeTag(tag, out)
+        if decimals == 9 {
+            p &+= FIXDigits.writeDecimal9Padded(raw, out + p)
+        } else {
+            p &+= FIXNumber.writeDecimal(raw, decimals: decimals, to: (out + p).assumingMemoryBound(to: UInt8.self))
+        }
+        out.storeBytes(of: fixSOH, toByteOffset: p, as: UInt8.self)
+        position &+= p &+ 1
     }
 
     @inlinable public mutating func field(_ tag: Int, price: Price) { field(tag, decimal: price.raw) }
     @inlinable public mutating func field(_ tag: Int, quantity: Quantity) { field(tag, decimal: quantity.raw) }
 
-    @inlinable
+    /// A UTC timestamp; the date's digits are kept from the last call on the same day.
+    @inlinable @inline(__always)
     public mutating func field(_ tag: Int, time: Nanos, milliseconds: Bool = true) {
-        self.tag(tag)
-        guard ensure(21) else { return }
-        position += FIXTime.write(time, milliseconds: milliseconds, to: buffer + position)
-        soh()
+        guard let out = reserve(44) else { return }
+        var p = FIXWriter.writeTag(tag, out)
+        let (days, millisOfDay) = FIXTime.split(time)
+        if days != cachedDay {
+            cachedDay = days
+            cachedDate = FIXTime.dateWord(days: days)
+        }
+        FIXDigits.store(cachedDate, out, p)
+        p &+= FIXTime.writeClock(millisOfDay: millisOfDay, milliseconds: milliseconds, to: out + p)
+        out.storeBytes(of: fixSOH, toByteOffset: p, as: UInt8.self)
+        position &+= p &+ 1
     }
 
     /// An order id written as decimal digits.
@@ -702,40 +1104,36 @@ public struct FIXWriter: ~Copyable {
     @inlinable
     public mutating func finish(_ version: FIXVersion) -> UnsafeRawBufferPointer? {
         guard !overflowed else { return nil }
-        let bodyLength = position - FIXWriter.headroom
+        let headroom = FIXWriter.headroom
+        let raw = UnsafeMutableRawPointer(buffer)
+        let bodyLength = position &- headroom
         // "9=<len><SOH>" right-aligned before the body.
-        var lengthDigits = 1
-        var probe = bodyLength
-        while probe >= 10 {
-            probe /= 10
-            lengthDigits += 1
+        var start: Int
+        if bodyLength < 100_000_000 {
+            let n = FIXDigits.count(UInt32(truncatingIfNeeded: bodyLength))
+            // All eight digits (leading zeros too) end just before the SOH; "9=" then covers
+            // the bytes in front of the significant ones.
+            FIXDigits.store(FIXDigits.eight(UInt32(truncatingIfNeeded: bodyLength)) | FIXDigits.zeros, raw, headroom &- 9)
+            start = headroom &- 3 &- n
+        } else {
+            let n = FIXNumber.writeInt(Int64(bodyLength), to: buffer + headroom - 12)
+            start = headroom - 3 - n
+            (buffer + start + 2).update(from: buffer + headroom - 12, count: n)
         }
-        var start = FIXWriter.headroom - (lengthDigits + 3)
-        buffer[start] = UInt8(ascii: "9")
-        buffer[start + 1] = UInt8(ascii: "=")
-        _ = FIXNumber.writeInt(Int64(bodyLength), to: buffer + start + 2)
-        buffer[FIXWriter.headroom - 1] = fixSOH
+        raw.storeBytes(of: UInt16(0x3D39).littleEndian, toByteOffset: start, as: UInt16.self)  // "9="
+        buffer[headroom &- 1] = fixSOH
         // "8=FIX.4.x<SOH>"
-        start -= 10
-        buffer[start] = UInt8(ascii: "8")
-        buffer[start + 1] = UInt8(ascii: "=")
-        buffer[start + 2] = UInt8(ascii: "F")
-        buffer[start + 3] = UInt8(ascii: "I")
-        buffer[start + 4] = UInt8(ascii: "X")
-        buffer[start + 5] = UInt8(ascii: ".")
-        buffer[start + 6] = UInt8(ascii: "4")
-        buffer[start + 7] = UInt8(ascii: ".")
-        buffer[start + 8] = version == .fix42 ? UInt8(ascii: "2") : UInt8(ascii: "4")
-        buffer[start + 9] = fixSOH
-        let sum = fixByteSum(buffer + start, position - start)
-        buffer[position] = UInt8(ascii: "1")
-        buffer[position + 1] = UInt8(ascii: "0")
-        buffer[position + 2] = UInt8(ascii: "=")
-        buffer[position + 3] = UInt8(ascii: "0") + UInt8(sum / 100)
-        buffer[position + 4] = UInt8(ascii: "0") + UInt8(sum / 10 % 10)
-        buffer[position + 5] = UInt8(ascii: "0") + UInt8(sum % 10)
-        buffer[position + 6] = fixSOH
+        start &-= 10
+        FIXDigits.store(0x2E34_2E58_4946_3D38, raw, start)  // "8=FIX.4."
+        buffer[start &+ 8] = version == .fix42 ? UInt8(ascii: "2") : UInt8(ascii: "4")
+        buffer[start &+ 9] = fixSOH
+        let sum = UInt64(fixByteSum(buffer + start, position &- start))
+        let hundreds = sum / 100
+        let tens = (sum &- hundreds &* 100) / 10
+        let ones = sum &- hundreds &* 100 &- tens &* 10
+        // "10=nnn<SOH>" (reserve left room for the eighth byte).
+        FIXDigits.store(0x0001_3030_303D_3031 | hundreds &<< 24 | tens &<< 32 | ones &<< 40, raw, position)
         messageStart = start
-        return UnsafeRawBufferPointer(start: buffer + start, count: position + 7 - start)
+        return UnsafeRawBufferPointer(start: buffer + start, count: position &+ 7 &- start)
     }
 }

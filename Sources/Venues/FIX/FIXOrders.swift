@@ -1,34 +1,89 @@
 import TicklineCore
 
 /// Instrument ↔ Symbol(55) for the FIX order messages: a fixed table of up to `capacity`
-/// symbols (16 bytes each) indexed by `InstrumentID`; lookups by symbol scan it. Allocates
-/// only in `init`.
+/// symbols (16 zero-padded bytes each) indexed by `InstrumentID`, and an open-addressing hash
+/// index from symbol to instrument (a symbol is two words to hash and compare), so a lookup
+/// costs the same for 16 symbols as for 4,096. Allocates only in `init`.
 public struct FIXSymbols: ~Copyable {
     public static let width = 16
     public let capacity: Int
     @usableFromInline let storage: UnsafeMutablePointer<UInt8>
     @usableFromInline let lengths: UnsafeMutablePointer<UInt8>
+    /// Instrument index + 1 per slot (0: empty); a power of two at least twice `capacity`.
+    @usableFromInline let slots: UnsafeMutablePointer<UInt32>
+    @usableFromInline let slotMask: Int
 
     public init(capacity: Int = 1024) {
-        self.capacity = capacity
-        storage = .allocate(capacity: capacity * FIXSymbols.width)
-        lengths = .allocate(capacity: capacity)
-        lengths.initialize(repeating: 0, count: capacity)
+        self.capacity = max(capacity, 0)
+        storage = .allocate(capacity: max(self.capacity, 1) * FIXSymbols.width)
+        storage.initialize(repeating: 0, count: max(self.capacity, 1) * FIXSymbols.width)
+        lengths = .allocate(capacity: max(self.capacity, 1))
+        lengths.initialize(repeating: 0, count: max(self.capacity, 1))
+        var slotCount = 2
+        while slotCount < 2 * self.capacity { slotCount <<= 1 }
+        slots = .allocate(capacity: slotCount)
+        slots.initialize(repeating: 0, count: slotCount)
+        slotMask = slotCount - 1
     }
 
     deinit {
         storage.deallocate()
         lengths.deallocate()
+        slots.deallocate()
     }
 
     /// Registers `symbol` (1...16 ASCII bytes) for `instrument`.
     public mutating func set(_ instrument: InstrumentID, _ symbol: String) -> Bool {
         let bytes = Array(symbol.utf8)
         guard instrument.index < capacity, !bytes.isEmpty, bytes.count <= FIXSymbols.width else { return false }
+        let replacing = lengths[instrument.index] != 0
         let base = storage + instrument.index * FIXSymbols.width
+        base.update(repeating: 0, count: FIXSymbols.width)
         for (i, byte) in bytes.enumerated() { base[i] = byte }
         lengths[instrument.index] = UInt8(bytes.count)
+        if replacing {
+            // The old symbol's slot cannot simply be emptied (it may sit in another's probe
+            // sequence): rebuild the index (control path).
+            slots.update(repeating: 0, count: slotMask + 1)
+            for index in 0..<capacity where lengths[index] != 0 { addToIndex(index) }
+        } else {
+            addToIndex(instrument.index)
+        }
         return true
+    }
+
+    /// Adds instrument `index` to the hash index; where two instruments share a symbol the
+    /// lower index wins (as a scan in index order would find).
+    mutating func addToIndex(_ index: Int) {
+        let slot = UnsafeRawPointer(storage + index * FIXSymbols.width)
+        let low = slot.loadUnaligned(as: UInt64.self)
+        let high = slot.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        var probe = FIXSymbols.hash(low, high) & slotMask
+        while true {
+            let occupant = Int(slots[probe])
+            if occupant == 0 {
+                slots[probe] = UInt32(index + 1)
+                return
+            }
+            if matches(occupant - 1, low, high, lengths[index]) {
+                if occupant - 1 > index { slots[probe] = UInt32(index + 1) }
+                return
+            }
+            probe = (probe + 1) & slotMask
+        }
+    }
+
+    @inlinable
+    static func hash(_ low: UInt64, _ high: UInt64) -> Int {
+        let mixed = (low ^ (high &* 0x9E37_79B9_7F4A_7C15)) &* 0xBF58_476D_1CE4_E5B9
+        return Int(truncatingIfNeeded: mixed ^ (mixed &>> 29))
+    }
+
+    @inlinable
+    func matches(_ index: Int, _ low: UInt64, _ high: UInt64, _ length: UInt8) -> Bool {
+        let slot = UnsafeRawPointer(storage + index &* FIXSymbols.width)
+        return lengths[index] == length && slot.loadUnaligned(as: UInt64.self) == low
+            && slot.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == high
     }
 
     /// The symbol bytes of `instrument` (empty when unknown).
@@ -41,25 +96,32 @@ public struct FIXSymbols: ~Copyable {
     /// The instrument whose symbol is `raw`, or nil.
     @inlinable
     public func instrument(_ raw: UnsafeRawBufferPointer) -> InstrumentID? {
-        guard raw.count > 0, raw.count <= FIXSymbols.width else { return nil }
-        var index = 0
-        while index < capacity {
-            if Int(lengths[index]) == raw.count {
-                let base = storage + index * FIXSymbols.width
-                var same = true
-                var i = 0
-                while i < raw.count {
-                    if base[i] != raw[i] {
-                        same = false
-                        break
-                    }
-                    i += 1
-                }
-                if same { return InstrumentID(UInt32(index)) }
-            }
-            index += 1
+        let count = raw.count
+        guard count > 0, count <= FIXSymbols.width, let source = raw.baseAddress else { return nil }
+        // The symbol as two zero-padded little-endian words, read without touching a byte
+        // outside it.
+        var low: UInt64
+        var high: UInt64 = 0
+        if count >= 8 {
+            low = source.loadUnaligned(as: UInt64.self)
+            if count > 8 { high = source.loadUnaligned(fromByteOffset: count &- 8, as: UInt64.self) &>> UInt64(8 &* (16 &- count)) }
+        } else if count >= 4 {
+            let first = UInt64(source.loadUnaligned(as: UInt32.self))
+            let last = UInt64(source.loadUnaligned(fromByteOffset: count &- 4, as: UInt32.self))
+            low = first | (last &>> UInt64(8 &* (8 &- count))) &<< 32
+        } else {
+            low = UInt64(source.load(as: UInt8.self))
+            if count > 1 { low |= UInt64(source.load(fromByteOffset: 1, as: UInt8.self)) &<< 8 }
+            if count > 2 { low |= UInt64(source.load(fromByteOffset: 2, as: UInt8.self)) &<< 16 }
         }
-        return nil
+        let length = UInt8(truncatingIfNeeded: count)
+        var probe = FIXSymbols.hash(low, high) & slotMask
+        while true {
+            let occupant = Int(slots[probe])
+            if occupant == 0 { return nil }
+            if matches(occupant &- 1, low, high, length) { return InstrumentID(UInt32(truncatingIfNeeded: occupant &- 1)) }
+            probe = (probe &+ 1) & slotMask
+        }
     }
 }
 
@@ -138,6 +200,13 @@ public enum FIXOrderMapping {
             hash = hash &* 0x0000_0100_0000_01b3
         }
         return hash
+    }
+
+    /// Field `index`'s identifier (as `identifier(_:)`), digits read a word at a time.
+    @inlinable
+    public static func identifier(_ m: FIXMessageView, at index: Int) -> UInt64 {
+        if m.fields[index].length <= 19, let value = m.int(at: index), value >= 0 { return UInt64(value) }
+        return identifier(m.value(at: index))
     }
 
     // MARK: Encoding (initiator side)
@@ -240,19 +309,19 @@ public enum FIXOrderMapping {
             switch tag {
             case 11:
                 sawClOrdID = true
-                clOrdID = FIXNumber.parseInt(raw) ?? -1
-            case 14: cumulative = Quantity(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
-            case 17: execID = identifier(raw)
-            case 31: lastPrice = Price(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
-            case 32: lastQuantity = Quantity(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
-            case 37: venueOrderID = identifier(raw)
+                clOrdID = m.int(at: i) ?? -1
+            case 14: cumulative = Quantity(raw: m.decimal(at: i) ?? 0)
+            case 17: execID = identifier(m, at: i)
+            case 31: lastPrice = Price(raw: m.decimal(at: i) ?? 0)
+            case 32: lastQuantity = Quantity(raw: m.decimal(at: i) ?? 0)
+            case 37: venueOrderID = identifier(m, at: i)
             case 39: ordStatus = raw.count == 1 ? raw[0] : nil
             case 54: sideChar = raw.count == 1 ? raw[0] : 0
             case 55: symbol = i
             case 60: transactTime = FIXTime.parse(raw)
-            case 102, 103: reason = FIXNumber.parseInt(raw) ?? 0
+            case 102, 103: reason = m.int(at: i) ?? 0
             case 150: execTypeChar = raw.count == 1 ? raw[0] : 0
-            case 151: leaves = Quantity(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
+            case 151: leaves = Quantity(raw: m.decimal(at: i) ?? 0)
             default: break
             }
             i += 1
@@ -314,15 +383,15 @@ public enum FIXOrderMapping {
             switch m.fields[i].tag {
             case 11:
                 sawClOrdID = true
-                clOrdID = FIXNumber.parseInt(raw) ?? -1
-            case 38: quantity = Quantity(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
+                clOrdID = m.int(at: i) ?? -1
+            case 38: quantity = Quantity(raw: m.decimal(at: i) ?? 0)
             case 40: type = (raw.count == 1 ? ordType(raw[0]) : nil) ?? .limit
-            case 41: orig = FIXNumber.parseInt(raw) ?? -1
-            case 44: price = Price(raw: FIXNumber.parseDecimal(raw, decimals: 9) ?? 0)
+            case 41: orig = m.int(at: i) ?? -1
+            case 44: price = Price(raw: m.decimal(at: i) ?? 0)
             case 54: sideChar = raw.count == 1 ? raw[0] : 0
             case 55: symbol = i
             case 59: tif = (raw.count == 1 ? self.tif(raw[0]) : nil) ?? .day
-            case 99: trigger = FIXNumber.parseDecimal(raw, decimals: 9).map { Price(raw: $0) } ?? .undefined
+            case 99: trigger = m.decimal(at: i).map { Price(raw: $0) } ?? .undefined
             default: break
             }
             i += 1
