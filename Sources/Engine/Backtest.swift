@@ -114,14 +114,12 @@ public final class Backtest {
         let riskRing = SPSCRing<EngineMessage>(capacity: config.ringCapacity)
         let reportRing = SPSCRing<ExecReport>(capacity: max(config.ringCapacity, 1_024))
 
-        let clock = MonotonicClock()
         let live = config.source.isLive
         let traceClock = TraceClock(realtime: live)
         let decode = DecodeAgent(source: upstream.source, out: decodeRing.producer, batch: config.batch, counters: counters)
         let features = try FeatureAgent(
             input: decodeRing.consumer, out: featureRing.producer, books: upstream.books, plan: upstream.plan,
-            instruments: instruments, bars: upstream.bars, strategy: upstream.strategy, trigger: upstream.trigger,
-            clock: live ? RealtimeClock() as any EngineClock : clock, counters: counters)
+            instruments: instruments, bars: upstream.bars, strategy: upstream.strategy, trigger: upstream.trigger, counters: counters)
         features.originAtReceive = live
         features.traceClock = traceClock
         features.batch = config.batch
@@ -140,6 +138,7 @@ public final class Backtest {
             }
         }
         liveRouting?.probe = latencyProbe
+        liveRouting?.routingOrders = counters.routingOrders
         if config.mode == .paper { routing.paperFeedLatency = config.feedLatency }
         routing.traceClock = traceClock
         routing.batch = config.batch

@@ -135,6 +135,8 @@ import Venues
         #expect(simulator.ordersEntered > 3)
         #expect(live.fills == simulator.executionsSent)
         #expect(live.fills > 0)
+        // tickline stat's routing.orders counts the live routing's commands too.
+        #expect(try CountersReader(path: Self.directory + "/live.counters").value(named: "routing.orders") == Int64(live.commands))
         // Trading resumed: the venue halt is lifted at the end.
         #expect(result.haltMask & (1 << UInt32(HaltReason.venueDisconnected.rawValue)) == 0)
         // Every order the venue saw was answered: commands sent = orders and cancels entered.

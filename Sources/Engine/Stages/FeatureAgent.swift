@@ -119,17 +119,6 @@ public final class FeatureAgent: Agent {
         if case .model(let model) = strategy { modelRef = UnownedRef(model) } else { modelRef = nil }
     }
 
-    /// The former signature, for the backtest's call until it drops the argument: `clock` is
-    /// ignored (traces are stamped with `traceClock`).
-    public convenience init(
-        input: SPSCConsumer<EngineMessage>, out: SPSCProducer<EngineMessage>, books: OrderBooks, plan: FeaturePlan?,
-        instruments: Int, bars: BarBuilder?, strategy: StageStrategy, trigger: EvaluationTrigger, clock _: any EngineClock,
-        counters: EngineCounters
-    ) throws {
-        try self.init(input: input, out: out, books: books, plan: plan, instruments: instruments, bars: bars, strategy: strategy,
-                      trigger: trigger, counters: counters)
-    }
-
     deinit {
         values.deallocate()
         lastTarget.deallocate()

@@ -181,6 +181,8 @@ final class LiveReportQueue {
 public protocol LiveRouting: Agent {
     var counters: LiveRoutingCounters { get }
     var probe: (any OrderLatencyProbe)? { get set }
+    /// The engine's `routing.orders` counter (commands taken from risk), for `tickline stat`.
+    var routingOrders: Counter? { get set }
 }
 
 /// Counts of a live routing agent, read after the run.
@@ -302,6 +304,7 @@ public final class LiveRoutingAgent<Session: LiveVenueSession>: LiveRouting {
     var started = false
     public var traceClock = TraceClock(realtime: true)
     public var probe: (any OrderLatencyProbe)?
+    public var routingOrders: Counter?
 
     public init(input: SPSCConsumer<EngineMessage>, reports: SPSCProducer<ExecReport>, config: LiveVenueConfig, link: VenueLink) throws {
         self.input = input
@@ -360,7 +363,10 @@ public final class LiveRoutingAgent<Session: LiveVenueSession>: LiveRouting {
             }
             if ending { break }
         }
-        if consumed > 0 { input.advance(consumed) }
+        if consumed > 0 {
+            input.advance(consumed)
+            if let routingOrders { routingOrders.set(Int64(stateRef { $0.counters.commands })) }
+        }
         return work + consumed
     }
 
