@@ -114,6 +114,9 @@ struct OrderLog {
     var droppedByState = [Int](repeating: 0, count: OrderState.allCases.count)
     /// Rows that were still working at the last compaction (they are always kept).
     var keptWorking = 0
+    /// Compaction's scratch: each row's new position (-1: dropped), and the index's twin.
+    var positions: [Int] = []
+    var spareIndex: [UInt64: Int] = [:]
 
     init(recentLimit: Int? = nil) { self.recentLimit = recentLimit }
 
@@ -141,26 +144,29 @@ struct OrderLog {
     /// Every row ever appended (dropped ones included).
     var totalCount: Int { rows.count + droppedByState.reduce(0, +) }
 
+    /// In place: rows move down, the index is rebuilt into its spare twin, and the arrays keep
+    /// their capacity (no fresh allocations to fragment the heap on an endless run).
     private mutating func compact(keeping limit: Int) {
         let cut = rows.count - limit
-        var newPosition = [Int](repeating: -1, count: rows.count)
-        var kept: [OrderRecord] = []
-        kept.reserveCapacity(rows.count - cut + 64)
+        if positions.count < rows.count { positions = [Int](repeating: -1, count: rows.count * 2) }
+        var write = 0
         var working = 0
-        for (i, row) in rows.enumerated() {
+        for i in 0..<rows.count {
+            let row = rows[i]
             if i >= cut || !row.state.isFinished {
                 if i < cut { working += 1 }
-                newPosition[i] = kept.count
-                kept.append(row)
+                positions[i] = write
+                if write != i { rows[write] = row }
+                write += 1
             } else {
+                positions[i] = -1
                 droppedByState[Int(row.state.rawValue)] += 1
             }
         }
-        var newIndex: [UInt64: Int] = [:]
-        newIndex.reserveCapacity(index.count)
-        for (id, old) in index where newPosition[old] >= 0 { newIndex[id] = newPosition[old] }
-        rows = kept
-        index = newIndex
+        rows.removeLast(rows.count - write)
+        spareIndex.removeAll(keepingCapacity: true)
+        for (id, old) in index where positions[old] >= 0 { spareIndex[id] = positions[old] }
+        swap(&index, &spareIndex)
         keptWorking = working
     }
 }

@@ -13,7 +13,7 @@ import TicklineConfig
 
     @Test func backtestsKeepEverythingAndEndlessModesARecentWindow() throws {
         #expect(try parse("backtest", nil).reportKeep == nil)
-        #expect(try parse("paper", nil).reportKeep == 65_536)
+        #expect(try parse("paper", nil).reportKeep == 16_384)
         #expect(try parse("paper", "all").reportKeep == nil)
         #expect(try parse("backtest", "1000").reportKeep == 1_000)
     }

@@ -57,7 +57,7 @@ public enum SourceConfig: Sendable, Equatable {
 ///   output: out/backtest        # default for --out
 ///   capital: 1000000            # starting equity, account currency
 ///   report_keep: all            # orders/trades the report keeps in memory: all (backtest default) or a
-///                               # count of recent ones (paper/live default 65536: memory stays flat)
+///                               # count of recent ones (paper/live default 16384: memory stays flat)
 /// source:
 ///   kind: generator             # itch | dbn | bars | generator
 ///   files: [a.itch.gz, b.itch.gz]        # itch, dbn, bars (read in order, one open at a time)
@@ -116,7 +116,7 @@ public struct EngineConfig {
     public var capital: Money
     /// `engine.report_keep`: nil keeps every order, fill and trade for the report (`all`, the
     /// backtest default); a count keeps that many recent ones and running totals, so memory
-    /// stays flat on an endless paper or live run (default 65,536 there).
+    /// stays flat on an endless paper or live run (default 16,384 there: about 13 MiB once full).
     public var reportKeep: Int?
     /// How targets become orders (`execution:`: style marketable | passive, offset_ticks, tick).
     public var execution: ExecutionPolicy
@@ -166,7 +166,7 @@ public struct EngineConfig {
             capital = value
         }
 
-        var reportKeep: Int? = mode == .backtest ? nil : 65_536
+        var reportKeep: Int? = mode == .backtest ? nil : 16_384
         if let n = e["report_keep"] {
             if (try? n.string()) == "all" {
                 reportKeep = nil
