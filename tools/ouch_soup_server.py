@@ -15,6 +15,7 @@ Prints `PORT <n>` on stdout once listening on 127.0.0.1 (port 0: any free port),
 until stdin closes.
 """
 import asyncio
+import os
 import sys
 
 from nasdaq_protocols import ouch, soup
@@ -165,6 +166,10 @@ async def main():
     await loop.run_in_executor(None, sys.stdin.read)
     server.close()
     task.cancel()
+    # Exit now: asyncio.run's clean-up waits for every task, and a session task that outlives
+    # its connection kept the process (and the test waiting on it) alive.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == '__main__':

@@ -148,7 +148,11 @@ func driveClient(_ client: OUCHClientSession, _ stream: TCPStream, _ handler: in
         process.standardInput = input
         try process.run()
         defer {
+            // Closing stdin ends the server; if it has not gone within 10 s, SIGKILL (Foundation
+            // starts children with SIGTERM blocked), so the test can never hang on it.
             try? input.fileHandleForWriting.close()
+            for _ in 0..<200 where process.isRunning { usleep(50_000) }
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
             process.waitUntilExit()
         }
         var line = ""
