@@ -26,6 +26,28 @@ import Venues
     }
 
     /// `source:` for the engine: the replayer's feed on `port`, its re-request server beside it.
+    /// Runs the live engine of `yaml` (counters at DIR/`name`.counters), waits for its venue
+    /// session (`venueUp`) to log in and catch up, replays `session` through `replayer` and
+    /// joins the run; checks that every feed message arrived with the withheld packets
+    /// re-requested. Returns the result and its live routing counts.
+    static func runToTheEnd(_ yaml: String, name: String, replayer: MoldUDP64FeedReplayer, session: String,
+                            venueUp: () -> Bool) throws -> (Backtest.Result, LiveRoutingCounters) {
+        let config = try EngineConfig.parse(ConfigNode.parse(yaml, file: name + ".yaml"), file: name + ".yaml")
+        #expect(config.mode == .live)
+        let run = PaperModeTests.Run(config, out: directory + "/" + name)
+        PaperModeTests.waitForEngine(directory + "/" + name + ".counters")
+        // The venue session logs in and catches up before the feed starts.
+        for _ in 0..<400 where !venueUp() { usleep(5_000) }
+        usleep(200_000)
+        let replay = try replayer.run(.file(session))
+        let result = try run.join(seconds: 180)
+        let live = try #require(result.live)
+        let feed = try #require(result.feed)
+        #expect(replay.packetsSkipped > 0 && replay.requestsAnswered > 0 && feed.requests > 0 && feed.lostMessages == 0)
+        #expect(feed.messages == replay.messages)
+        return (result, live)
+    }
+
     static func source(port: UInt16, replayer: MoldUDP64FeedReplayer) -> String {
         "source: { kind: moldudp64, listen: 127.0.0.1:\(port), poll: blocking, dates: [2024-01-02], idle_timeout_s: 20, rerequest: \"\(replayer.rerequestEndpoint)\" }"
     }
@@ -63,18 +85,7 @@ import Venues
               caught_up_ms: 30
             \(EngineTestConfigs.fusedThreads)
             """
-        let config = try EngineConfig.parse(ConfigNode.parse(yaml, file: "fix.yaml"), file: "fix.yaml")
-        let run = PaperModeTests.Run(config, out: Self.directory + "/fix")
-        PaperModeTests.waitForEngine(Self.directory + "/fix.counters")
-        for _ in 0..<400 where simulator.logons == 0 { usleep(5_000) }
-        usleep(200_000)
-        let replay = try replayer.run(.file(generated))
-
-        let result = try run.join(seconds: 180)
-        let live = try #require(result.live)
-        let feed = try #require(result.feed)
-        #expect(replay.packetsSkipped > 0 && replay.requestsAnswered > 0 && feed.requests > 0 && feed.lostMessages == 0)
-        #expect(feed.messages == replay.messages)
+        let (result, live) = try Self.runToTheEnd(yaml, name: "fix", replayer: replayer, session: generated) { simulator.logons > 0 }
         #expect(simulator.logons >= 2)
         #expect(live.logins >= 2 && live.disconnects >= 1)
         #expect(result.venueReconnects >= 1)
@@ -111,21 +122,7 @@ import Venues
               caught_up_ms: 30
             \(EngineTestConfigs.fusedThreads)
             """
-        let config = try EngineConfig.parse(ConfigNode.parse(yaml, file: "live.yaml"), file: "live.yaml")
-        #expect(config.mode == .live)
-        let run = PaperModeTests.Run(config, out: Self.directory + "/live")
-        PaperModeTests.waitForEngine(Self.directory + "/live.counters")
-        // The venue session logs in and catches up before the feed starts.
-        for _ in 0..<400 where simulator.connections == 0 { usleep(5_000) }
-        usleep(200_000)
-
-        let replay = try replayer.run(.file(generated))
-
-        let result = try run.join(seconds: 180)
-        let live = try #require(result.live)
-        let feed = try #require(result.feed)
-        #expect(replay.packetsSkipped > 0 && replay.requestsAnswered > 0 && feed.requests > 0 && feed.lostMessages == 0)
-        #expect(feed.messages == replay.messages)
+        let (result, live) = try Self.runToTheEnd(yaml, name: "live", replayer: replayer, session: generated) { simulator.connections > 0 }
         // The drop happened and the session came back.
         #expect(simulator.connections >= 2)
         #expect(live.logins >= 2 && live.disconnects >= 1)
