@@ -42,6 +42,9 @@ public final class Backtest {
         public let live: LiveRoutingCounters?
         /// Times trading resumed after the venue session was lost and caught up again.
         public let venueReconnects: Int
+        /// Times the strategy was evaluated, and the signals (target changes) it sent to risk.
+        public let evaluations: Int
+        public let signals: Int
     }
 
     public let config: EngineConfig
@@ -172,7 +175,18 @@ public final class Backtest {
             do { journalConfig = try JournalConfig.parse(journalNode) } catch { throw EngineError.setup("\(error)") }
             let opened: Journal
             do { opened = try Journal(config: journalConfig) } catch { throw EngineError.setup("journal: \(error)") }
-            observer.journal = opened.makeProducer(name: "risk")
+            // A backtest waits for the journal rather than lose or halt on a full ring: its
+            // journal is complete and the same on every run.
+            let waits = config.mode == .backtest
+            observer.journal = opened.makeProducer(name: "risk", waitsForRoom: waits)
+            if journalConfig.predictions != .off || journalConfig.features != .off {
+                guard (upstream.plan?.count ?? 0) <= FeatureSnapshot.capacity * Int(UInt8.max) else {
+                    throw EngineError.setup("journal.record.features: at most \(FeatureSnapshot.capacity * Int(UInt8.max)) features can be journalled per vector")
+                }
+                features.journal = opened.makeProducer(name: "features", waitsForRoom: waits)
+                features.journalPredictions = journalConfig.predictions
+                features.journalFeatures = journalConfig.features
+            }
             observer.positions = risk
             riskAgent.journalHalt = opened.halt.handle
             do { try opened.start() } catch { throw EngineError.setup("journal: \(error)") }
@@ -231,7 +245,8 @@ public final class Backtest {
             positions: (0..<instruments).map { risk.positions.quantity(InstrumentID(UInt32($0))) },
             equity: risk.equity, haltMask: risk.haltMask, books: upstream.books, venueBooks: venueBooks,
             venueCounters: venue.counters, riskStage: risk, feed: (source as? MoldUDP64FeedSource)?.live,
-            stoppedByOperator: decode.stopped, journal: journalStats, live: liveRouting?.counters, venueReconnects: riskAgent.venueReconnects)
+            stoppedByOperator: decode.stopped, journal: journalStats, live: liveRouting?.counters, venueReconnects: riskAgent.venueReconnects,
+            evaluations: features.evaluations, signals: features.signals)
     }
 }
 

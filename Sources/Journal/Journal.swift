@@ -115,12 +115,13 @@ public final class Journal: @unchecked Sendable {
         }
     }
 
-    /// A producer for one thread (`name` for statistics). Only before `start`.
-    public func makeProducer(name: String) -> JournalProducer {
+    /// A producer for one thread (`name` for statistics). Only before `start`. `waitsForRoom`
+    /// (backtests): a full ring is waited out rather than sampled, dropped or back-pressured.
+    public func makeProducer(name: String, waitsForRoom: Bool = false) -> JournalProducer {
         precondition(state.withLock { $0 } == 0, "producers are made before the journal starts")
         precondition(slots.count < Int(JournalSequence.journalProducerID), "too many producers")
         let slot = ProducerSlot(name: name, id: UInt16(slots.count), capacity: config.ringCapacity, highWater: config.highWater,
-                                policy: config.droppable, halt: halt, wake: writerWake)
+                                policy: config.droppable, halt: halt, wake: writerWake, waitsForRoom: waitsForRoom)
         slots.append(slot)
         return slot.handle
     }

@@ -87,6 +87,16 @@ public struct RedisSinkConfig: Sendable, Equatable {
     }
 }
 
+/// Which model evaluations the engine journals (`journal.record.predictions` and `.features`).
+public enum JournalCapture: String, Sendable, Equatable, CaseIterable {
+    /// Every evaluation (the model was asked, whatever it answered).
+    case all
+    /// Only evaluations that changed the instrument's target (those that reach risk as a signal).
+    case changes
+    /// None.
+    case off
+}
+
 /// The journal's settings (`journal:` section; `config/journal.yaml` documents every key).
 public struct JournalConfig: Sendable, Equatable {
     /// Names this journal's cursor in the sinks (`[a-z0-9_-]+`).
@@ -106,11 +116,17 @@ public struct JournalConfig: Sendable, Equatable {
     public var retry = RetryPolicy()
     public var postgres: PostgresSinkConfig? = PostgresSinkConfig()
     public var redis: RedisSinkConfig? = RedisSinkConfig()
+    /// Which of the model stage's evaluations the engine journals (`record.predictions`):
+    /// every prediction is the feedback log's rule; `changes` keeps those that moved the target.
+    public var predictions: JournalCapture = .all
+    /// Which evaluations' feature vectors the engine journals (`record.features`), with the
+    /// model version, ten values a record.
+    public var features: JournalCapture = .all
 
     public init() {}
 
     static let keys = ["name", "directory", "segment_mb", "disk_budget_mb", "fsync", "fsync_interval_ms", "write_buffer_kb",
-                       "drain_batch", "park_us", "producers", "retry", "postgres", "redis"]
+                       "drain_batch", "park_us", "producers", "retry", "record", "postgres", "redis"]
 
     /// Reads a file whose root has a `journal:` mapping.
     public static func load(path: String) throws(ConfigError) -> JournalConfig {
@@ -175,6 +191,11 @@ public struct JournalConfig: Sendable, Equatable {
             if let i = r["initial_ms"] { config.retry.initial = .milliseconds(Int64(try positive(i, max: 600_000))) }
             if let m = r["max_ms"] { config.retry.maximum = .milliseconds(Int64(try positive(m, max: 3_600_000))) }
             if config.retry.maximum < config.retry.initial { throw n.error("max_ms must be at least initial_ms") }
+        }
+        if let n = map["record"] {
+            let r = try n.mapping(allowed: ["predictions", "features"])
+            if let p = r["predictions"] { config.predictions = JournalCapture(rawValue: try p.choice(JournalCapture.allCases.map(\.rawValue)))! }
+            if let f = r["features"] { config.features = JournalCapture(rawValue: try f.choice(JournalCapture.allCases.map(\.rawValue)))! }
         }
         config.postgres = try map["postgres"].map { (n) throws(ConfigError) in try parsePostgres(n) } ?? nil
         config.redis = try map["redis"].map { (n) throws(ConfigError) in try parseRedis(n) } ?? nil

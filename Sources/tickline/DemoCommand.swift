@@ -107,6 +107,9 @@ journal:                      # every decision, order, fill, position and halt, 
   fsync: never
   postgres: { enabled: false }
   redis: { enabled: false }
+  # The model runs on every book change (~2 M evaluations here): every prediction with its
+  # feature vector would be ~0.5 GB of log a run. The default (all) is for production runs.
+  record: { predictions: changes, features: changes }
 threads:
   mode: fused                 # one pinned thread: the right plan for a 2-core host (tickline tune proposes one for yours)
   idle: spin

@@ -41,6 +41,9 @@ import TicklineCore
         #expect(config.fsync == .never && config.droppable == .drop && config.ringCapacity == 1024)
         #expect(config.postgres?.host == .literal("db.local") && config.postgres?.password == .environment("PGPW"))
         #expect(config.redis == nil)
+        #expect(config.predictions == .all && config.features == .all, "every prediction and feature vector unless told otherwise")
+        let changes = try parse("journal:\n  record: { predictions: changes, features: off }\n")
+        #expect(changes.predictions == .changes && changes.features == .off)
         #expect(config.postgres?.port == .literal("5433") && config.postgres?.user == .literal("u"))
     }
 
@@ -59,6 +62,9 @@ import TicklineCore
         #expect(error("journal:\n  name: 'a b'\n") != nil)
         #expect(error("journal:\n  retry: { initial_ms: 500, max_ms: 100 }\n") != nil)
         #expect(error("journal:\n  fsync: sometimes\n")?.message.contains("not one of") == true)
+        let capture = error("journal:\n  record: { predictions: some }\n")
+        #expect(capture?.keyPath == "journal.record.predictions" && capture?.message.contains("all, changes, off") == true)
+        #expect(error("journal:\n  record: { features: all, signals: all }\n")?.keyPath == "journal.record.signals")
     }
 
     @Test func settingsResolveAtConnectTime() throws {

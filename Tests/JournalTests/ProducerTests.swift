@@ -1,3 +1,4 @@
+import Foundation
 import Plumbing
 import Testing
 import TicklineCore
@@ -11,9 +12,11 @@ final class ProducerFixture {
     let control = ProducerControl.allocate()
     let producer: JournalProducer
 
-    init(capacity: Int, highWater: Int, policy: DroppablePolicy, id: UInt16 = 3) {
+    init(capacity: Int, highWater: Int, policy: DroppablePolicy, id: UInt16 = 3, waitsForRoom: Bool = false,
+         waitLimitNanos: Int64 = 10_000_000_000) {
         ring = SPSCRing(capacity: capacity)
-        producer = JournalProducer(ring: ring.producer, control: control, halt: halt.handle, wake: wake, id: id, highWater: highWater, policy: policy)
+        producer = JournalProducer(ring: ring.producer, control: control, halt: halt.handle, wake: wake, id: id, highWater: highWater,
+                                   policy: policy, waitsForRoom: waitsForRoom, waitLimitNanos: waitLimitNanos)
     }
 
     deinit { control.deallocate() }
@@ -82,5 +85,47 @@ final class ProducerFixture {
         _ = f.drain()
         #expect(f.producer.record(sample, now: .zero) == .recorded)
         #expect(!f.halt.isHalted)
+    }
+
+    /// A backtest's producer waits out a full ring: nothing sampled, dropped or refused, every
+    /// record in order, while another thread drains a ring far smaller than the burst.
+    @Test func waitingProducerLosesNothingWhileTheRingIsDrained() {
+        let f = ProducerFixture(capacity: 64, highWater: 16, policy: .drop, waitsForRoom: true)
+        final class Box: @unchecked Sendable { var drained: [UInt64] = []; let fixture: ProducerFixture; init(_ f: ProducerFixture) { fixture = f } }
+        let box = Box(f)
+        let total = 20_000
+        let drainer = Thread {
+            while box.drained.count < total {
+                let got = box.fixture.drain()
+                box.drained += got.map { JournalSequence.counter(of: $0.sequence) }
+                if got.isEmpty { usleep(50) }
+            }
+        }
+        drainer.start()
+        let snapshot = FeatureSnapshot(tsEvent: Nanos(1), modelVersion: 2, firstFeature: 0, chunk: 0, chunks: 1, values: UnsafeBufferPointer(start: nil, count: 0))
+        let report = ExecReport(execType: .fill, clientOrderID: OrderID(1), instrument: InstrumentID(1), side: .buy)
+        var results: [JournalWriteResult] = []
+        for i in 0..<total {
+            // Droppable and must-keep kinds alike.
+            results.append(i % 2 == 0 ? f.producer.record(snapshot, instrument: InstrumentID(1), now: .zero) : f.producer.record(report, now: .zero))
+        }
+        while box.drained.count < total { usleep(100) }
+        #expect(results.allSatisfy { $0 == .recorded })
+        #expect(box.drained == (0..<UInt64(total)).map { $0 })
+        #expect(f.producer.counters == ProducerCounters(recorded: Int64(total), sampled: 0, dropped: 0, backPressured: 0))
+        #expect(!f.halt.isHalted)
+    }
+
+    /// A journal thread that stopped draining is not waited for ever: past the limit the
+    /// ordinary policy applies (a fill refused with the halt raised, a droppable kind dropped).
+    @Test func waitingProducerFallsBackToThePolicyWhenNobodyDrains() {
+        let f = ProducerFixture(capacity: 8, highWater: 4, policy: .drop, waitsForRoom: true, waitLimitNanos: 20_000_000)
+        let report = ExecReport(execType: .fill, clientOrderID: OrderID(1), instrument: InstrumentID(1), side: .buy)
+        let event = MarketEvent(kind: .trade, instrument: InstrumentID(1))
+        for _ in 0..<8 { #expect(f.producer.record(event, now: .zero) == .recorded) }
+        #expect(f.producer.record(report, now: .zero) == .backPressured)
+        #expect(f.halt.reason == .journalBackpressure)
+        #expect(f.producer.record(event, now: .zero) == .dropped)
+        #expect(f.drain().count == 8)
     }
 }

@@ -1,4 +1,5 @@
 import Features
+import Journal
 import MarketData
 import Models
 import Plumbing
@@ -73,7 +74,15 @@ public final class FeatureAgent: Agent {
     let counters: EngineCounters
     /// Called at each evaluation with the feature vector (nil in the engine's hot path).
     public var observer: EvaluationObserver?
+    /// The features thread's journal producer (set before the threads start) and which
+    /// evaluations it records: the prediction as a `signal` record, the feature vector as
+    /// `featureSnapshot` records (ten values each, with the model version).
+    public var journal: JournalProducer?
+    public var journalPredictions = JournalCapture.off
+    public var journalFeatures = JournalCapture.off
     public private(set) var ended = false
+    /// Times the strategy was evaluated; `signals`: those that changed a target.
+    public private(set) var evaluations = 0
     public private(set) var signals = 0
     public private(set) var eventsSeen = 0
     public private(set) var barsSeen = 0
@@ -298,7 +307,13 @@ public final class FeatureAgent: Agent {
     @inline(__always)
     func emit(_ id: InstrumentID, _ time: Nanos, direction: Int8, confidence: Double, target: Quantity, version: UInt16,
               trace: StageTrace, room: RingWriter, at start: Int) -> Int {
-        guard target.raw != lastTarget[id.index] else { return 0 }
+        evaluations &+= 1
+        let changed = target.raw != lastTarget[id.index]
+        if let journal {
+            journalEvaluation(journal, id, time, direction: direction, confidence: confidence, target: target, version: version,
+                              trace: trace, changed: changed)
+        }
+        guard changed else { return 0 }
         lastTarget[id.index] = target.raw
         var stamped = trace
         stamped.model = stamped.offset(traceClock.now())
@@ -306,6 +321,30 @@ public final class FeatureAgent: Agent {
                                      modelVersion: version, tsEvent: time, trace: stamped))
         signals &+= 1
         return 1
+    }
+
+    /// Journals one evaluation as configured: its prediction (the signal it makes, sent on or
+    /// not) and the feature vector it read. Recorded at the event's time, like risk's records.
+    @inline(never)
+    func journalEvaluation(_ journal: JournalProducer, _ id: InstrumentID, _ time: Nanos, direction: Int8, confidence: Double,
+                           target: Quantity, version: UInt16, trace: StageTrace, changed: Bool) {
+        if journalPredictions == .all || (changed && journalPredictions == .changes) {
+            var stamped = trace
+            stamped.model = stamped.offset(traceClock.now())
+            _ = journal.record(Signal(instrument: id, direction: direction, confidence: confidence, target: target,
+                                      modelVersion: version, tsEvent: time, trace: stamped), now: time)
+        }
+        guard width > 0, journalFeatures == .all || (changed && journalFeatures == .changes) else { return }
+        let row = values + id.index * width
+        let capacity = FeatureSnapshot.capacity
+        let chunks = min((width + capacity - 1) / capacity, Int(UInt8.max))
+        for chunk in 0..<chunks {
+            let first = chunk * capacity
+            let snapshot = FeatureSnapshot(
+                tsEvent: time, modelVersion: version, firstFeature: UInt16(first), chunk: UInt8(chunk), chunks: UInt8(chunks),
+                values: UnsafeBufferPointer(start: row + first, count: min(capacity, width - first)))
+            _ = journal.record(snapshot, instrument: id, now: time)
+        }
     }
 
     /// Best levels and the first `depth` level sizes of each side; nil without both sides.

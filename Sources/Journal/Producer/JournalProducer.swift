@@ -2,6 +2,9 @@ import CTickline
 import Plumbing
 import Synchronization
 import TicklineCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Producer ids and per-producer counters packed into a record's 64-bit `sequence`:
 /// the top 16 bits name the producer, the low 48 bits count its records (2^48 is 9 years at a
@@ -117,11 +120,18 @@ extension UnsafeMutablePointer where Pointee == Atomic<Int64> {
     @usableFromInline let wakeMark: Int
     /// 0: drop above the high-water mark; n > 0: keep one in n.
     @usableFromInline let sampleEvery: Int
+    /// Backtests: a full ring is waited out (the journal thread drains it) instead of sampling,
+    /// dropping or back-pressuring, so a replay's journal is complete whatever the timing.
+    @usableFromInline let waitsForRoom: Bool
+    /// How long a full ring is waited out before the ordinary policy applies (nanoseconds).
+    @usableFromInline let waitLimit: Int64
     public let id: UInt16
 
     @usableFromInline
     init(ring: SPSCProducer<JournalRecord>, control: ProducerControl, halt: HaltSignalHandle, wake: EventCount,
-         id: UInt16, highWater: Int, policy: DroppablePolicy) {
+         id: UInt16, highWater: Int, policy: DroppablePolicy, waitsForRoom: Bool = false, waitLimitNanos: Int64 = 10_000_000_000) {
+        self.waitsForRoom = waitsForRoom
+        self.waitLimit = waitLimitNanos
         self.ring = ring
         self.control = control
         self.halt = halt
@@ -149,7 +159,7 @@ extension UnsafeMutablePointer where Pointee == Atomic<Int64> {
         // The sequence is consumed even when the record is not written: gaps show drops.
         c.nextCounter.pointee = counter &+ 1
         let published = c.published.pointee.load(ordering: .relaxed)
-        if kind.isDroppable, published &- c.cachedConsumed.pointee >= highWater {
+        if kind.isDroppable, !waitsForRoom, published &- c.cachedConsumed.pointee >= highWater {
             // Relaxed: an estimate; claim() below does the acquiring load that matters.
             c.cachedConsumed.pointee = c.consumed.pointee.load(ordering: .relaxed)
             if published &- c.cachedConsumed.pointee >= highWater {
@@ -165,7 +175,8 @@ extension UnsafeMutablePointer where Pointee == Atomic<Int64> {
                 }
             }
         }
-        let slots = ring.claim(upTo: 1)
+        var slots = ring.claim(upTo: 1)
+        if slots.count == 0, waitsForRoom { slots = waitForRoom() }
         guard slots.count > 0, let slot = slots.baseAddress else {
             if kind.isDroppable {
                 c.dropped.bump()
@@ -199,6 +210,31 @@ extension UnsafeMutablePointer where Pointee == Atomic<Int64> {
         c.published.pointee.store(now, ordering: .relaxed)
         if now &- c.cachedConsumed.pointee >= wakeMark { wakeIfBehind(now) }
         return .recorded
+    }
+
+    /// Waits until the journal thread has made room for one record: wakes it, spins, then
+    /// yields the core (it may share it). Gives up after `waitLimit` (10 s) without room (a
+    /// journal thread that stopped draining): the ordinary policy then applies. Backtests only.
+    @usableFromInline @inline(never)
+    func waitForRoom() -> UnsafeMutableBufferPointer<JournalRecord> {
+        notifyJournal()
+        let clock = MonotonicClock()
+        let deadline = clock.now().raw &+ waitLimit
+        var spins = 0
+        while true {
+            let slots = ring.claim(upTo: 1)
+            if slots.count > 0 { return slots }
+            spins &+= 1
+            if spins < 256 {
+                tickline_cpu_pause()
+            } else {
+                if spins & 1023 == 0 {
+                    notifyJournal()
+                    if clock.now().raw > deadline { return slots }
+                }
+                sched_yield()
+            }
+        }
     }
 
     /// The ring looks a quarter full: refresh the view of the journal thread and, if it really
@@ -293,14 +329,15 @@ final class ProducerSlot: @unchecked Sendable {
     /// Consumer-side total taken (journal thread only).
     var consumedTotal = 0
 
-    init(name: String, id: UInt16, capacity: Int, highWater: Double, policy: DroppablePolicy, halt: JournalHaltSignal, wake: EventCount) {
+    init(name: String, id: UInt16, capacity: Int, highWater: Double, policy: DroppablePolicy, halt: JournalHaltSignal, wake: EventCount,
+         waitsForRoom: Bool = false) {
         self.name = name
         self.id = id
         ring = SPSCRing<JournalRecord>(capacity: capacity)
         control = ProducerControl.allocate()
         handle = JournalProducer(
             ring: ring.producer, control: control, halt: halt.handle, wake: wake, id: id,
-            highWater: Int((Double(capacity) * highWater).rounded(.down)), policy: policy)
+            highWater: Int((Double(capacity) * highWater).rounded(.down)), policy: policy, waitsForRoom: waitsForRoom)
     }
 
     deinit { control.deallocate() }
