@@ -271,13 +271,17 @@ public final class DBNReplaySource: ReplaySource {
         }
         var written = 0
         var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        // The open file's box in a local: read through the optional property per record, it
+        // was retained and released every time (5 % of a CME replay's cycles).
+        var box = decoder!
         while written < out.count {
-            guard let ref = try decoder!.decoder.nextRef() else {
+            guard let ref = try box.decoder.nextRef() else {
                 if written > 0 { break }
                 if try !openNext() {
                     finished = true
                     return 0
                 }
+                box = decoder!
                 continue
             }
             if ref.marketEvent(into: &event) {

@@ -90,7 +90,18 @@ public final class RiskAgent: Agent {
     }
     var routingRef: UnownedRef<RoutingAgent>?
     let lockstep: Bool
-    @inline(__always) func venueBusy() -> Bool { routingRef?({ $0.busy }) ?? false }
+    /// Whether the venue could produce a report before routing has caught up with what risk
+    /// forwarded: it holds orders (in flight, resting, reports not yet delivered) or a command
+    /// risk sent has not reached it yet. Market data forwarded to a venue with no orders
+    /// produces nothing, so risk may take the next message without waiting for routing to
+    /// apply it (it took one message per duty cycle when any forwarded message counted, which
+    /// moved a whole backtest one event per cycle).
+    @inline(__always) func venueBusy() -> Bool {
+        guard let routingRef else { return false }
+        return routingRef { $0.busy || $0.commands != commandsForwarded }
+    }
+    /// Commands written to routing's ring (backtest lockstep compares it with routing's count).
+    var commandsForwarded = 0
     /// Whether routing has delivered everything after the end (read across threads: atomic).
     @inline(__always) func routingFinished() -> Bool { routingRef?({ $0.finished }) ?? true }
     let doneFlag = Atomic<Bool>(false)
@@ -465,6 +476,7 @@ public final class RiskAgent: Agent {
             }
             if n > 0 { out.publish(n) }
             flushedCommands += n
+            commandsForwarded &+= n
         }
         if reportedHalts < halts.count {
             counters.riskHalted.increment(by: Int64(halts.count - reportedHalts))

@@ -63,9 +63,11 @@ public final class RoutingAgent: Agent {
         self.counters = counters
     }
 
-    /// Whether anything could still come back from the venue (for risk's lockstep).
+    /// Whether anything could still come back from the venue (for risk's lockstep): orders in
+    /// flight or resting, or reports not yet delivered. Commands still in this agent's ring
+    /// are risk's to count (`RiskAgent.venueBusy`).
     public var busy: Bool {
-        venueRef { $0.inFlight > 0 || $0.pendingReports > 0 || $0.liveOrders > 0 } || pendingReport != nil || !input.isEmpty
+        venueRef { $0.inFlight > 0 || $0.pendingReports > 0 || $0.liveOrders > 0 } || pendingReport != nil
     }
 
     public func doWork() -> Int {
@@ -81,6 +83,10 @@ public final class RoutingAgent: Agent {
         var consumed = 0
         for i in 0..<batch.count {
             consumed += 1
+            // The venue's book looks up the same orders as the features stage's: start loading
+            // its entries and records ahead (see `FeatureAgent.prefetch`).
+            if i &+ 16 < batch.count, case .event(let upcoming) = batch[i &+ 16] { venueRef { $0.prefetchEntry(for: upcoming) } }
+            if i &+ 8 < batch.count, case .event(let upcoming) = batch[i &+ 8] { venueRef { $0.prefetchOrder(for: upcoming) } }
             switch batch[i] {
             case .event(let event):
                 if let latency = paperFeedLatency {

@@ -219,7 +219,7 @@ public final class SimulatedVenue: @unchecked Sendable {
     /// book's cache misses are most of the cost of an event.
     @inlinable public func prefetchEntry(for event: MarketEvent) {
         switch event.kind {
-        case .cancel, .delete, .execute, .replace: books.prefetchEntry(event.orderID.raw)
+        case .add, .cancel, .delete, .execute, .replace: books.prefetchEntry(event.orderID.raw)
         default: break
         }
     }
