@@ -148,7 +148,7 @@ let package = Package(
         .testTarget(name: "RiskTests", dependencies: ["TestSupport", "Risk", "Orders", "TicklineCore", "TicklineConfig"]),
         .testTarget(
             name: "EngineTests",
-            dependencies: ["TestSupport", "Engine", "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "Simulation", "Strategy", "LinuxIO", "Venues", "Journal"]
+            dependencies: ["TestSupport", "Engine", "TicklineCore", "Plumbing", "TicklineConfig", "MarketData", "Simulation", "Strategy", "LinuxIO", "Venues", "Journal", "Features"]
         ),
         .testTarget(
             name: "VenuesTests",

@@ -184,6 +184,18 @@ public final class Backtest {
                     throw EngineError.setup("journal.record.features: at most \(FeatureSnapshot.capacity * Int(UInt8.max)) features can be journalled per vector")
                 }
                 features.journal = opened.makeProducer(name: "features", waitsForRoom: waits)
+                if let plan = upstream.plan, journalConfig.features != .off {
+                    // Names for the snapshot values (f0, f1, ...) in journal_meta and the meta hash.
+                    var version = 0
+                    if case .model(let model) = upstream.strategy { version = Int(model.modelVersion) }
+                    let names = plan.registry.names.joined(separator: ",")
+                    do {
+                        try opened.setMetadata([("\(journalConfig.name).features.v\(version)", names),
+                                                ("\(journalConfig.name).features", "v\(version)")])
+                    } catch {
+                        throw EngineError.setup("journal: \(error)")
+                    }
+                }
                 features.journalPredictions = journalConfig.predictions
                 features.journalFeatures = journalConfig.features
             }

@@ -126,6 +126,12 @@ public final class Journal: @unchecked Sendable {
         return slot.handle
     }
 
+    /// Records metadata entries beside the log (`JournalMetadata`); every sink publishes them
+    /// when it connects. Before `start` (cold).
+    public func setMetadata(_ entries: [(key: String, value: String)]) throws(JournalError) {
+        try JournalMetadata.set(entries, directory: config.directory)
+    }
+
     /// Starts the journal thread and one thread per sink.
     public func start(journalCPUs: [Int] = [], sinkCPUs: [Int] = []) throws(JournalError) {
         guard state.withLock({ s -> Bool in if s != 0 { return false }; s = 1; return true }) else {

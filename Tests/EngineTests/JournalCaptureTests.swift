@@ -1,4 +1,5 @@
 import Engine
+import Features
 import Foundation
 import Journal
 import Strategy
@@ -73,6 +74,11 @@ import TicklineCore
         #expect(snapshots.count == result.evaluations, "nine features: one snapshot record per evaluation")
         #expect(result.journal?.producers.sampled == 0 && result.journal?.producers.dropped == 0, "a backtest waits for the journal")
         #expect(records.contains { $0.kind == .orderCommand } && records.contains { $0.kind == .execReport })
+        // The snapshot values' names, beside the log for the sinks to publish.
+        let metadata = Dictionary(uniqueKeysWithValues: JournalMetadata.read(directory: "\(Self.directory)/all/journal").map { ($0.key, $0.value) })
+        let registry = try FeatureRegistry.load(path: "\(Self.root)/config/features/tick-alpha.yaml")
+        #expect(metadata["capture.features.v3"] == registry.names.joined(separator: ","))
+        #expect(metadata["capture.features"] == "v3")
 
         // The shipped model again, on each journalled vector: the same prediction.
         guard case .model(let strategy) = try Upstream.build(config).strategy else {

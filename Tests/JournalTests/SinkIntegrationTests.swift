@@ -53,6 +53,31 @@ struct SinkIntegrationTests {
         try sink.execute("DROP SCHEMA \(s.schema) CASCADE")
     }
 
+    /// The journal's metadata (feature names per model version) reaches journal_meta and the
+    /// Redis meta hash when a sink connects, and a later run's entries replace the same keys.
+    @Test func metadataIsPublishedOnConnect() throws {
+        let dir = TemporaryDirectory("metadata")
+        defer { dir.remove() }
+        try JournalMetadata.set([("engine.features.v3", "spread,mid,it's")], directory: dir.path)
+        let config = Services.config(directory: dir.path, tag: "metadata")
+        let sinks = Journal.configuredSinks(config)
+        for sink in sinks {
+            _ = try sink.connect()
+            try sink.publish(metadata: JournalMetadata.read(directory: dir.path))
+        }
+        let pg = sinks.first { $0 is PostgresSink } as! PostgresSink
+        let redis = sinks.first { $0 is RedisSink } as! RedisSink
+        let p = config.redis!.keyPrefix
+        #expect(try pg.query("SELECT value FROM \(pg.schema.qualified("journal_meta")) WHERE key = 'engine.features.v3'").first?.first == "spread,mid,it's")
+        #expect(try redis.command(["HGET", p + "meta", "engine.features.v3"]).text == "spread,mid,it's")
+        try JournalMetadata.set([("engine.features.v3", "spread,mid")], directory: dir.path)
+        for sink in sinks { try sink.publish(metadata: JournalMetadata.read(directory: dir.path)) }
+        #expect(try pg.query("SELECT value FROM \(pg.schema.qualified("journal_meta")) WHERE key = 'engine.features.v3'").first?.first == "spread,mid")
+        #expect(try redis.command(["HGET", p + "meta", "engine.features.v3"]).text == "spread,mid")
+        try pg.execute("DROP SCHEMA \(pg.schema.schema) CASCADE")
+        _ = try redis.command(["EVAL", "for _,k in ipairs(redis.call('KEYS', ARGV[1])) do redis.call('DEL', k) end return 0", "0", p + "*"])
+    }
+
     @Test func redisJSONEntries() throws {
         let config = Services.config(directory: "/unused", tag: "redisjson")
         let p = config.redis!.keyPrefix

@@ -106,6 +106,8 @@ public enum LogInspector {
         if cursor > inventory.endPosition {
             throw SinkError.cursor("\(sink.name) cursor \(cursor) is beyond the log end \(inventory.endPosition)")
         }
+        let metadata = JournalMetadata.read(directory: directory)
+        if !metadata.isEmpty { try sink.publish(metadata: metadata) }
         let reader = LogReader(directory: directory)
         try reader.seek(to: cursor)
         let batch = RecordBatch(capacity: batchRecords)

@@ -43,6 +43,13 @@ public protocol JournalSink: AnyObject {
     func carries(_ kind: JournalKind) -> Bool
     /// Per-kind counts of records stored, and the cursor (for `journal verify`). Cold.
     func storedCounts() throws(SinkError) -> (counts: KindCounts, cursor: UInt64)
+    /// Stores the journal's metadata entries (`JournalMetadata`: feature names per model
+    /// version), replacing values of the same keys. Called after each connect. Cold.
+    func publish(metadata: [(key: String, value: String)]) throws(SinkError)
+}
+
+extension JournalSink {
+    public func publish(metadata: [(key: String, value: String)]) throws(SinkError) {}
 }
 
 /// Exponential backoff between reconnect attempts.

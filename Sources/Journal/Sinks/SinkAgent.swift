@@ -64,6 +64,8 @@ final class SinkAgent: Agent {
     var cursor: UInt64 = 0
     var backoff: Nanos
     var nextAttempt = Nanos.zero
+    /// The log directory (its metadata file is published at each connect).
+    let directory: String
 
     init(sink: any JournalSink, channel: SinkChannel, positions: LogPositions, directory: String, batchRecords: Int, retry: RetryPolicy) {
         name = "sink-" + sink.name
@@ -71,6 +73,7 @@ final class SinkAgent: Agent {
         self.channel = channel
         self.positions = positions
         reader = LogReader(directory: directory)
+        self.directory = directory
         batch = RecordBatch(capacity: batchRecords)
         self.retry = retry
         backoff = retry.initial
@@ -98,6 +101,8 @@ final class SinkAgent: Agent {
                     throw SinkError.cursor("\(sink.name) needs position \(stored): \(error)"
                         + (stored == 0 ? " (a new or emptied \(sink.name) for a journal whose first records were delivered and cleaned: give this journal a new directory, or restore the sink's data)" : ""))
                 }
+                let metadata = JournalMetadata.read(directory: directory)
+                if !metadata.isEmpty { try sink.publish(metadata: metadata) }
                 cursor = stored
                 connected = true
                 backoff = retry.initial

@@ -95,6 +95,14 @@ public final class PostgresSink: JournalSink {
 
     public func disconnect() { connection = nil }
 
+    /// Upserts the entries into `journal_meta` in one transaction.
+    public func publish(metadata: [(key: String, value: String)]) throws(SinkError) {
+        guard let c = connection, !metadata.isEmpty else { return }
+        func literal(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "''") + "'" }
+        let rows = metadata.map { "(\(literal($0.key)), \(literal($0.value)))" }.joined(separator: ", ")
+        try c.execute("INSERT INTO \(schema.qualified("journal_meta")) (key, value) VALUES \(rows) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value")
+    }
+
     /// Applies pending migrations under an advisory lock; returns the storage in use.
     func migrate(_ c: PGConnection) throws(SinkError) -> PGStorage {
         try c.execute("CREATE TABLE IF NOT EXISTS \(schema.qualified("schema_migrations")) (version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())")

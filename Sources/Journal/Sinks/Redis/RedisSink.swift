@@ -120,6 +120,15 @@ public final class RedisSink: JournalSink {
 
     public func disconnect() { connection = nil }
 
+    /// `HSET <prefix>meta key value ...`.
+    public func publish(metadata: [(key: String, value: String)]) throws(SinkError) {
+        guard let connection, !metadata.isEmpty else { return }
+        let key = keyPrefix + "meta"
+        if case .error(let message) = try connection.command(["HSET", key] + metadata.flatMap { [$0.key, $0.value] }) {
+            throw .server("HSET \(key): \(message)")
+        }
+    }
+
     var stateKey: String { String(decoding: keys.state, as: UTF8.self) }
 
     /// The journal hash: cursor and per-kind counts (one read, so they are consistent).
