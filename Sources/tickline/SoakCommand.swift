@@ -28,7 +28,9 @@ struct SoakCommand: ParsableCommand {
             --p999-floor-us). --burst adds bursts at a multiple of the rate; --outage takes a journal sink down and brings \
             it back periodically (the local log absorbs it; the verdict needs every record delivered at the end). --venue-drop-every N trades \
             in live mode on an OUCH venue simulator in a child process that drops the session after every N orders (the \
-            verdict needs every execution applied exactly once and no halt left). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
+            verdict needs every execution applied exactly once and no halt left). --feed-gap-every N leaves out every Nth data packet \
+            of the feed and answers the engine's MoldUDP64 re-requests from the pacer (the verdict needs as many gaps seen as \
+            injected, none given up, and every message sent decoded). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
             the environment, see scripts/services). Writes DIR/soak.json and DIR/soak.tsv (one row per interval).
             """)
 
@@ -45,6 +47,7 @@ struct SoakCommand: ParsableCommand {
     @Option(help: "Shell command that takes a journal sink down (default: crash the PostgreSQL of $TICKLINE_SERVICES_DIR; a Redis without persistence loses its cursor when killed, which the journal refuses to paper over).") var outageDown = "scripts/services pg-stop immediate"
     @Option(help: "Shell command that brings it back.") var outageUp = "scripts/services pg-start"
     @Option(help: "Venue drops: trade in live mode on an OUCH venue simulator (a child tickline venue sim) that drops the session after every N orders; every execution must arrive exactly once.") var venueDropEvery: Int?
+    @Option(help: "Feed gaps: leave out every Nth data packet (N ≥ 2); the engine must see each gap and recover it through the pacer's re-request server.") var feedGapEvery: Int?
     @Option(help: "Most resident-memory growth allowed after the warm-up (MiB).") var rssGrowthMb: Double = 64
     @Option(help: "An interval's p99.9 may be at most this many times the first interval's.") var p999Factor: Double = 4
     @Option(help: "... and is never failed below this (µs).") var p999FloorUs: Double = 200
@@ -54,12 +57,26 @@ struct SoakCommand: ParsableCommand {
         guard rate >= 1 && rate <= 10_000_000, duration > 0, interval >= 1, warmup >= 0 else {
             throw ValidationError("--rate 1 ... 10000000, --duration > 0, --interval ≥ 1, --warmup ≥ 0")
         }
+        // Feed gaps: the pacer's window and re-request server, bound now so the config can name it.
+        var retransmitter: MoldUDP64Retransmitter?
+        if let feedGapEvery {
+            // With N = 1 every data packet is left out: the engine joins at the first packet it
+            // sees (the end of session) and no gap is ever seen.
+            guard feedGapEvery >= 2 else { throw ValidationError("--feed-gap-every N: N ≥ 2") }
+            do {
+                retransmitter = try MoldUDP64Retransmitter(
+                    session: Pacer.session, maxPacketBytes: Pacer.maxPacketBytes, retainMessages: 1 << 18,
+                    bind: IPv4Endpoint(.loopback, port: 0), gapEvery: feedGapEvery)
+            } catch {
+                throw ValidationError("--feed-gap-every: cannot open the re-request socket: \(error)")
+            }
+        }
         var yaml: String
         if let config {
             guard let text = try? String(contentsOfFile: config, encoding: .utf8) else { throw ValidationError("cannot read \(config)") }
             yaml = text
         } else {
-            yaml = BenchConfig.yaml(out: out)
+            yaml = BenchConfig.yaml(out: out, rerequest: retransmitter?.endpoint)
         }
         var venue: VenueDrops?
         var leftRunning: pid_t?   // the simulator, until stopped: killed if the soak fails early
@@ -90,6 +107,7 @@ struct SoakCommand: ParsableCommand {
         }
         feed.maxDuration = nil
         feed.idleTimeout = .seconds(5)
+        if let retransmitter { feed.rerequest = retransmitter.endpoint }  // a --config's own rerequest: replaced
         engineConfig.source = .moldUDP64(feed)
         switch plan {
         case "config": break
@@ -122,7 +140,7 @@ struct SoakCommand: ParsableCommand {
                                        meanGapNanos: UInt64(max(1, 1e9 / rate)))
         let schedule = SendSchedule(capacity: 1 << 22)
         let probe = BenchProbe(schedule: schedule)
-        let pacer = Pacer(messages: .generated(flow), rate: rate, total: total, schedule: schedule)
+        let pacer = Pacer(messages: .generated(flow), rate: rate, total: total, schedule: schedule, retransmitter: retransmitter)
         pacer.burst = burstPlan
         let backtest = Backtest(config: engineConfig)
         backtest.latencyProbe = probe
@@ -145,8 +163,8 @@ struct SoakCommand: ParsableCommand {
             shared.done.store(true, ordering: .releasing)
         }
 
-        var monitor = SoakMonitor(interval: interval, warmup: warmup)
-        print(SoakMonitor.header)
+        var monitor = SoakMonitor(interval: interval, warmup: warmup, feedGaps: retransmitter != nil)
+        print(monitor.header)
         let clock = MonotonicClock()
         let begin = clock.now()
         var next = begin + Nanos(Int64(interval * 1e9))
@@ -159,12 +177,13 @@ struct SoakCommand: ParsableCommand {
             guard clock.now() >= next, let started = shared.started else { continue }
             next = next + Nanos(Int64(interval * 1e9))
             let line = monitor.sample(at: Double((clock.now() - begin).raw) / 1e9, counters: started.counters, journal: started.journal,
-                                      sent: pacer.progress.load(ordering: .relaxed), probe: probe)
+                                      pacer: pacer, probe: probe)
             print(line)
             fflush(nil)
         }
         if let event = outages?.finish() { print(event) }
         pthread_join(engineThread, nil)
+        pacer.finish()
         let venueCounts = venue?.stop()
         leftRunning = nil
         if let pacerThread { pthread_join(pacerThread, nil) }
@@ -196,6 +215,12 @@ struct SoakCommand: ParsableCommand {
                 failures.append("no counts from the venue simulator (see \(venue.log))")
             }
         }
+        var gapFigures: FeedGapFigures?
+        if let retransmitter {
+            let figures = FeedGapFigures(server: retransmitter.counters, engine: feedCounters, sent: pacer.sent)
+            failures += figures.failures
+            gapFigures = figures
+        }
         if let first = monitor.firstP999 {
             let bound = max(first * p999Factor, p999FloorUs * 1_000)
             for (time, p999) in monitor.p999s where p999 > bound {
@@ -221,12 +246,14 @@ struct SoakCommand: ParsableCommand {
             json += "  \"fills_applied\": \(result.live?.fills ?? 0),\n  \"venue_reconnects\": \(result.venueReconnects),\n"
         }
         if let outages { json += "  \"sink_outages\": \(outages.count),\n  \"sink_outage_seconds\": \(outages.seconds),\n" }
+        if let gapFigures, let feedGapEvery { json += "  \"feed_gap_every\": \(feedGapEvery),\n" + gapFigures.json }
         json += "  \"orders\": \(probe.orders)\n}\n"
         try json.write(toFile: out + "/soak.json", atomically: true, encoding: .utf8)
         report.print()
         for warning in result.warnings { printError("warning: \(warning)") }
         if failures.isEmpty {
-            print("soak passed: \(Int(duration)) s at \(Int(rate)) msg/s; RSS growth \(String(format: "%.1f", monitor.rssGrowthMiB ?? 0)) MiB; nothing lost")
+            print("soak passed: \(Int(duration)) s at \(Int(rate)) msg/s; RSS growth \(String(format: "%.1f", monitor.rssGrowthMiB ?? 0)) MiB; nothing lost"
+                  + (gapFigures.map { "; \($0.injected) feed gaps injected, \($0.seen) seen, \($0.retransmitted) messages re-sent, none lost" } ?? ""))
         } else {
             for failure in failures { print("soak FAILED: \(failure)") }
             throw ExitCode(1)
@@ -401,14 +428,30 @@ struct VenueDrops {
 struct SoakMonitor {
     let interval: Double
     let warmup: Double
-    var rows: [String] = [header.replacingOccurrences(of: "  ", with: "\t").split(separator: "\t").joined(separator: "\t")]
+    /// Feed-gap columns (`--feed-gap-every`).
+    let feedGaps: Bool
+    var rows: [String]
     var last: (sent: Int, events: Int64, orders: Int64) = (0, 0, 0)
+    var lastGaps: (injected: Int, requested: Int, answered: Int, resent: Int) = (0, 0, 0, 0)
     var baselineRSS: Double?
     var maxRSS = 0.0
     var firstP999: Double?
     var p999s: [(Double, Double)] = []
 
-    static let header = "time_s  rss_mib  heap_mib  sent/s  events/s  orders/s  dropped  back_pressured  journal_lag  t2o_p50_us  t2o_p99_us  t2o_p999_us"
+    static let baseHeader = "time_s  rss_mib  heap_mib  sent/s  events/s  orders/s  dropped  back_pressured  journal_lag  t2o_p50_us  t2o_p99_us  t2o_p999_us"
+    /// Per interval: data packets left out, new ranges the engine re-requested (the gaps it
+    /// saw, as the re-request server counts them), requests answered, messages re-sent.
+    static let gapHeader = "  gaps  gaps_seen  answered  recovered"
+
+    var header: String { Self.baseHeader + (feedGaps ? Self.gapHeader : "") }
+
+    init(interval: Double, warmup: Double, feedGaps: Bool = false) {
+        self.interval = interval
+        self.warmup = warmup
+        self.feedGaps = feedGaps
+        rows = []
+        rows = [header.split(separator: " ", omittingEmptySubsequences: true).joined(separator: "\t")]
+    }
 
     var rssGrowthMiB: Double? { baselineRSS.map { maxRSS - $0 } }
 
@@ -423,7 +466,8 @@ struct SoakMonitor {
         Double(tickline_heap_bytes_in_use()) / 1_048_576
     }
 
-    mutating func sample(at time: Double, counters: EngineCounters, journal: Journal?, sent: Int, probe: BenchProbe) -> String {
+    mutating func sample(at time: Double, counters: EngineCounters, journal: Journal?, pacer: Pacer, probe: BenchProbe) -> String {
+        let sent = pacer.progress.load(ordering: .relaxed)
         let rss = Self.residentMiB()
         if time >= warmup {
             if baselineRSS == nil { baselineRSS = rss }
@@ -448,12 +492,76 @@ struct SoakMonitor {
             if firstP999 == nil { firstP999 = p999 }
             p999s.append((time, p999))
         }
-        let values = [
+        var values = [
             String(format: "%.0f", time), String(format: "%.1f", rss), String(format: "%.1f", Self.heapMiB()),
             String(format: "%.0f", rates.0), String(format: "%.0f", rates.1), String(format: "%.0f", rates.2),
             "\(dropped)", "\(counters.decodeBackPressured.current)", "\(lag)", us(50), us(99), us(99.9),
         ]
+        if feedGaps {
+            let now = (pacer.gapsInjected.load(ordering: .relaxed), pacer.rangesRequested.load(ordering: .relaxed),
+                       pacer.requestsAnswered.load(ordering: .relaxed), pacer.messagesResent.load(ordering: .relaxed))
+            values += ["\(now.0 - lastGaps.injected)", "\(now.1 - lastGaps.requested)", "\(now.2 - lastGaps.answered)", "\(now.3 - lastGaps.resent)"]
+            lastGaps = now
+        }
         rows.append(values.joined(separator: "\t"))
-        return values.enumerated().map { index, value in value.leftPadded(index == 0 ? 6 : 9) }.joined(separator: " ")
+        return values.enumerated().map { index, value in value.leftPadded(index == 0 ? 6 : index >= 12 ? 10 : 9) }.joined(separator: " ")
+    }
+}
+
+/// The feed-gap stress's end figures and verdict (`--feed-gap-every`): the pacer's
+/// retransmitter against the engine's MoldUDP64 session.
+///
+/// Which gaps must the engine see? It opens one gap for every packet that arrives beyond the
+/// highest sequence it knows. With N ≥ 2 a left-out packet is always followed by a sent one,
+/// so each injected gap is one engine gap of its own (a gap in the last data packet shows
+/// with the end of session). Two gaps merge only when every packet between them is missing
+/// too: with N ≥ 2 that takes a datagram the kernel dropped next to a left-out one, and a
+/// kernel drop anywhere else opens a gap of its own. So the engine must count at least as
+/// many gaps as were injected; fewer means a gap went unseen.
+struct FeedGapFigures {
+    let injected: Int
+    let messagesLeftOut: Int
+    /// The engine's: gaps opened, requests sent, messages given up, messages decoded.
+    let seen: Int
+    let engineRequests: Int
+    let lost: Int
+    let decoded: Int
+    let staleEpisodes: Int
+    /// The server's: new ranges requested, requests answered and refused, messages re-sent.
+    let requested: Int
+    let answered: Int
+    let refused: Int
+    let retransmitted: Int
+    let sent: Int
+
+    init(server: MoldUDP64RetransmissionCounters, engine: LiveFeedCounters, sent: Int) {
+        injected = Int(server.packetsLeftOut)
+        messagesLeftOut = Int(server.messagesLeftOut)
+        requested = Int(server.rangesRequested)
+        answered = Int(server.requestsAnswered)
+        refused = Int(server.requestsRefused)
+        retransmitted = Int(server.messagesRetransmitted)
+        seen = Int(engine.mold.gaps)
+        engineRequests = Int(engine.mold.retransmissionRequests)
+        lost = Int(engine.lostMessages)
+        decoded = Int(engine.messages)
+        staleEpisodes = Int(engine.mold.staleEpisodes)
+        self.sent = sent
+    }
+
+    var failures: [String] {
+        var failures: [String] = []
+        if injected == 0 { failures.append("no feed gap was injected (too few packets for --feed-gap-every)") }
+        if lost > 0 { failures.append("feed gaps not recovered: the engine gave up \(lost) messages") }
+        if seen < injected { failures.append("the engine saw \(seen) feed gaps, fewer than the \(injected) injected") }
+        if decoded != sent { failures.append("the engine decoded \(decoded) feed messages, the pacer sent \(sent)") }
+        return failures
+    }
+
+    var json: String {
+        "  \"gaps_injected\": \(injected),\n  \"messages_left_out\": \(messagesLeftOut),\n  \"gaps_seen\": \(seen),\n"
+            + "  \"gaps_requested\": \(requested),\n  \"engine_requests\": \(engineRequests),\n  \"requests_answered\": \(answered),\n"
+            + "  \"requests_refused\": \(refused),\n  \"messages_retransmitted\": \(retransmitted),\n  \"stale_episodes\": \(staleEpisodes),\n"
+            + "  \"lost_messages\": \(lost),\n  \"messages_decoded\": \(decoded),\n"
     }
 }
