@@ -193,7 +193,7 @@ struct SoakCommand: ParsableCommand {
 
         var failures: [String] = outages?.failures ?? []
         let feedCounters = result.feed ?? LiveFeedCounters()
-        let dropped = max(0, pacer.sent - Int(feedCounters.messages)) + Int(feedCounters.lostMessages)
+        let dropped = max(0, pacer.sent - Int(feedCounters.messages), Int(feedCounters.lostMessages))  // a lost message is also not received
         if dropped > 0 { failures.append("\(dropped) feed messages dropped (sent \(pacer.sent), received \(feedCounters.messages))") }
         if let growth = monitor.rssGrowthMiB, growth > rssGrowthMb {
             failures.append(String(format: "resident memory grew %.1f MiB after the warm-up (bound %.0f)", growth, rssGrowthMb))
