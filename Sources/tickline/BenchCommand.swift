@@ -53,6 +53,7 @@ struct BenchCommand: ParsableCommand {
             if let config {
                 engineConfig = try EngineConfig.load(path: config)
             } else {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                 engineConfig = try EngineConfig.parse(ConfigNode.parse(BenchConfig.yaml(out: out), file: "bench (built-in)"), file: "bench (built-in)")
             }
         } catch {
@@ -128,11 +129,14 @@ struct BenchCommand: ParsableCommand {
 
 /// The built-in config: the demo pipeline in paper mode on a loopback feed.
 enum BenchConfig {
+    /// The counters file is the run's own, in `out` (`tickline stat OUT/engine.counters`): a
+    /// shared path was truncated under a running engine by the next bench or soak started on
+    /// the host (SIGBUS on its next counter read). `out` must exist before the engine starts.
     /// `rerequest`: the pacer's retransmission server (`tickline soak --feed-gap-every`);
     /// without it the engine waits gaps out and gives them up.
     static func yaml(out: String, rerequest: IPv4Endpoint? = nil) -> String {
         """
-        engine: { mode: paper, seed: 7, instruments: 64, capital: 1000000, batch: 32, counters: /tmp/tickline-bench.counters, output: \(out)/report }
+        engine: { mode: paper, seed: 7, instruments: 64, capital: 1000000, batch: 32, counters: \(out)/engine.counters, output: \(out)/report }
         source: { kind: moldudp64, listen: 127.0.0.1:0, poll: busy\(rerequest.map { ", rerequest: \"\($0)\"" } ?? "") }
         strategy:
           kind: model

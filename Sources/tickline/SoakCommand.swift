@@ -76,6 +76,7 @@ struct SoakCommand: ParsableCommand {
             guard let text = try? String(contentsOfFile: config, encoding: .utf8) else { throw ValidationError("cannot read \(config)") }
             yaml = text
         } else {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             yaml = BenchConfig.yaml(out: out, rerequest: retransmitter?.endpoint)
         }
         var venue: VenueDrops?
@@ -527,6 +528,12 @@ struct FeedGapFigures {
     let lost: Int
     let decoded: Int
     let staleEpisodes: Int
+    /// Why messages were given up: the reorder buffer filled before the answer came, no
+    /// progress within the recovery timeout, other (packet too large to hold, session change).
+    let lostReorderBufferFull: Int
+    let lostRecoveryTimeout: Int
+    let lostOther: Int
+    let replyFailures: Int
     /// The server's: new ranges requested, requests answered and refused, messages re-sent.
     let requested: Int
     let answered: Int
@@ -546,13 +553,20 @@ struct FeedGapFigures {
         lost = Int(engine.lostMessages)
         decoded = Int(engine.messages)
         staleEpisodes = Int(engine.mold.staleEpisodes)
+        lostReorderBufferFull = Int(engine.mold.lossReorderBufferFull)
+        lostRecoveryTimeout = Int(engine.mold.lossRecoveryTimeout)
+        lostOther = Int(engine.mold.lossPacketTooLarge + engine.mold.lossSessionChanged)
+        replyFailures = Int(server.replyFailures)
         self.sent = sent
     }
 
     var failures: [String] {
         var failures: [String] = []
         if injected == 0 { failures.append("no feed gap was injected (too few packets for --feed-gap-every)") }
-        if lost > 0 { failures.append("feed gaps not recovered: the engine gave up \(lost) messages") }
+        if lost > 0 {
+            failures.append("feed gaps not recovered: the engine gave up \(lost) messages (loss events: reorder buffer full \(lostReorderBufferFull), "
+                            + "recovery timeout \(lostRecoveryTimeout), other \(lostOther); replies the socket refused \(replyFailures))")
+        }
         if seen < injected { failures.append("the engine saw \(seen) feed gaps, fewer than the \(injected) injected") }
         if decoded != sent { failures.append("the engine decoded \(decoded) feed messages, the pacer sent \(sent)") }
         return failures
@@ -562,6 +576,8 @@ struct FeedGapFigures {
         "  \"gaps_injected\": \(injected),\n  \"messages_left_out\": \(messagesLeftOut),\n  \"gaps_seen\": \(seen),\n"
             + "  \"gaps_requested\": \(requested),\n  \"engine_requests\": \(engineRequests),\n  \"requests_answered\": \(answered),\n"
             + "  \"requests_refused\": \(refused),\n  \"messages_retransmitted\": \(retransmitted),\n  \"stale_episodes\": \(staleEpisodes),\n"
-            + "  \"lost_messages\": \(lost),\n  \"messages_decoded\": \(decoded),\n"
+            + "  \"reply_failures\": \(replyFailures),\n  \"lost_messages\": \(lost),\n"
+            + "  \"loss_events\": { \"reorder_buffer_full\": \(lostReorderBufferFull), \"recovery_timeout\": \(lostRecoveryTimeout), \"other\": \(lostOther) },\n"
+            + "  \"messages_decoded\": \(decoded),\n"
     }
 }
