@@ -342,8 +342,14 @@ public struct MoldUDP64RetransmissionCounters: Sendable, Equatable {
     public var messagesRetransmitted: UInt64 = 0
     /// Requests that start beyond every earlier request: the new ranges a receiver asked for
     /// (a MoldUDP64 session asks for each gap it opens from its start, and re-sends a request
-    /// for the first missing range from there, so re-sends are not counted again).
+    /// for the first missing range from there, so re-sends are not counted again). Includes
+    /// gaps the network made; one range may cover several left-out packets.
     public var rangesRequested: UInt64 = 0
+    /// Left-out packets whose first message a request asked for (each counted once): the
+    /// injected gaps the receiver saw, however it merged them.
+    public var gapsRequested: UInt64 = 0
+    /// Left-out packets that fell out of the window without being asked for.
+    public var gapsExpired: UInt64 = 0
     /// Replies the socket did not take (EAGAIN and the like).
     public var replyFailures: UInt64 = 0
     public init() {}
@@ -365,6 +371,9 @@ public final class MoldUDP64Retransmitter {
     /// Leave out every Nth data packet (0: none).
     public let gapEvery: Int
     let state: UnsafeMutablePointer<MoldUDP64RetransmissionCounters>
+    /// By window slot: 1 where a left-out packet starts and no request has asked for it yet.
+    let gapMarks: UnsafeMutablePointer<UInt8>
+    let markMask: Int
     var answerer: RerequestAnswerer
 
     /// Binds the re-request socket (port 0: any free port; see `endpoint`).
@@ -380,15 +389,19 @@ public final class MoldUDP64Retransmitter {
         window = FeedMessageWindow(capacity: retainMessages, slotBytes: retainSlotBytes)
         state = .allocate(capacity: 1)
         state.initialize(to: MoldUDP64RetransmissionCounters())
+        gapMarks = .allocate(capacity: retainMessages)
+        gapMarks.initialize(repeating: 0, count: retainMessages)
+        markMask = retainMessages - 1
         answerer = RerequestAnswerer(
             window: window, packetizer: MoldUDP64Packetizer(session: session, maxPacketBytes: maxPacketBytes),
-            socket: requests.socket, counters: state)
+            socket: requests.socket, counters: state, gapMarks: gapMarks, markMask: markMask)
     }
 
     deinit {
         requests.close()
         state.deinitialize(count: 1)
         state.deallocate()
+        gapMarks.deallocate()
     }
 
     /// Where retransmission requests go.
@@ -402,6 +415,11 @@ public final class MoldUDP64Retransmitter {
     /// Keeps `message`, which has sequence number `sequence`, for retransmission (sequences
     /// in order, from 1).
     @inline(__always) public func retain(_ message: UnsafeRawBufferPointer, sequence: UInt64) {
+        let slot = Int(truncatingIfNeeded: sequence) & markMask
+        if gapMarks[slot] != 0 {
+            gapMarks[slot] = 0
+            state.pointee.gapsExpired &+= 1
+        }
         window.store(message, sequence: sequence)
     }
 
@@ -413,6 +431,7 @@ public final class MoldUDP64Retransmitter {
         guard gapEvery > 0 && state.pointee.dataPackets % UInt64(gapEvery) == 0 else { return false }
         state.pointee.packetsLeftOut &+= 1
         state.pointee.messagesLeftOut &+= UInt64(packet.messageCount)
+        gapMarks[Int(truncatingIfNeeded: packet.firstSequence) & markMask] = 1
         return true
     }
 
@@ -431,6 +450,8 @@ struct RerequestAnswerer: UDPDatagramHandler {
     let packetizer: MoldUDP64Packetizer
     let socket: UDPSocketHandle
     let counters: UnsafeMutablePointer<MoldUDP64RetransmissionCounters>
+    let gapMarks: UnsafeMutablePointer<UInt8>
+    let markMask: Int
     /// One past the end of the highest range requested so far.
     var requestedBeyond: UInt64 = 0
 
@@ -455,6 +476,11 @@ struct RerequestAnswerer: UDPDatagramHandler {
         var sequence = request.firstSequence
         while sequence < end, let message = window.message(sequence) {
             packetizer.append(message, emit: emit)
+            let slot = Int(truncatingIfNeeded: sequence) & markMask
+            if gapMarks[slot] != 0 {
+                gapMarks[slot] = 0
+                counters.pointee.gapsRequested &+= 1
+            }
             sequence += 1
         }
         packetizer.flush(emit: emit)

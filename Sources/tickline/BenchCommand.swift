@@ -214,9 +214,9 @@ final class Pacer: @unchecked Sendable {
     /// Messages sent so far (read by monitors on other threads; relaxed).
     let progress = Atomic<Int>(0)
     /// The retransmitter's figures so far (read by monitors; relaxed): data packets left out,
-    /// new ranges the engine asked for, requests answered, messages re-sent.
+    /// those the engine asked for, requests answered, messages re-sent.
     let gapsInjected = Atomic<Int>(0)
-    let rangesRequested = Atomic<Int>(0)
+    let gapsRequested = Atomic<Int>(0)
     let requestsAnswered = Atomic<Int>(0)
     let messagesResent = Atomic<Int>(0)
     /// Set once the engine is done: the pacer stops answering requests and returns.
@@ -348,7 +348,7 @@ final class Pacer: @unchecked Sendable {
 
     private func publish(_ retransmitter: MoldUDP64Retransmitter) {
         let counters = retransmitter.counters
-        rangesRequested.store(Int(counters.rangesRequested), ordering: .relaxed)
+        gapsRequested.store(Int(counters.gapsRequested), ordering: .relaxed)
         requestsAnswered.store(Int(counters.requestsAnswered), ordering: .relaxed)
         messagesResent.store(Int(counters.messagesRetransmitted), ordering: .relaxed)
     }

@@ -47,9 +47,9 @@ import TicklineCore
     }
 
     /// Sends `request` from the client, lets the server answer, and returns the packets the
-    /// client got back (parsed: first sequence and messages).
+    /// client got back (parsed: first sequence and messages), waiting for `expectMessages`.
     static func ask(_ request: MoldUDP64Request, _ client: UDPReceiver<MonotonicClock>, _ server: MoldUDP64Retransmitter,
-                    expectReplies: Int) -> [(UInt64, [[UInt8]])] {
+                    expectMessages: Int) -> [(UInt64, [[UInt8]])] {
         _ = request.bytes.withUnsafeBytes { client.socket.send($0, to: server.endpoint) }
         let before = server.counters
         let deadline = Date().addingTimeInterval(5)
@@ -58,7 +58,9 @@ import TicklineCore
             server.poll(waitingAtMost: .milliseconds(10))
         }
         var log = DatagramLog()
-        poll(client, &log, until: { $0.payloads.count >= expectReplies }, seconds: expectReplies == 0 ? 0.05 : 5)
+        // A reply packet carries its count at bytes 18...19.
+        poll(client, &log, until: { $0.payloads.map { Int($0[18]) << 8 | Int($0[19]) }.reduce(0, +) >= expectMessages },
+             seconds: expectMessages == 0 ? 0.05 : 5)
         return log.payloads.compactMap { payload in
             payload.withUnsafeBytes { bytes -> (UInt64, [[UInt8]])? in
                 guard case .packet(let packet) = MoldUDP64Packet.parse(bytes), packet.session == session else { return nil }
@@ -86,21 +88,37 @@ import TicklineCore
         defer { client.close() }
         let (first, count) = try #require(leftOut.dropFirst(2).first)
         let request = MoldUDP64Request(session: Self.session, firstSequence: first, count: UInt16(count))
-        let replies = Self.ask(request, client, server, expectReplies: 1)
-        #expect(replies.count == 1)
+        let replies = Self.ask(request, client, server, expectMessages: count)
+        #expect(replies.count == 1, "a left-out packet fits one reply packet")
         #expect(replies.first?.0 == first)
         #expect(replies.first?.1 == (first..<first + UInt64(count)).map(Self.message))
         #expect(server.counters.requestsAnswered == 1 && server.counters.messagesRetransmitted == UInt64(count))
-        #expect(server.counters.rangesRequested == 1)
-        // The same range again (a re-sent request): answered again, not a new range.
-        _ = Self.ask(request, client, server, expectReplies: 1)
-        #expect(server.counters.requestsAnswered == 2 && server.counters.rangesRequested == 1)
+        #expect(server.counters.rangesRequested == 1 && server.counters.gapsRequested == 1)
+        // The same range again (a re-sent request): answered again, not a new range or gap.
+        _ = Self.ask(request, client, server, expectMessages: count)
+        #expect(server.counters.requestsAnswered == 2 && server.counters.rangesRequested == 1 && server.counters.gapsRequested == 1)
         // A later gap is a new range.
         let (later, laterCount) = try #require(leftOut.dropFirst(3).first)
         let laterReplies = Self.ask(MoldUDP64Request(session: Self.session, firstSequence: later, count: UInt16(laterCount)), client, server,
-                                    expectReplies: 1)
+                                    expectMessages: laterCount)
         #expect(laterReplies.first?.1 == (later..<later + UInt64(laterCount)).map(Self.message))
-        #expect(server.counters.rangesRequested == 2 && server.counters.requestsRefused == 0)
+        #expect(server.counters.rangesRequested == 2 && server.counters.gapsRequested == 2 && server.counters.requestsRefused == 0)
+    }
+
+    /// One request covering several left-out packets (gaps the receiver merged) sees them all;
+    /// left-out packets that leave the window unasked are counted apart.
+    @Test func mergedGapsAreAllSeenAndUnaskedOnesExpire() throws {
+        let (client, server, leftOut, _) = try Self.setUp(messages: 100, gapEvery: 2, window: 32)
+        defer { client.close() }
+        // 100 messages through a window of 32: what starts before 69 left it unasked.
+        #expect(server.counters.gapsExpired == UInt64(leftOut.filter { $0.0 < 69 }.count))
+        let inWindow = leftOut.filter { $0.0 >= 69 }
+        #expect(inWindow.count >= 3)
+        let from = inWindow[0].0, to = inWindow[2].0 + UInt64(inWindow[2].1)
+        let replies = Self.ask(MoldUDP64Request(session: Self.session, firstSequence: from, count: UInt16(to - from)), client, server,
+                               expectMessages: Int(to - from))
+        #expect(replies.flatMap(\.1) == (from..<to).map(Self.message))
+        #expect(server.counters.gapsRequested == 3 && server.counters.rangesRequested == 1)
     }
 
     @Test func requestsOutsideTheWindowOrForAnotherSessionAreRefused() throws {
@@ -108,13 +126,13 @@ import TicklineCore
         let (client, server, _, _) = try Self.setUp(messages: 100, gapEvery: 0, window: 32)
         defer { client.close() }
         #expect(server.counters.packetsLeftOut == 0)
-        #expect(Self.ask(MoldUDP64Request(session: Self.session, firstSequence: 10, count: 2), client, server, expectReplies: 0).isEmpty)
-        #expect(Self.ask(MoldUDP64Request(session: Self.session, firstSequence: 101, count: 1), client, server, expectReplies: 0).isEmpty)
-        #expect(Self.ask(MoldUDP64Request(session: SessionID("OTHER00001")!, firstSequence: 90, count: 1), client, server, expectReplies: 0)
+        #expect(Self.ask(MoldUDP64Request(session: Self.session, firstSequence: 10, count: 2), client, server, expectMessages: 0).isEmpty)
+        #expect(Self.ask(MoldUDP64Request(session: Self.session, firstSequence: 101, count: 1), client, server, expectMessages: 0).isEmpty)
+        #expect(Self.ask(MoldUDP64Request(session: SessionID("OTHER00001")!, firstSequence: 90, count: 1), client, server, expectMessages: 0)
             .isEmpty)
         #expect(server.counters.requestsRefused == 3 && server.counters.requestsAnswered == 0)
         // Running past the newest message: what is held is sent, the rest cut off.
-        let replies = Self.ask(MoldUDP64Request(session: Self.session, firstSequence: 98, count: 10), client, server, expectReplies: 1)
+        let replies = Self.ask(MoldUDP64Request(session: Self.session, firstSequence: 98, count: 10), client, server, expectMessages: 3)
         #expect(replies.flatMap(\.1) == (98...100).map(Self.message))
         #expect(server.counters.requestsAnswered == 1 && server.counters.messagesRetransmitted == 3)
     }
