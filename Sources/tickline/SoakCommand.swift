@@ -29,8 +29,8 @@ struct SoakCommand: ParsableCommand {
             it back periodically (the local log absorbs it; the verdict needs every record delivered at the end). --venue-drop-every N trades \
             in live mode on an OUCH venue simulator in a child process that drops the session after every N orders (the \
             verdict needs every execution applied exactly once and no halt left). --feed-gap-every N leaves out every Nth data packet \
-            of the feed and answers the engine's MoldUDP64 re-requests from the pacer (the verdict needs as many gaps seen as \
-            injected, none given up, and every message sent decoded). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
+            of the feed and answers the engine's MoldUDP64 re-requests from the pacer (the verdict needs every injected gap \
+            asked for, none given up, and every message sent decoded). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
             the environment, see scripts/services). Writes DIR/soak.json and DIR/soak.tsv (one row per interval).
             """)
 
