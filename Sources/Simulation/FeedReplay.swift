@@ -414,7 +414,7 @@ public final class MoldUDP64Retransmitter {
 
     /// Keeps `message`, which has sequence number `sequence`, for retransmission (sequences
     /// in order, from 1).
-    @inline(__always) public func retain(_ message: UnsafeRawBufferPointer, sequence: UInt64) {
+    public func retain(_ message: UnsafeRawBufferPointer, sequence: UInt64) {
         let slot = Int(truncatingIfNeeded: sequence) & markMask
         if gapMarks[slot] != 0 {
             gapMarks[slot] = 0
@@ -425,7 +425,7 @@ public final class MoldUDP64Retransmitter {
 
     /// Counts a packet about to be sent; true when it is a data packet to leave out (every
     /// `gapEvery`th: a gap the receiver must recover through a request).
-    @inline(__always) public func leaveOut(_ packet: MoldUDP64EncodedPacket) -> Bool {
+    public func leaveOut(_ packet: MoldUDP64EncodedPacket) -> Bool {
         guard packet.messageCount > 0 else { return false }
         state.pointee.dataPackets &+= 1
         guard gapEvery > 0 && state.pointee.dataPackets % UInt64(gapEvery) == 0 else { return false }
