@@ -207,6 +207,8 @@ public final class FeedMessageWindow {
         self.slotBytes = slotBytes
         mask = capacity - 1
         storage = .allocate(byteCount: capacity * slotBytes, alignment: 64)
+        // Touch every page now: the window's memory is taken at start, not as it fills.
+        storage.initializeMemory(as: UInt8.self, repeating: 0, count: capacity * slotBytes)
         lengths = .allocate(capacity: capacity)
         lengths.initialize(repeating: -1, count: capacity)
     }
@@ -327,35 +329,163 @@ public struct FeedReplayReport: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
+/// What a `MoldUDP64Retransmitter` did: gaps it injected and requests it answered.
+public struct MoldUDP64RetransmissionCounters: Sendable, Equatable {
+    /// Data packets offered to `leaveOut` (sent or left out).
+    public var dataPackets: UInt64 = 0
+    /// Data packets left out (injected gaps) and the messages they carried.
+    public var packetsLeftOut: UInt64 = 0
+    public var messagesLeftOut: UInt64 = 0
+    public var requestsAnswered: UInt64 = 0
+    /// Requests for another session, malformed, or for messages no longer (or never) held.
+    public var requestsRefused: UInt64 = 0
+    public var messagesRetransmitted: UInt64 = 0
+    /// Requests that start beyond every earlier request: the new ranges a receiver asked for
+    /// (a MoldUDP64 session asks for each gap it opens from its start, and re-sends a request
+    /// for the first missing range from there, so re-sends are not counted again). Includes
+    /// gaps the network made; one range may cover several left-out packets.
+    public var rangesRequested: UInt64 = 0
+    /// Left-out packets whose first message a request asked for (each counted once): the
+    /// injected gaps the receiver saw, however it merged them.
+    public var gapsRequested: UInt64 = 0
+    /// Left-out packets that fell out of the window without being asked for.
+    public var gapsExpired: UInt64 = 0
+    /// Replies the socket did not take (EAGAIN and the like).
+    public var replyFailures: UInt64 = 0
+    public init() {}
+}
+
+/// The retransmission side of a MoldUDP64 sender, shared by `MoldUDP64FeedReplayer` and the
+/// latency harness's pacer: the window of the last messages sent (`retain` each as it is
+/// packed), injected gaps (`leaveOut`: every `gapEvery`th data packet is not sent, its
+/// messages stay in the window), and a re-request server on its own UDP socket that answers
+/// MoldUDP64 requests from the window to the requester's address (`poll`, non-blocking, or
+/// `poll(waitingAtMost:)` while a paced sender waits).
+///
+/// Window, socket, receive ring and reply packet buffer are allocated at init (the ring at
+/// `start`, on the thread that polls); `retain`, `leaveOut` and `poll` allocate nothing.
+/// One thread: the sender's.
+public final class MoldUDP64Retransmitter {
+    public let window: FeedMessageWindow
+    public let requests: UDPReceiver<MonotonicClock>
+    /// Leave out every Nth data packet (0: none).
+    public let gapEvery: Int
+    let state: UnsafeMutablePointer<MoldUDP64RetransmissionCounters>
+    /// By window slot: 1 where a left-out packet starts and no request has asked for it yet.
+    let gapMarks: UnsafeMutablePointer<UInt8>
+    let markMask: Int
+    var answerer: RerequestAnswerer
+
+    /// Binds the re-request socket (port 0: any free port; see `endpoint`).
+    public init(
+        session: SessionID, maxPacketBytes: Int = 1400, retainMessages: Int = 1 << 16, retainSlotBytes: Int = 64,
+        bind: IPv4Endpoint = IPv4Endpoint(.any, port: 0), gapEvery: Int = 0
+    ) throws(SystemError) {
+        precondition(gapEvery >= 0, "gapEvery: 0 (none) or more")
+        self.gapEvery = gapEvery
+        requests = try UDPReceiver(
+            configuration: UDPReceiverConfiguration(bind: bind, mode: .busyPoll, bufferCount: 64, receiveBufferBytes: 0),
+            clock: MonotonicClock())
+        window = FeedMessageWindow(capacity: retainMessages, slotBytes: retainSlotBytes)
+        state = .allocate(capacity: 1)
+        state.initialize(to: MoldUDP64RetransmissionCounters())
+        gapMarks = .allocate(capacity: retainMessages)
+        gapMarks.initialize(repeating: 0, count: retainMessages)
+        markMask = retainMessages - 1
+        answerer = RerequestAnswerer(
+            window: window, packetizer: MoldUDP64Packetizer(session: session, maxPacketBytes: maxPacketBytes),
+            socket: requests.socket, counters: state, gapMarks: gapMarks, markMask: markMask)
+    }
+
+    deinit {
+        requests.close()
+        state.deinitialize(count: 1)
+        state.deallocate()
+        gapMarks.deallocate()
+    }
+
+    /// Where retransmission requests go.
+    public var endpoint: IPv4Endpoint { requests.localEndpoint }
+    public var counters: MoldUDP64RetransmissionCounters { state.pointee }
+
+    /// Sets up the receive ring: on the thread that will poll.
+    public func start() throws(SystemError) { try requests.start() }
+    public func close() { requests.close() }
+
+    /// Keeps `message`, which has sequence number `sequence`, for retransmission (sequences
+    /// in order, from 1).
+    public func retain(_ message: UnsafeRawBufferPointer, sequence: UInt64) {
+        let slot = Int(truncatingIfNeeded: sequence) & markMask
+        if gapMarks[slot] != 0 {
+            gapMarks[slot] = 0
+            state.pointee.gapsExpired &+= 1
+        }
+        window.store(message, sequence: sequence)
+    }
+
+    /// Counts a packet about to be sent; true when it is a data packet to leave out (every
+    /// `gapEvery`th: a gap the receiver must recover through a request).
+    public func leaveOut(_ packet: MoldUDP64EncodedPacket) -> Bool {
+        guard packet.messageCount > 0 else { return false }
+        state.pointee.dataPackets &+= 1
+        guard gapEvery > 0 && state.pointee.dataPackets % UInt64(gapEvery) == 0 else { return false }
+        state.pointee.packetsLeftOut &+= 1
+        state.pointee.messagesLeftOut &+= UInt64(packet.messageCount)
+        gapMarks[Int(truncatingIfNeeded: packet.firstSequence) & markMask] = 1
+        return true
+    }
+
+    /// Answers the requests already received; never waits. Returns the requests handled.
+    @discardableResult
+    public func poll() -> Int { requests.poll(&answerer) }
+
+    /// Answers requests, sleeping in the kernel up to `timeout` when none is pending.
+    @discardableResult
+    public func poll(waitingAtMost timeout: Nanos) -> Int { requests.poll(&answerer, waitingAtMost: timeout) }
+}
+
 /// Answers MoldUDP64 retransmission requests from the window, to the requester's address.
 struct RerequestAnswerer: UDPDatagramHandler {
     let window: FeedMessageWindow
     let packetizer: MoldUDP64Packetizer
     let socket: UDPSocketHandle
-    let report: UnsafeMutablePointer<FeedReplayReport>
+    let counters: UnsafeMutablePointer<MoldUDP64RetransmissionCounters>
+    let gapMarks: UnsafeMutablePointer<UInt8>
+    let markMask: Int
+    /// One past the end of the highest range requested so far.
+    var requestedBeyond: UInt64 = 0
 
     mutating func onDatagram(_ payload: UnsafeRawBufferPointer, from source: IPv4Endpoint, receivedAt: Nanos) {
         guard let request = MoldUDP64Request.parse(payload), request.session == packetizer.session, request.count > 0,
               request.firstSequence >= window.oldestSequence, request.firstSequence < window.nextSequence
         else {
-            report.pointee.requestsRefused &+= 1
+            counters.pointee.requestsRefused &+= 1
             return
+        }
+        if request.firstSequence >= requestedBeyond {
+            counters.pointee.rangesRequested &+= 1
+            requestedBeyond = request.firstSequence + UInt64(request.count)
         }
         let end = min(request.firstSequence + UInt64(request.count), window.nextSequence)
         packetizer.restart(at: request.firstSequence)
         let socket = self.socket
-        let report = self.report
+        let counters = self.counters
         let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
-            if socket.send(packet.bytes, to: source) != 0 { report.pointee.replyFailures &+= 1 }
+            if socket.send(packet.bytes, to: source) != 0 { counters.pointee.replyFailures &+= 1 }
         }
         var sequence = request.firstSequence
         while sequence < end, let message = window.message(sequence) {
             packetizer.append(message, emit: emit)
+            let slot = Int(truncatingIfNeeded: sequence) & markMask
+            if gapMarks[slot] != 0 {
+                gapMarks[slot] = 0
+                counters.pointee.gapsRequested &+= 1
+            }
             sequence += 1
         }
         packetizer.flush(emit: emit)
-        if sequence < end { report.pointee.requestsRefused &+= 1 } else { report.pointee.requestsAnswered &+= 1 }
-        report.pointee.messagesRetransmitted &+= sequence - request.firstSequence
+        if sequence < end { counters.pointee.requestsRefused &+= 1 } else { counters.pointee.requestsAnswered &+= 1 }
+        counters.pointee.messagesRetransmitted &+= sequence - request.firstSequence
     }
 }
 
@@ -371,17 +501,15 @@ struct RerequestAnswerer: UDPDatagramHandler {
 public final class MoldUDP64FeedReplayer {
     public let configuration: FeedReplayConfiguration
     public let sender: UDPSender
-    public let rerequests: UDPReceiver<MonotonicClock>
-    public let window: FeedMessageWindow
+    /// The window, the injected gaps and the re-request server.
+    public let retransmitter: MoldUDP64Retransmitter
     let packetizer: MoldUDP64Packetizer
     let clock = MonotonicClock()
     let batch: UnsafeMutableRawPointer
     let batchViews: UnsafeMutablePointer<UnsafeRawBufferPointer>
     var batchCount = 0
     let report: UnsafeMutablePointer<FeedReplayReport>
-    var answerer: RerequestAnswerer
     var lastPacketAt = Nanos.zero
-    var dataPackets: UInt64 = 0
 
     /// Opens the sockets (the re-request server is bound here: see `rerequestEndpoint`).
     public init(configuration: FeedReplayConfiguration) throws(SystemError) {
@@ -389,20 +517,21 @@ public final class MoldUDP64FeedReplayer {
         self.configuration = configuration
         sender = try UDPSender(multicastLoop: true, maxBatch: configuration.batchPackets)
         if let interface = configuration.multicastInterface { try sender.setMulticastInterface(interface) }
-        rerequests = try UDPReceiver(
-            configuration: UDPReceiverConfiguration(bind: configuration.rerequestBind, mode: .busyPoll, bufferCount: 64, receiveBufferBytes: 0),
-            clock: clock)
-        window = FeedMessageWindow(capacity: configuration.retainMessages, slotBytes: configuration.retainSlotBytes)
+        retransmitter = try MoldUDP64Retransmitter(
+            session: configuration.session, maxPacketBytes: configuration.maxPacketBytes, retainMessages: configuration.retainMessages,
+            retainSlotBytes: configuration.retainSlotBytes, bind: configuration.rerequestBind, gapEvery: configuration.gapEvery)
         packetizer = MoldUDP64Packetizer(session: configuration.session, maxPacketBytes: configuration.maxPacketBytes)
         batch = .allocate(byteCount: configuration.batchPackets * configuration.maxPacketBytes, alignment: 64)
         batchViews = .allocate(capacity: configuration.batchPackets)
         batchViews.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: configuration.batchPackets)
         report = .allocate(capacity: 1)
         report.initialize(to: FeedReplayReport())
-        answerer = RerequestAnswerer(
-            window: window, packetizer: MoldUDP64Packetizer(session: configuration.session, maxPacketBytes: configuration.maxPacketBytes),
-            socket: rerequests.socket, report: report)
     }
+
+    /// The messages kept for retransmission.
+    public var window: FeedMessageWindow { retransmitter.window }
+    /// The re-request server's socket and ring.
+    public var rerequests: UDPReceiver<MonotonicClock> { retransmitter.requests }
 
     deinit {
         batch.deallocate()
@@ -417,8 +546,8 @@ public final class MoldUDP64FeedReplayer {
     /// Replays `source` to the end (or `maxMessages`), sends the end of session, answers
     /// requests for `linger`, and reports. Throws on socket set-up or source errors.
     public func run(_ source: FeedSource) throws(FeedReplayError) -> FeedReplayReport {
-        do { try rerequests.start() } catch { throw .system(error) }
-        defer { rerequests.close() }
+        do { try retransmitter.start() } catch { throw .system(error) }
+        defer { retransmitter.close() }
         var pacer = FeedPacer(configuration.pacing)
         let limit = configuration.maxMessages ?? .max
         let start = clock.now()
@@ -435,7 +564,7 @@ public final class MoldUDP64FeedReplayer {
                 }
             }
             packetizer.append(message) { emit($0) }
-            window.store(message, sequence: packetizer.nextSequence + UInt64(packetizer.pendingMessages) - 1)
+            retransmitter.retain(message, sequence: packetizer.nextSequence + UInt64(packetizer.pendingMessages) - 1)
             report.pointee.messages &+= 1
             if batchCount == configuration.batchPackets, let error = flushBatch() {
                 sendError = error
@@ -453,6 +582,13 @@ public final class MoldUDP64FeedReplayer {
             waitUntil(Nanos(clock.now().raw &+ 2_000_000))
         }
         waitUntil(Nanos(clock.now().raw &+ configuration.linger.raw))
+        let answered = retransmitter.counters
+        report.pointee.packetsSkipped = answered.packetsLeftOut
+        report.pointee.messagesSkipped = answered.messagesLeftOut
+        report.pointee.requestsAnswered = answered.requestsAnswered
+        report.pointee.requestsRefused = answered.requestsRefused
+        report.pointee.messagesRetransmitted = answered.messagesRetransmitted
+        report.pointee.replyFailures = answered.replyFailures
         return report.pointee
     }
 
@@ -463,12 +599,7 @@ public final class MoldUDP64FeedReplayer {
     func emit(_ packet: MoldUDP64EncodedPacket) {
         if packet.messageCount > 0 {
             report.pointee.packets &+= 1
-            dataPackets &+= 1
-            if configuration.gapEvery > 0 && dataPackets % UInt64(configuration.gapEvery) == 0 {
-                report.pointee.packetsSkipped &+= 1
-                report.pointee.messagesSkipped &+= UInt64(packet.messageCount)
-                return
-            }
+            if retransmitter.leaveOut(packet) { return }
         } else if packet.bytes.count == MoldUDP64.headerLength, packet.bytes.load(fromByteOffset: 18, as: UInt16.self) == 0 {
             report.pointee.heartbeats &+= 1
         }
@@ -492,7 +623,7 @@ public final class MoldUDP64FeedReplayer {
             batchCount = 0
             lastPacketAt = clock.now()
         }
-        _ = rerequests.poll(&answerer)
+        retransmitter.poll()
         return failure
     }
 
@@ -509,9 +640,9 @@ public final class MoldUDP64FeedReplayer {
             }
             if remaining > configuration.spinThreshold.raw {
                 let sleep = min(remaining - configuration.spinThreshold.raw / 2, configuration.heartbeatInterval.raw)
-                _ = rerequests.poll(&answerer, waitingAtMost: Nanos(sleep))
+                retransmitter.poll(waitingAtMost: Nanos(sleep))
             } else {
-                _ = rerequests.poll(&answerer)
+                retransmitter.poll()
                 spinPause()
             }
         }

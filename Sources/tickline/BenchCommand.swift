@@ -53,6 +53,7 @@ struct BenchCommand: ParsableCommand {
             if let config {
                 engineConfig = try EngineConfig.load(path: config)
             } else {
+                try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                 engineConfig = try EngineConfig.parse(ConfigNode.parse(BenchConfig.yaml(out: out), file: "bench (built-in)"), file: "bench (built-in)")
             }
         } catch {
@@ -128,10 +129,15 @@ struct BenchCommand: ParsableCommand {
 
 /// The built-in config: the demo pipeline in paper mode on a loopback feed.
 enum BenchConfig {
-    static func yaml(out: String) -> String {
+    /// The counters file is the run's own, in `out` (`tickline stat OUT/engine.counters`): a
+    /// shared path was truncated under a running engine by the next bench or soak started on
+    /// the host (SIGBUS on its next counter read). `out` must exist before the engine starts.
+    /// `rerequest`: the pacer's retransmission server (`tickline soak --feed-gap-every`);
+    /// without it the engine waits gaps out and gives them up.
+    static func yaml(out: String, rerequest: IPv4Endpoint? = nil) -> String {
         """
-        engine: { mode: paper, seed: 7, instruments: 64, capital: 1000000, batch: 32, counters: /tmp/tickline-bench.counters, output: \(out)/report }
-        source: { kind: moldudp64, listen: 127.0.0.1:0, poll: busy }
+        engine: { mode: paper, seed: 7, instruments: 64, capital: 1000000, batch: 32, counters: \(out)/engine.counters, output: \(out)/report }
+        source: { kind: moldudp64, listen: 127.0.0.1:0, poll: busy\(rerequest.map { ", rerequest: \"\($0)\"" } ?? "") }
         strategy:
           kind: model
           features: config/features/tick-alpha.yaml
@@ -186,6 +192,12 @@ final class SendSchedule: @unchecked Sendable {
 /// sequence number (wire-to-order). The messages come from a session file or straight from
 /// the generator (endless runs: `tickline soak`). `burst` multiplies the rate during the
 /// first `seconds` of every `period` seconds.
+///
+/// With `retransmitter` (`tickline soak --feed-gap-every N`) every message is kept in its
+/// window, every Nth data packet is left out, and the requests of the engine's MoldUDP64
+/// session are answered from the window on the pacer's thread: polled (non-blocking) between
+/// sends at most every `requestPollNanos`, and while the sender waits for the engine to drain
+/// and after the end of session, until `finish()`.
 final class Pacer: @unchecked Sendable {
     enum Messages {
         case file(String)
@@ -197,32 +209,63 @@ final class Pacer: @unchecked Sendable {
     let schedule: SendSchedule
     var destination = IPv4Endpoint(.loopback, port: 0)
     var burst: (factor: Double, seconds: Double, period: Double)?
+    let retransmitter: MoldUDP64Retransmitter?
+    let requestPollNanos: Int64 = 20_000
     /// Messages sent so far (read by monitors on other threads; relaxed).
     let progress = Atomic<Int>(0)
+    /// The retransmitter's figures so far (read by monitors; relaxed): data packets left out,
+    /// those the engine asked for, requests answered, messages re-sent.
+    let gapsInjected = Atomic<Int>(0)
+    let gapsRequested = Atomic<Int>(0)
+    let requestsAnswered = Atomic<Int>(0)
+    let messagesResent = Atomic<Int>(0)
+    /// Set once the engine is done: the pacer stops answering requests and returns.
+    let finished = Atomic<Bool>(false)
     private(set) var sent = 0
     private(set) var maxLag: Int64 = 0
     private(set) var achievedRate = 0.0
     private(set) var failure: String?
 
-    init(messages: Messages, rate: Double, total: Int, schedule: SendSchedule) {
+    static let session = SessionID("BENCH00001")!
+    static let maxPacketBytes = 1_400
+
+    init(messages: Messages, rate: Double, total: Int, schedule: SendSchedule, retransmitter: MoldUDP64Retransmitter? = nil) {
         self.messages = messages
         self.rate = rate
         self.total = total
         self.schedule = schedule
+        self.retransmitter = retransmitter
     }
+
+    /// Ends the answering that follows the end of session (any thread).
+    func finish() { finished.store(true, ordering: .relaxed) }
 
     struct Stop: Error {}
 
     func run() {
         do {
+            let retransmitter = self.retransmitter
+            try retransmitter?.start()
+            defer { retransmitter?.close() }
             let sender = try UDPSender(bind: IPv4Endpoint(.loopback, port: 0), sendBufferBytes: 8 << 20)
-            let packetizer = MoldUDP64Packetizer(session: SessionID("BENCH00001")!, maxPacketBytes: 1_400)
+            let packetizer = MoldUDP64Packetizer(session: Self.session, maxPacketBytes: Self.maxPacketBytes)
             let destination = self.destination
             var sendError: SystemError?
             let emit: (MoldUDP64EncodedPacket) -> Void = { packet in
+                if let retransmitter, retransmitter.leaveOut(packet) {
+                    self.gapsInjected.store(Int(retransmitter.counters.packetsLeftOut), ordering: .relaxed)
+                    return
+                }
                 do throws(SystemError) { try sender.send(packet.bytes, to: destination) } catch { sendError = error }
             }
             let clock = RealtimeClock()
+            var lastPoll: Int64 = 0
+            /// Answers pending requests if the last look was `requestPollNanos` ago or more.
+            func answer(at now: Int64) {
+                guard let retransmitter, now &- lastPoll >= requestPollNanos else { return }
+                lastPoll = now
+                if retransmitter.poll() > 0 { publish(retransmitter) }
+            }
             let start = clock.now().raw + 1_000_000
             var count = 0
             var pacer = FeedPacer(.fixedRate(messagesPerSecond: rate), burst: burst.map { FeedBurst(factor: $0.factor, seconds: $0.seconds, period: $0.period) })
@@ -231,15 +274,21 @@ final class Pacer: @unchecked Sendable {
                 let message = UnsafeRawBufferPointer(start: pointer, count: length)
                 let dueNanos = start &+ (pacer.due(message) ?? 0)
                 var now = clock.now().raw
+                answer(at: now)
                 if dueNanos > now {
                     packetizer.flush(emit: emit)
-                    while now < dueNanos { now = clock.now().raw }
+                    while now < dueNanos {
+                        now = clock.now().raw
+                        answer(at: now)
+                    }
                 } else if now - dueNanos > self.maxLag {
                     self.maxLag = now - dueNanos
                 }
                 count += 1
                 if count & 1_023 == 0 { self.progress.store(count, ordering: .relaxed) }
-                times[Int(truncatingIfNeeded: packetizer.nextSequence &+ UInt64(packetizer.pendingMessages)) & mask] = dueNanos
+                let sequence = packetizer.nextSequence &+ UInt64(packetizer.pendingMessages)
+                times[Int(truncatingIfNeeded: sequence) & mask] = dueNanos
+                retransmitter?.retain(message, sequence: sequence)
                 _ = packetizer.append(message, emit: emit)
             }
             switch messages {
@@ -269,12 +318,39 @@ final class Pacer: @unchecked Sendable {
             sent = count
             progress.store(count, ordering: .relaxed)
             achievedRate = elapsed > 0 ? Double(count) / elapsed : 0
-            // Let the engine drain, then end the session.
-            usleep(200_000)
+            // Let the engine drain (answering its requests), then end the session.
+            wait(nanos: 200_000_000)
             packetizer.endOfSession(emit: emit)
+            // A gap at the very end shows only now: keep answering until the engine is done.
+            if retransmitter != nil {
+                let deadline = clock.now().raw + 30_000_000_000
+                while !finished.load(ordering: .relaxed) && clock.now().raw < deadline { wait(nanos: 10_000_000) }
+            }
         } catch {
             failure = "\(error)"
         }
+    }
+
+    /// Sleeps `nanos`, answering requests meanwhile (in the kernel's wait) when retransmitting.
+    private func wait(nanos: Int64) {
+        guard let retransmitter else {
+            usleep(UInt32(nanos / 1_000))
+            return
+        }
+        let clock = MonotonicClock()
+        let deadline = clock.now().raw + nanos
+        while true {
+            let remaining = deadline - clock.now().raw
+            if remaining <= 0 { return }
+            if retransmitter.poll(waitingAtMost: Nanos(min(remaining, 5_000_000))) > 0 { publish(retransmitter) }
+        }
+    }
+
+    private func publish(_ retransmitter: MoldUDP64Retransmitter) {
+        let counters = retransmitter.counters
+        gapsRequested.store(Int(counters.gapsRequested), ordering: .relaxed)
+        requestsAnswered.store(Int(counters.requestsAnswered), ordering: .relaxed)
+        messagesResent.store(Int(counters.messagesRetransmitted), ordering: .relaxed)
     }
 }
 

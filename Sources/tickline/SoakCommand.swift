@@ -28,7 +28,9 @@ struct SoakCommand: ParsableCommand {
             --p999-floor-us). --burst adds bursts at a multiple of the rate; --outage takes a journal sink down and brings \
             it back periodically (the local log absorbs it; the verdict needs every record delivered at the end). --venue-drop-every N trades \
             in live mode on an OUCH venue simulator in a child process that drops the session after every N orders (the \
-            verdict needs every execution applied exactly once and no halt left). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
+            verdict needs every execution applied exactly once and no halt left). --feed-gap-every N leaves out every Nth data packet \
+            of the feed and answers the engine's MoldUDP64 re-requests from the pacer (the verdict needs every injected gap \
+            asked for, none given up, and every message sent decoded). --journal FILE adds a journal section (config/journal.yaml: PostgreSQL and Redis from \
             the environment, see scripts/services). Writes DIR/soak.json and DIR/soak.tsv (one row per interval).
             """)
 
@@ -45,6 +47,7 @@ struct SoakCommand: ParsableCommand {
     @Option(help: "Shell command that takes a journal sink down (default: crash the PostgreSQL of $TICKLINE_SERVICES_DIR; a Redis without persistence loses its cursor when killed, which the journal refuses to paper over).") var outageDown = "scripts/services pg-stop immediate"
     @Option(help: "Shell command that brings it back.") var outageUp = "scripts/services pg-start"
     @Option(help: "Venue drops: trade in live mode on an OUCH venue simulator (a child tickline venue sim) that drops the session after every N orders; every execution must arrive exactly once.") var venueDropEvery: Int?
+    @Option(help: "Feed gaps: leave out every Nth data packet (N ≥ 2); the engine must see each gap and recover it through the pacer's re-request server.") var feedGapEvery: Int?
     @Option(help: "Most resident-memory growth allowed after the warm-up (MiB).") var rssGrowthMb: Double = 64
     @Option(help: "An interval's p99.9 may be at most this many times the first interval's.") var p999Factor: Double = 4
     @Option(help: "... and is never failed below this (µs).") var p999FloorUs: Double = 200
@@ -54,12 +57,27 @@ struct SoakCommand: ParsableCommand {
         guard rate >= 1 && rate <= 10_000_000, duration > 0, interval >= 1, warmup >= 0 else {
             throw ValidationError("--rate 1 ... 10000000, --duration > 0, --interval ≥ 1, --warmup ≥ 0")
         }
+        // Feed gaps: the pacer's window and re-request server, bound now so the config can name it.
+        var retransmitter: MoldUDP64Retransmitter?
+        if let feedGapEvery {
+            // With N = 1 every data packet is left out: the engine joins at the first packet it
+            // sees (the end of session) and no gap is ever seen.
+            guard feedGapEvery >= 2 else { throw ValidationError("--feed-gap-every N: N ≥ 2") }
+            do {
+                retransmitter = try MoldUDP64Retransmitter(
+                    session: Pacer.session, maxPacketBytes: Pacer.maxPacketBytes, retainMessages: 1 << 18,
+                    bind: IPv4Endpoint(.loopback, port: 0), gapEvery: feedGapEvery)
+            } catch {
+                throw ValidationError("--feed-gap-every: cannot open the re-request socket: \(error)")
+            }
+        }
         var yaml: String
         if let config {
             guard let text = try? String(contentsOfFile: config, encoding: .utf8) else { throw ValidationError("cannot read \(config)") }
             yaml = text
         } else {
-            yaml = BenchConfig.yaml(out: out)
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            yaml = BenchConfig.yaml(out: out, rerequest: retransmitter?.endpoint)
         }
         var venue: VenueDrops?
         var leftRunning: pid_t?   // the simulator, until stopped: killed if the soak fails early
@@ -90,6 +108,7 @@ struct SoakCommand: ParsableCommand {
         }
         feed.maxDuration = nil
         feed.idleTimeout = .seconds(5)
+        if let retransmitter { feed.rerequest = retransmitter.endpoint }  // a --config's own rerequest: replaced
         engineConfig.source = .moldUDP64(feed)
         switch plan {
         case "config": break
@@ -122,7 +141,7 @@ struct SoakCommand: ParsableCommand {
                                        meanGapNanos: UInt64(max(1, 1e9 / rate)))
         let schedule = SendSchedule(capacity: 1 << 22)
         let probe = BenchProbe(schedule: schedule)
-        let pacer = Pacer(messages: .generated(flow), rate: rate, total: total, schedule: schedule)
+        let pacer = Pacer(messages: .generated(flow), rate: rate, total: total, schedule: schedule, retransmitter: retransmitter)
         pacer.burst = burstPlan
         let backtest = Backtest(config: engineConfig)
         backtest.latencyProbe = probe
@@ -145,8 +164,8 @@ struct SoakCommand: ParsableCommand {
             shared.done.store(true, ordering: .releasing)
         }
 
-        var monitor = SoakMonitor(interval: interval, warmup: warmup)
-        print(SoakMonitor.header)
+        var monitor = SoakMonitor(interval: interval, warmup: warmup, feedGaps: retransmitter != nil)
+        print(monitor.header)
         let clock = MonotonicClock()
         let begin = clock.now()
         var next = begin + Nanos(Int64(interval * 1e9))
@@ -159,12 +178,13 @@ struct SoakCommand: ParsableCommand {
             guard clock.now() >= next, let started = shared.started else { continue }
             next = next + Nanos(Int64(interval * 1e9))
             let line = monitor.sample(at: Double((clock.now() - begin).raw) / 1e9, counters: started.counters, journal: started.journal,
-                                      sent: pacer.progress.load(ordering: .relaxed), probe: probe)
+                                      pacer: pacer, probe: probe)
             print(line)
             fflush(nil)
         }
         if let event = outages?.finish() { print(event) }
         pthread_join(engineThread, nil)
+        pacer.finish()
         let venueCounts = venue?.stop()
         leftRunning = nil
         if let pacerThread { pthread_join(pacerThread, nil) }
@@ -174,7 +194,7 @@ struct SoakCommand: ParsableCommand {
 
         var failures: [String] = outages?.failures ?? []
         let feedCounters = result.feed ?? LiveFeedCounters()
-        let dropped = max(0, pacer.sent - Int(feedCounters.messages)) + Int(feedCounters.lostMessages)
+        let dropped = max(0, pacer.sent - Int(feedCounters.messages), Int(feedCounters.lostMessages))  // a lost message is also not received
         if dropped > 0 { failures.append("\(dropped) feed messages dropped (sent \(pacer.sent), received \(feedCounters.messages))") }
         if let growth = monitor.rssGrowthMiB, growth > rssGrowthMb {
             failures.append(String(format: "resident memory grew %.1f MiB after the warm-up (bound %.0f)", growth, rssGrowthMb))
@@ -195,6 +215,12 @@ struct SoakCommand: ParsableCommand {
             } else {
                 failures.append("no counts from the venue simulator (see \(venue.log))")
             }
+        }
+        var gapFigures: FeedGapFigures?
+        if let retransmitter {
+            let figures = FeedGapFigures(server: retransmitter.counters, engine: feedCounters, sent: pacer.sent)
+            failures += figures.failures
+            gapFigures = figures
         }
         if let first = monitor.firstP999 {
             let bound = max(first * p999Factor, p999FloorUs * 1_000)
@@ -221,12 +247,14 @@ struct SoakCommand: ParsableCommand {
             json += "  \"fills_applied\": \(result.live?.fills ?? 0),\n  \"venue_reconnects\": \(result.venueReconnects),\n"
         }
         if let outages { json += "  \"sink_outages\": \(outages.count),\n  \"sink_outage_seconds\": \(outages.seconds),\n" }
+        if let gapFigures, let feedGapEvery { json += "  \"feed_gap_every\": \(feedGapEvery),\n" + gapFigures.json }
         json += "  \"orders\": \(probe.orders)\n}\n"
         try json.write(toFile: out + "/soak.json", atomically: true, encoding: .utf8)
         report.print()
         for warning in result.warnings { printError("warning: \(warning)") }
         if failures.isEmpty {
-            print("soak passed: \(Int(duration)) s at \(Int(rate)) msg/s; RSS growth \(String(format: "%.1f", monitor.rssGrowthMiB ?? 0)) MiB; nothing lost")
+            print("soak passed: \(Int(duration)) s at \(Int(rate)) msg/s; RSS growth \(String(format: "%.1f", monitor.rssGrowthMiB ?? 0)) MiB; nothing lost"
+                  + (gapFigures.map { "; \($0.injected) feed gaps injected, \($0.seen) seen, \($0.retransmitted) messages re-sent, none lost" } ?? ""))
         } else {
             for failure in failures { print("soak FAILED: \(failure)") }
             throw ExitCode(1)
@@ -401,14 +429,30 @@ struct VenueDrops {
 struct SoakMonitor {
     let interval: Double
     let warmup: Double
-    var rows: [String] = [header.replacingOccurrences(of: "  ", with: "\t").split(separator: "\t").joined(separator: "\t")]
+    /// Feed-gap columns (`--feed-gap-every`).
+    let feedGaps: Bool
+    var rows: [String]
     var last: (sent: Int, events: Int64, orders: Int64) = (0, 0, 0)
+    var lastGaps: (injected: Int, requested: Int, answered: Int, resent: Int) = (0, 0, 0, 0)
     var baselineRSS: Double?
     var maxRSS = 0.0
     var firstP999: Double?
     var p999s: [(Double, Double)] = []
 
-    static let header = "time_s  rss_mib  heap_mib  sent/s  events/s  orders/s  dropped  back_pressured  journal_lag  t2o_p50_us  t2o_p99_us  t2o_p999_us"
+    static let baseHeader = "time_s  rss_mib  heap_mib  sent/s  events/s  orders/s  dropped  back_pressured  journal_lag  t2o_p50_us  t2o_p99_us  t2o_p999_us"
+    /// Per interval: data packets left out, left-out packets the engine asked for (the gaps it
+    /// saw, as the re-request server counts them), requests answered, messages re-sent.
+    static let gapHeader = "  gaps  gaps_seen  answered  recovered"
+
+    var header: String { Self.baseHeader + (feedGaps ? Self.gapHeader : "") }
+
+    init(interval: Double, warmup: Double, feedGaps: Bool = false) {
+        self.interval = interval
+        self.warmup = warmup
+        self.feedGaps = feedGaps
+        rows = []
+        rows = [header.split(separator: " ", omittingEmptySubsequences: true).joined(separator: "\t")]
+    }
 
     var rssGrowthMiB: Double? { baselineRSS.map { maxRSS - $0 } }
 
@@ -423,7 +467,8 @@ struct SoakMonitor {
         Double(tickline_heap_bytes_in_use()) / 1_048_576
     }
 
-    mutating func sample(at time: Double, counters: EngineCounters, journal: Journal?, sent: Int, probe: BenchProbe) -> String {
+    mutating func sample(at time: Double, counters: EngineCounters, journal: Journal?, pacer: Pacer, probe: BenchProbe) -> String {
+        let sent = pacer.progress.load(ordering: .relaxed)
         let rss = Self.residentMiB()
         if time >= warmup {
             if baselineRSS == nil { baselineRSS = rss }
@@ -448,12 +493,100 @@ struct SoakMonitor {
             if firstP999 == nil { firstP999 = p999 }
             p999s.append((time, p999))
         }
-        let values = [
+        var values = [
             String(format: "%.0f", time), String(format: "%.1f", rss), String(format: "%.1f", Self.heapMiB()),
             String(format: "%.0f", rates.0), String(format: "%.0f", rates.1), String(format: "%.0f", rates.2),
             "\(dropped)", "\(counters.decodeBackPressured.current)", "\(lag)", us(50), us(99), us(99.9),
         ]
+        if feedGaps {
+            let now = (pacer.gapsInjected.load(ordering: .relaxed), pacer.gapsRequested.load(ordering: .relaxed),
+                       pacer.requestsAnswered.load(ordering: .relaxed), pacer.messagesResent.load(ordering: .relaxed))
+            values += ["\(now.0 - lastGaps.injected)", "\(now.1 - lastGaps.requested)", "\(now.2 - lastGaps.answered)", "\(now.3 - lastGaps.resent)"]
+            lastGaps = now
+        }
         rows.append(values.joined(separator: "\t"))
-        return values.enumerated().map { index, value in value.leftPadded(index == 0 ? 6 : 9) }.joined(separator: " ")
+        return values.enumerated().map { index, value in value.leftPadded(index == 0 ? 6 : index >= 12 ? 10 : 9) }.joined(separator: " ")
+    }
+}
+
+/// The feed-gap stress's end figures and verdict (`--feed-gap-every`): the pacer's
+/// retransmitter against the engine's MoldUDP64 session.
+///
+/// Which gaps must the engine see? It opens one gap for every packet that arrives beyond the
+/// highest sequence it knows, and asks for the missing range. With N ≥ 2 a left-out packet is
+/// always followed by a sent one, so on a clean loopback each injected gap is an engine gap of
+/// its own (a gap in the last data packet shows with the end of session). Gaps merge when the
+/// packets between them are missing too — datagrams the kernel dropped when the engine fell
+/// behind — and the engine then asks for one range covering several left-out packets (and
+/// counts kernel drops elsewhere as gaps of their own). So its gap count is reported but not
+/// judged; the verdict counts an injected gap as seen when a request covered its first
+/// message, and needs every one seen, every message decoded, and none given up.
+struct FeedGapFigures {
+    let injected: Int
+    let messagesLeftOut: Int
+    /// The server's: injected gaps asked for, expired unasked, new ranges requested,
+    /// requests answered and refused, messages re-sent, replies the socket refused.
+    let seen: Int
+    let expired: Int
+    let ranges: Int
+    let answered: Int
+    let refused: Int
+    let retransmitted: Int
+    let replyFailures: Int
+    /// The engine's: gaps opened, requests sent, stale episodes, messages given up (and why),
+    /// messages decoded.
+    let engineGaps: Int
+    let engineRequests: Int
+    let staleEpisodes: Int
+    let lost: Int
+    let lostReorderBufferFull: Int
+    let lostRecoveryTimeout: Int
+    let lostOther: Int
+    let decoded: Int
+    let sent: Int
+
+    init(server: MoldUDP64RetransmissionCounters, engine: LiveFeedCounters, sent: Int) {
+        injected = Int(server.packetsLeftOut)
+        messagesLeftOut = Int(server.messagesLeftOut)
+        seen = Int(server.gapsRequested)
+        expired = Int(server.gapsExpired)
+        ranges = Int(server.rangesRequested)
+        answered = Int(server.requestsAnswered)
+        refused = Int(server.requestsRefused)
+        retransmitted = Int(server.messagesRetransmitted)
+        replyFailures = Int(server.replyFailures)
+        engineGaps = Int(engine.mold.gaps)
+        engineRequests = Int(engine.mold.retransmissionRequests)
+        staleEpisodes = Int(engine.mold.staleEpisodes)
+        lost = Int(engine.lostMessages)
+        lostReorderBufferFull = Int(engine.mold.lossReorderBufferFull)
+        lostRecoveryTimeout = Int(engine.mold.lossRecoveryTimeout)
+        lostOther = Int(engine.mold.lossPacketTooLarge + engine.mold.lossSessionChanged)
+        decoded = Int(engine.messages)
+        self.sent = sent
+    }
+
+    var failures: [String] {
+        var failures: [String] = []
+        if injected == 0 { failures.append("no feed gap was injected (too few packets for --feed-gap-every)") }
+        if seen < injected {
+            failures.append("the engine asked for \(seen) of the \(injected) feed gaps injected (\(expired) left the pacer's window unasked)")
+        }
+        if lost > 0 {
+            failures.append("feed gaps not recovered: the engine gave up \(lost) messages (loss events: reorder buffer full \(lostReorderBufferFull), "
+                            + "recovery timeout \(lostRecoveryTimeout), other \(lostOther); replies the socket refused \(replyFailures))")
+        }
+        if decoded != sent { failures.append("the engine decoded \(decoded) feed messages, the pacer sent \(sent)") }
+        return failures
+    }
+
+    var json: String {
+        "  \"gaps_injected\": \(injected),\n  \"messages_left_out\": \(messagesLeftOut),\n  \"gaps_seen\": \(seen),\n  \"gaps_expired\": \(expired),\n"
+            + "  \"ranges_requested\": \(ranges),\n  \"requests_answered\": \(answered),\n  \"requests_refused\": \(refused),\n"
+            + "  \"messages_retransmitted\": \(retransmitted),\n  \"reply_failures\": \(replyFailures),\n"
+            + "  \"engine_gaps\": \(engineGaps),\n  \"engine_requests\": \(engineRequests),\n  \"stale_episodes\": \(staleEpisodes),\n"
+            + "  \"lost_messages\": \(lost),\n"
+            + "  \"loss_events\": { \"reorder_buffer_full\": \(lostReorderBufferFull), \"recovery_timeout\": \(lostRecoveryTimeout), \"other\": \(lostOther) },\n"
+            + "  \"messages_decoded\": \(decoded),\n"
     }
 }

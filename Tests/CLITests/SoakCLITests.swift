@@ -79,4 +79,36 @@ import Testing
         let log = try String(contentsOfFile: directory + "/venue.log", encoding: .utf8)
         #expect(log.contains("OUCH venue on 127.0.0.1:") && log.contains("executions \(executions),"))
     }
+
+    /// --feed-gap-every N: the pacer leaves out every Nth data packet; the engine sees each gap,
+    /// re-requests it from the pacer and decodes every message sent, none given up.
+    @Test func feedGapsAreSeenAndEveryOneRecovered() throws {
+        let directory = NSTemporaryDirectory() + "tickline-soak-cli-gaps-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let (status, text) = try Self.soak(["--feed-gap-every", "40"], directory)
+        #expect(status == 0, "\(text)")
+        let data = try #require(FileManager.default.contents(atPath: directory + "/soak.json"))
+        let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        func figure(_ key: String) -> Int { object[key] as? Int ?? -1 }
+        let injected = figure("gaps_injected")
+        #expect(injected >= 100, "\(object)")  // 16,000 messages, about one a packet at 4,000 msg/s
+        // Every injected gap asked for (its first message requested); the engine opened gaps.
+        #expect(figure("gaps_seen") == injected && figure("gaps_expired") == 0 && figure("engine_gaps") > 0, "\(object)")
+        #expect(figure("requests_answered") >= injected && figure("requests_refused") == 0, "\(object)")
+        #expect(figure("messages_retransmitted") >= figure("messages_left_out") && figure("messages_left_out") >= injected, "\(object)")
+        #expect(figure("lost_messages") == 0 && figure("messages_decoded") == figure("sent") && figure("dropped") == 0, "\(object)")
+        #expect(text.contains("\(injected) feed gaps injected"))
+        // The interval rows carry the gap columns; together they account for every gap injected.
+        let rows = try String(contentsOfFile: directory + "/soak.tsv", encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t") }
+        let header = try #require(rows.first)
+        #expect(Array(header.suffix(4)) == ["gaps", "gaps_seen", "answered", "recovered"])
+        func total(_ column: Int) -> Int { rows.dropFirst().map { Int($0[$0.count - 4 + column]) ?? 0 }.reduce(0, +) }
+        #expect(total(0) > 0 && total(0) <= injected && total(1) <= total(0) + 1, "\(rows)")
+    }
+
+    @Test func feedGapsEveryPacketIsRefused() throws {
+        let (status, text) = try Self.soak(["--feed-gap-every", "1"], NSTemporaryDirectory() + "tickline-soak-cli-gaps1-\(getpid())")
+        #expect(status != 0)
+        #expect(text.contains("--feed-gap-every N: N ≥ 2"), "\(text)")
+    }
 }
