@@ -59,6 +59,31 @@ import TicklineCore
         usleep(50_000)
     }
 
+    /// `source.recovery`: the gap-recovery settings reach the feed's session; bad values are
+    /// errors naming the key.
+    @Test func recoverySettingsAreReadAndChecked() throws {
+        let tuned = try Self.config(port: 40_000, name: "recovery", source: "recovery: { reorder_packets: 4096, retransmit_ms: 5, timeout_ms: 250 }")
+        let plain = try Self.config(port: 40_000, name: "recovery")
+        guard case .moldUDP64(let feed) = tuned.source, case .moldUDP64(let defaults) = plain.source else {
+            Issue.record("not a live feed")
+            return
+        }
+        #expect(feed.session.reorderPackets == 4096 && feed.session.retransmitInterval == .milliseconds(5)
+                && feed.session.recoveryTimeout == .milliseconds(250))
+        #expect(defaults.session.reorderPackets == 8192 && defaults.session.recoveryTimeout == .seconds(1))
+        for (extra, key) in [("recovery: { reorder_packets: 8 }", "source.recovery.reorder_packets"),
+                             ("recovery: { retransmit_ms: 0 }", "source.recovery.retransmit_ms"),
+                             ("recovery: { reorder: 64 }", "source.recovery.reorder"),
+                             ("recovery: { retransmit_ms: 50, timeout_ms: 10 }", "source.recovery")] {
+            do {
+                _ = try Self.config(port: 40_000, name: "recovery", source: extra)
+                Issue.record("\(extra) was accepted")
+            } catch let error as ConfigError {
+                #expect(error.keyPath == key, "\(extra): \(error)")
+            }
+        }
+    }
+
     @Test func aGeneratedSessionSentOverUDPIsTradedLikeTheSameFileReplayed() throws {
         let generated = try GeneratedSession.prepare(ITCHGeneratorConfig(symbols: 6, messages: 120_000, seed: 21), directory: Self.directory)
         // The same file replayed: how many events its messages make.

@@ -74,6 +74,9 @@ public enum SourceConfig: Sendable, Equatable {
 ///   poll: blocking              # blocking | busy (a pinned decode thread)
 ///   max_duration_s: 60          # end this long after the first packet (default: at end of session)
 ///   idle_timeout_s: 5           # end when the feed is silent this long (default: never)
+///   recovery: { reorder_packets: 8192, retransmit_ms: 20, timeout_ms: 1000 }
+///                               # packets held behind a gap (2 KiB each), re-request interval,
+///                               # give a missing range up after this long without progress
 ///   # dates: the session date of the feed's ITCH times (default: today in New York)
 /// bars:                         # bars built from trades (event sources)
 ///   interval_s: 60
@@ -181,11 +184,11 @@ public struct EngineConfig {
         let sourceNode = try top.required("source")
         let s = try sourceNode.mapping(allowed: [
             "kind", "files", "symbols", "zone", "feed_latency_us", "generator", "dates", "trading_status",
-            "listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s",
+            "listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s", "recovery",
         ])
         let kind = try s.required("kind").choice(["itch", "dbn", "bars", "generator", "moldudp64"])
         if kind != "moldudp64" {
-            for key in ["listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s"] {
+            for key in ["listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s", "recovery"] {
                 if let n = s[key] { throw n.error("\(key): only for kind: moldudp64 (a live feed)") }
             }
         }
@@ -369,6 +372,27 @@ public struct EngineConfig {
             let seconds = try n.double()
             guard seconds > 0 && seconds <= 86_400 else { throw n.error("idle_timeout_s must be in (0, 86400]") }
             config.idleTimeout = Nanos(Int64(seconds * 1e9))
+        }
+        if let n = s["recovery"] {
+            let r = try n.mapping(allowed: ["reorder_packets", "retransmit_ms", "timeout_ms"])
+            if let p = r["reorder_packets"] {
+                let packets = try p.int()
+                guard (16...1 << 20).contains(packets) else { throw p.error("reorder_packets must be 16...1048576") }
+                config.session.reorderPackets = packets
+            }
+            if let m = r["retransmit_ms"] {
+                let ms = try m.int()
+                guard (1...60_000).contains(ms) else { throw m.error("retransmit_ms must be 1...60000") }
+                config.session.retransmitInterval = .milliseconds(Int64(ms))
+            }
+            if let m = r["timeout_ms"] {
+                let ms = try m.int()
+                guard (1...3_600_000).contains(ms) else { throw m.error("timeout_ms must be 1...3600000") }
+                config.session.recoveryTimeout = .milliseconds(Int64(ms))
+            }
+            if config.session.recoveryTimeout < config.session.retransmitInterval {
+                throw n.error("timeout_ms must be at least retransmit_ms")
+            }
         }
         return config
     }

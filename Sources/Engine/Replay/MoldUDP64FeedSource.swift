@@ -25,6 +25,10 @@ public struct LiveFeedConfig: Sendable, Equatable {
     public var maxDuration: Nanos?
     /// End the run when no packet came for this long after the first (nil: never).
     public var idleTimeout: Nanos?
+    /// Gap recovery: the reorder buffer, the re-request interval and when a range is given
+    /// up (`recovery:`). The buffer must hold every packet that arrives while a gap waits for
+    /// its answer, including what piles up while the engine stalls.
+    public var session = MoldUDP64SessionConfiguration(reorderPackets: 8_192)
 
     public init(listen: IPv4Endpoint, multicast: MulticastMembership? = nil, rerequest: IPv4Endpoint? = nil, busyPoll: Bool = false,
                 date: CivilDate = CivilDate(2024, 1, 2), maxDuration: Nanos? = nil, idleTimeout: Nanos? = nil) {
@@ -109,7 +113,7 @@ public final class MoldUDP64FeedSource: ReplaySource {
         } catch {
             throw EngineError.setup("source: cannot listen on \(config.listen): \(error)")
         }
-        session = MoldUDP64Session()
+        session = MoldUDP64Session(configuration: config.session)
         var capacity = 1
         while capacity < max(stagingCapacity, 8_192) { capacity <<= 1 }
         staging = .allocate(capacity: capacity)

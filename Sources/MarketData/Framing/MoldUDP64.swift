@@ -254,7 +254,7 @@ extension MoldUDP64Handler {
 }
 
 /// Sizing and timing of a `MoldUDP64Session`.
-public struct MoldUDP64SessionConfiguration: Sendable {
+public struct MoldUDP64SessionConfiguration: Sendable, Equatable {
     /// The sequence number expected first; 0 adopts the first packet's (a late join). With a
     /// non-zero value a later session change expects sequence 1 of the new session.
     public var firstSequence: UInt64
