@@ -88,6 +88,17 @@ let package = Package(
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
         .executableTarget(
+            name: "EngineBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Engine", package: rootPackage),
+                .product(name: "TicklineConfig", package: rootPackage),
+            ],
+            path: "Benchmarks/EngineBenchmarks",
+            swiftSettings: [.unsafeFlags(cpuFlags)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
             name: "SimulationBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),

@@ -196,6 +196,19 @@ struct RecorderState {
         dayStartEquity = equity
         if case .recent(let count) = configuration.retention { recentLimit = count } else { recentLimit = nil }
         orderLog = OrderLog(recentLimit: recentLimit)
+        if let limit = recentLimit {
+            // A bounded window has a known size: take it now, so that recording on the risk
+            // thread allocates nothing once running (the arrays fill, compact, refill).
+            orderLog.reserve(limit)
+            trades.reserveCapacity(2 * limit)
+            execIDs.reserveCapacity(limit + 1)
+            execIDRing.reserveCapacity(limit)
+        }
+        sampleTimes.reserveCapacity(4_096)
+        sampleEquity.reserveCapacity(4_096)
+        days.reserveCapacity(64)
+        riskRejects.reserveCapacity(64)
+        venueRejects.reserveCapacity(64)
     }
 
     // MARK: Feeding (see BacktestRecorder for each input's meaning)

@@ -120,6 +120,16 @@ struct OrderLog {
 
     init(recentLimit: Int? = nil) { self.recentLimit = recentLimit }
 
+    /// Takes the memory a window of `limit` needs at most (rows up to twice the window plus
+    /// working orders before a compaction; the index and its twin; compaction's scratch).
+    mutating func reserve(_ limit: Int) {
+        let most = 2 * limit + 1_024
+        rows.reserveCapacity(most)
+        index.reserveCapacity(most)
+        spareIndex.reserveCapacity(most)
+        positions = [Int](repeating: -1, count: 2 * most)
+    }
+
     mutating func row(for id: OrderID) -> Int? { index[id.raw] }
 
     mutating func append(_ record: OrderRecord) -> Int {

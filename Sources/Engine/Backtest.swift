@@ -107,9 +107,9 @@ public final class Backtest {
             if (try? venueNode.mapping(allowed: ["seed", "capacity", "latency", "fees", "price_band", "queue"]))?["seed"] == nil { venueConfig.seed = config.seed }
         }
         let venueBooks = OrderBooks(
-            capacity: liveVenue == nil ? BookCapacity(orders: config.orders, instruments: instruments, levelsPerSide: 1 << 16)
-                                       : BookCapacity(orders: 1_024, instruments: 1, levelsPerSide: 16),
+            capacity: liveVenue == nil ? Upstream.bookCapacity(config) : BookCapacity(orders: 1_024, instruments: 1, levelsPerSide: 16),
             semantics: upstream.books.semantics)
+        if liveVenue == nil { Upstream.preallocate(venueBooks, config) }
         let venue = SimulatedVenue(config: venueConfig, books: venueBooks)
 
         let decodeRing = SPSCRing<EngineMessage>(capacity: config.ringCapacity)

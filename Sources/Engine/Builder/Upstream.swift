@@ -18,6 +18,19 @@ public struct Upstream {
     public let trigger: EvaluationTrigger
     public let eventsAreBars: Bool
 
+    /// The engine's book capacity: `engine.orders`, `engine.instruments`, 64 price levels per
+    /// side allocated up front (sides grow by doubling past that).
+    public static func bookCapacity(_ config: EngineConfig) -> BookCapacity {
+        BookCapacity(orders: config.orders, instruments: config.instruments, levelsPerSide: 1 << 16, initialLevels: 64)
+    }
+
+    /// Allocates the books' level arrays and level table up front (for the first 4,096
+    /// instruments: 1.5 MiB a thousand instruments), so the replay does not allocate them on
+    /// the hot path as instruments and levels first appear.
+    public static func preallocate(_ books: OrderBooks, _ config: EngineConfig) {
+        books.preallocateLevels(for: 0..<min(config.instruments, 4_096))
+    }
+
     /// `observeOnly`: no model (features export); the registry comes from the strategy's
     /// `features:` (required then).
     public static func build(_ config: EngineConfig, observeOnly: Bool = false) throws -> Upstream {
@@ -45,9 +58,8 @@ public struct Upstream {
             source = try BarsReplaySource(files: files, zone: zone)
             eventsAreBars = true
         }
-        let books = OrderBooks(
-            capacity: BookCapacity(orders: config.orders, instruments: config.instruments, levelsPerSide: 1 << 16),
-            semantics: semantics)
+        let books = OrderBooks(capacity: Upstream.bookCapacity(config), semantics: semantics)
+        Upstream.preallocate(books, config)
 
         var plan: FeaturePlan?
         var registry: FeatureRegistry?
