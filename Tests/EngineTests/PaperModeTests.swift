@@ -221,6 +221,12 @@ import TicklineCore
         #expect(feed.messages == UInt64(messages.count))
         #expect(feed.endOfSession)
         #expect(result.books.integrity.unknownOrders == 0)
+        // The same figures in the counters file, for `tickline stat` and the soak.
+        let counters = try CountersReader(path: Self.directory + "/gaps.counters")
+        #expect(counters.value(named: "feed.gaps").map { $0 >= 1 } == true)
+        #expect(counters.value(named: "feed.requests") == Int64(feed.requests))
+        #expect(counters.value(named: "feed.lost_messages") == 0)
+        #expect(counters.value(named: "feed.stale_episodes") == 1)
     }
 
     @Test func killHaltsWithinADutyCycleAndStopEndsTheRun() throws {

@@ -160,7 +160,24 @@ public final class MoldUDP64FeedSource: ReplaySource {
         }
         counters.events += written
         if written == 0 && head == tail { checkEnd() }
+        fills &+= 1
+        if fills & 63 == 0 { publishFeedCounters() }
         return written
+    }
+
+    var fills = 0
+    var engineCounters: EngineCounters?
+
+    public func attach(counters: EngineCounters) { engineCounters = counters }
+
+    /// The feed's gap figures into the counters file (`tickline stat`, the soak).
+    func publishFeedCounters() {
+        guard let engineCounters else { return }
+        let mold = session.counters
+        engineCounters.feedGaps.set(Int64(truncatingIfNeeded: mold.gaps))
+        engineCounters.feedRequests.set(Int64(truncatingIfNeeded: live.requests))
+        engineCounters.feedLostMessages.set(Int64(truncatingIfNeeded: live.lostMessages))
+        engineCounters.feedStaleEpisodes.set(Int64(truncatingIfNeeded: mold.staleEpisodes))
     }
 
     func checkEnd() {
@@ -176,6 +193,7 @@ public final class MoldUDP64FeedSource: ReplaySource {
 
     func finish() {
         finished = true
+        publishFeedCounters()
         live.mold = session.counters
         live.socket = receiver.counters
         counters.decodeErrors = Int(decoder.totalErrors)

@@ -28,6 +28,12 @@ public protocol ReplaySource: AnyObject {
     var progress: (done: Int, total: Int) { get }
     /// Warnings met so far (framing fallbacks, skipped records), for the run's report.
     var warnings: [String] { get }
+    /// The engine's counters file, for a source with live figures of its own (a feed's gaps).
+    func attach(counters: EngineCounters)
+}
+
+extension ReplaySource {
+    public func attach(counters: EngineCounters) {}
 }
 
 /// Dense ids for sparse instrument keys (ITCH symbols, DBN instrument ids), stable for a run.

@@ -30,6 +30,7 @@ public final class DecodeAgent: Agent {
         published = counters.decodePublished
         backPressured = counters.decodeBackPressured
         control = counters.controlCommand
+        source.attach(counters: counters)
     }
 
     public func doWork() -> Int {

@@ -30,6 +30,12 @@ public struct EngineCounters: @unchecked Sendable {
     public let journalRecords: Counter
     public let journalDropped: Counter
     public let simulatedTime: Counter
+    /// Live feeds (MoldUDP64): sequence gaps opened, retransmission requests sent, messages
+    /// given up, and episodes of the feed marked stale (published every 64 batches).
+    public let feedGaps: Counter
+    public let feedRequests: Counter
+    public let feedLostMessages: Counter
+    public let feedStaleEpisodes: Counter
     /// The operator's control cell (`tickline kill` writes it; decode and risk read it once
     /// per duty cycle) and risk's acknowledgement (the command value it acted on).
     public let controlCommand: Counter
@@ -60,6 +66,10 @@ public struct EngineCounters: @unchecked Sendable {
         journalRecords = try counter("journal.records")
         journalDropped = try counter("journal.dropped")
         simulatedTime = try counter("clock.simulated_ns")
+        feedGaps = try counter("feed.gaps")
+        feedRequests = try counter("feed.requests")
+        feedLostMessages = try counter("feed.lost_messages")
+        feedStaleEpisodes = try counter("feed.stale_episodes")
         controlCommand = try counter(EngineControl.commandCounter)
         controlAck = try counter(EngineControl.ackCounter)
     }
