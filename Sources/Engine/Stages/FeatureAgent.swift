@@ -233,9 +233,7 @@ public final class FeatureAgent: Agent {
         guard id.index < instruments else { return 0 }
         var written = 0
         if update == .changed {
-            let (bid, ask) = booksRef { books in
-                (books.bestBid(id)?.price.raw ?? Price.undefined.raw, books.bestAsk(id)?.price.raw ?? Price.undefined.raw)
-            }
+            let (bid, ask) = booksRef { $0.bestPrices(id) }
             if bid != lastBid[id.index] || ask != lastAsk[id.index] {
                 lastBid[id.index] = bid
                 lastAsk[id.index] = ask

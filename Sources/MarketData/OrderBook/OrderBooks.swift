@@ -349,6 +349,16 @@ public final class OrderBooks: @unchecked Sendable {
         return BookLevel(records[Int(nodes[Int(array.count) &- 1 &- level])])
     }
 
+    /// The best bid and ask prices (raw; `Price.undefined.raw` for an empty side), from the
+    /// two sides' headers (one cache line): no level record is read, unlike `bestBid` and
+    /// `bestAsk` (the features stage checks the touch after every change).
+    @inlinable public func bestPrices(_ instrument: InstrumentID) -> (bid: Int64, ask: Int64) {
+        guard instrument.index < instrumentCapacity else { return (Price.undefined.raw, Price.undefined.raw) }
+        let bids = sides[sideIndex(instrument, .buy)]
+        let asks = sides[sideIndex(instrument, .sell)]
+        return (bids.count > 0 ? bids.best : Price.undefined.raw, asks.count > 0 ? asks.best : Price.undefined.raw)
+    }
+
     @inlinable public func bestBid(_ instrument: InstrumentID) -> BookLevel? { level(instrument, .buy, 0) }
     @inlinable public func bestAsk(_ instrument: InstrumentID) -> BookLevel? { level(instrument, .sell, 0) }
 

@@ -198,6 +198,11 @@ private func event(_ kind: MarketEventKind, _ id: UInt64, qty: Int64 = 0, price:
                 reference[id] = nil
                 reference[newID] = Ref(side: order.side, price: price, qty: qty, instrument: order.instrument, seq: seq)
             }
+            for instrument in [InstrumentID(1), InstrumentID(2)] {
+                let best = books.bestPrices(instrument)
+                #expect(best.bid == (books.bestBid(instrument)?.price.raw ?? Price.undefined.raw))
+                #expect(best.ask == (books.bestAsk(instrument)?.price.raw ?? Price.undefined.raw))
+            }
             if step % 997 == 0 { compare(books, reference.mapValues { ($0.side, $0.price, $0.qty, $0.instrument, $0.seq) }) }
         }
         compare(books, reference.mapValues { ($0.side, $0.price, $0.qty, $0.instrument, $0.seq) })
