@@ -3,9 +3,9 @@ import Engine
 import Foundation
 import TicklineConfig
 
-/// The whole engine in steady state: a generated ITCH session → decode → L3 books, tick
-/// features and the shipped LightGBM model on every book change (config/demo.yaml's strategy)
-/// → risk → the simulated venue, fused on one thread in backtest mode; and the same with the
+/// The whole engine in steady state: the main job (config/demo.yaml: a generated ITCH session
+/// → decode → L3 books, tick features and the shipped LightGBM model on every book change →
+/// risk → the simulated venue, fused on one thread) on a longer session; and the same with the
 /// model on every trade and a local journal of every prediction and its feature vector (one
 /// log segment: the journal thread's segment roll is cold work, not measured here). The
 /// engine runs on its own thread for the whole
@@ -26,50 +26,21 @@ final class RunningEngine: @unchecked Sendable {
     init(journal: Bool) throws {
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         let name = journal ? "journal" : "plain"
-        let yaml = """
-            engine: { mode: backtest, seed: 7, instruments: 64, capital: 1000000, report_keep: 16384, counters: \(work)/\(name).counters }
-            source:
-              kind: generator
-              generator: { symbols: 16, messages: 6000000, seed: 42, cache: \(NSTemporaryDirectory()) }
-              dates: [2024-01-02]
-            strategy:
-              kind: model
-              features: \(root)/config/features/tick-alpha.yaml
-              model: \(root)/config/models/demo-tick.txt
-              evaluate_on: \(journal ? "trade" : "book")
-              policy: { kind: score, buy_above: 0.0004, sell_below: -0.0004, full_confidence: 0.002 }
-              sizing: { max_position: 300, lot_size: 100, scale_by_confidence: false }
-            execution: { style: marketable, offset_ticks: 0, tick: 0.01 }
-            risk:
-              max_order_qty: 500
-              max_order_notional: 250000
-              price_band_pct: 5
-              max_position: 300
-              max_gross_exposure: 3000000
-              max_net_exposure: 1500000
-              max_open_orders: 64
-              max_positions: 16
-              risk_per_trade_pct: 100
-              daily_loss_limit: 50000
-              max_drawdown: 75000
-              max_orders_per_second: 200
-              stale_after_ms: 0
-              order_ids: { in_memory: true }
-              pdt: { enabled: false }
-            venue:
-              latency: { order_entry: { kind: constant, ns: 40000 }, response: { kind: constant, ns: 35000 } }
-            threads: { mode: fused, idle: spin }
-            """ + (journal ? """
-
-            journal:
-              name: bench
-              directory: \(work)/journal
-              fsync: never
-              segment_mb: 1024
-              postgres: { enabled: false }
-              redis: { enabled: false }
-              record: { predictions: all, features: all }
-            """ : "")
+        // The main job's own config (config/demo.yaml), longer, with its paths made absolute,
+        // the report's bounded window (as paper and live keep it) and this variant's journal.
+        var yaml = try String(contentsOfFile: root + "/config/demo.yaml", encoding: .utf8)
+        func replace(_ old: String, _ new: String) {
+            precondition(yaml.contains(old), "config/demo.yaml no longer has '\(old)': update EngineBenchmarks")
+            yaml = yaml.replacingOccurrences(of: old, with: new)
+        }
+        replace("counters: /tmp/tickline-demo.counters", "counters: \(work)/\(name).counters\n  report_keep: 16384")
+        replace("output: out/demo", "output: \(work)/\(name)-out")
+        replace("messages: 2000000, seed: 42, cache: /tmp", "messages: 6000000, seed: 42, cache: \(NSTemporaryDirectory())")
+        replace(": config/", ": \(root)/config/")
+        replace("directory: /tmp/tickline-demo-journal", "directory: \(work)/journal\n  segment_mb: 1024")
+        replace("record: { predictions: changes, features: changes }",
+                journal ? "record: { predictions: all, features: all }" : "record: { predictions: off, features: off }")
+        if journal { replace("evaluate_on: book", "evaluate_on: trade") }
         let config = try EngineConfig.parse(ConfigNode.parse(yaml, file: "engine-bench.yaml"), file: "engine-bench.yaml")
         backtest = Backtest(config: config)
         backtest.onStart = { [unowned self] started in
