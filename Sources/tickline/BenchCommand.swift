@@ -31,8 +31,8 @@ struct BenchCommand: ParsableCommand {
             cannot hide its backlog — coordinated omission). --venue ouch trades in live mode on a child `tickline venue \
             sim --ouch 0` over loopback TCP instead of the in-process simulated venue and adds wire-to-venue (scheduled \
             send time → the simulator read the order's bytes) and order-to-venue (order handed to the venue session → \
-            read by the simulator), from the simulator's receipt log (both CLOCK_REALTIME on this host). Prints p50 … p99.99 and max per measure, the rate achieved \
-            and drops; writes DIR/<measure>.hgrm, DIR/bench.json and DIR/latency.svg (and latency.png when rsvg-convert \
+            read by the simulator), from the simulator's receipt log (both CLOCK_REALTIME on this host). Prints p50 … \
+            p99.99 and max per measure, the rate achieved and drops; writes DIR/<measure>.hgrm, DIR/bench.json and DIR/latency.svg (and latency.png when rsvg-convert \
             is present). --compare A.json B.json prints two runs side by side. The default config is the demo \
             pipeline (tick features, the demo LightGBM model evaluated on every trade, risk, the simulated venue), \
             run from the repository root.
@@ -84,7 +84,7 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("\(error)")
         }
         guard engineConfig.mode == (child == nil ? .paper : .live), case .moldUDP64(var feed) = engineConfig.source else {
-            throw ValidationError("the bench config must be engine.mode: paper with source.kind: moldudp64")
+            throw ValidationError("the bench config must be engine.mode: \(child == nil ? "paper" : "live") with source.kind: moldudp64")
         }
         feed.maxDuration = nil
         feed.idleTimeout = .seconds(3)
@@ -725,12 +725,14 @@ struct BenchReport {
         Swift.print("measure".padding(toLength: 16, withPad: " ", startingAt: 0) + (percentiles.map(\.0) + ["max"]).map { ("A " + $0).leftPadded(11) + ("B " + $0).leftPadded(11) + "B/A".leftPadded(7) }.joined())
         let lm = left["measures_ns"] as? [String: [String: Any]] ?? [:], rm = right["measures_ns"] as? [String: [String: Any]] ?? [:]
         for name in BenchProbe.measures {
-            guard let l = lm[name], let r = rm[name] else { continue }
+            // A measure only one run has (the venue's, from a --venue ouch run): "-" for the other.
+            let l = lm[name], r = rm[name]
+            guard l != nil || r != nil else { continue }
             var line = name.padding(toLength: 16, withPad: " ", startingAt: 0)
             for key in percentiles.map(\.0) + ["max"] {
-                let x = (l[key] as? NSNumber)?.doubleValue ?? 0, y = (r[key] as? NSNumber)?.doubleValue ?? 0
-                line += String(format: "%.2f", x / 1e3).leftPadded(11) + String(format: "%.2f", y / 1e3).leftPadded(11)
-                line += (x > 0 ? String(format: "%.2f", y / x) : "-").leftPadded(7)
+                let x = (l?[key] as? NSNumber)?.doubleValue, y = (r?[key] as? NSNumber)?.doubleValue
+                line += (x.map { String(format: "%.2f", $0 / 1e3) } ?? "-").leftPadded(11) + (y.map { String(format: "%.2f", $0 / 1e3) } ?? "-").leftPadded(11)
+                line += (x.flatMap { x in y.flatMap { x > 0 ? String(format: "%.2f", $0 / x) : nil } } ?? "-").leftPadded(7)
             }
             Swift.print(line)
         }
