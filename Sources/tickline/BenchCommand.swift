@@ -9,10 +9,16 @@ import Synchronization
 import Simulation
 import TicklineConfig
 import TicklineCore
+import Venues
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `tickline bench`: the latency harness. A pacer thread sends a generated ITCH session as
 /// MoldUDP64 over UDP loopback at a fixed message rate; the engine runs in paper mode on the
-/// chosen thread plan; every new order's trace is read as routing hands it to the venue.
+/// chosen thread plan; every new order's trace is read as routing hands it to the venue. With
+/// `--venue ouch` the engine runs in live mode against a child OUCH venue simulator over
+/// loopback TCP, whose receipt log gives each order's arrival at the venue.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -22,8 +28,11 @@ struct BenchCommand: ParsableCommand {
             the features stage), features (books and features), model, risk, routing (risk → the order handed to the \
             venue), tick-to-order (datagram received → order handed to the venue) and wire-to-order (the packet's \
             scheduled send time → order handed to the venue: latency from the schedule, so a stalled sender or engine \
-            cannot hide its backlog — coordinated omission). Prints p50 … p99.99 and max per measure, the rate achieved \
-            and drops; writes DIR/<measure>.hgrm, DIR/bench.json and DIR/latency.svg (and latency.png when rsvg-convert \
+            cannot hide its backlog — coordinated omission). --venue ouch trades in live mode on a child `tickline venue \
+            sim --ouch 0` over loopback TCP instead of the in-process simulated venue and adds wire-to-venue (scheduled \
+            send time → the simulator read the order's bytes) and order-to-venue (order handed to the venue session → \
+            read by the simulator), from the simulator's receipt log (both CLOCK_REALTIME on this host). Prints p50 … \
+            p99.99 and max per measure, the rate achieved and drops; writes DIR/<measure>.hgrm, DIR/bench.json and DIR/latency.svg (and latency.png when rsvg-convert \
             is present). --compare A.json B.json prints two runs side by side. The default config is the demo \
             pipeline (tick features, the demo LightGBM model evaluated on every trade, risk, the simulated venue), \
             run from the repository root.
@@ -36,6 +45,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Instruments in the generated session.") var symbols: Int = 16
     @Option(help: "Thread plan: config (the config's), fused (one thread) or two-thread (decode+features | risk+routing).") var plan: String = "fused"
     @Option(help: "CPUs to pin the engine's threads to, in plan order (e.g. 1 or 1,2); the pacer takes the first CPU not listed.") var cpus: String?
+    @Option(help: "Venue: sim (the in-process simulated venue, paper mode) or ouch (live mode on a child tickline venue sim --ouch 0 over loopback TCP; adds wire_to_venue and order_to_venue). ouch uses the built-in config.") var venue: String = "sim"
     @Option(help: "Output directory.") var out: String = "out/bench"
     @Option(help: "A label for this run (in bench.json and --compare).") var label: String?
     @Option(parsing: .upToNextOption, help: "Compare two bench.json files (A B) and exit.") var compare: [String] = []
@@ -48,19 +58,33 @@ struct BenchCommand: ParsableCommand {
         }
         guard rate >= 1 && rate <= 50_000_000 else { throw ValidationError("--rate must be 1 ... 50000000") }
         guard duration > 0 && warmup >= 0 && duration + warmup <= 3_600 else { throw ValidationError("--duration and --warmup: up to an hour together") }
+        guard venue == "sim" || venue == "ouch" else { throw ValidationError("--venue: sim or ouch") }
+        var child: ChildVenue?
+        var leftRunning: pid_t?   // the simulator, until stopped: killed if the bench fails early
+        defer { if let leftRunning { kill(leftRunning, SIGKILL); _ = ChildProcess.wait(leftRunning) } }
         var engineConfig: EngineConfig
         do {
             if let config {
+                guard venue == "sim" else { throw ValidationError("--venue ouch trades the built-in config: leave out --config") }
                 engineConfig = try EngineConfig.load(path: config)
             } else {
                 try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-                engineConfig = try EngineConfig.parse(ConfigNode.parse(BenchConfig.yaml(out: out), file: "bench (built-in)"), file: "bench (built-in)")
+                var yaml = BenchConfig.yaml(out: out)
+                if venue == "ouch" {
+                    let started = try ChildVenue(directory: out, receipts: true, receiptCapacity: VenueHandOvers.capacity)
+                    child = started
+                    leftRunning = started.child
+                    yaml = try started.liveYAML(yaml, symbols: symbols)
+                }
+                engineConfig = try EngineConfig.parse(ConfigNode.parse(yaml, file: "bench (built-in)"), file: "bench (built-in)")
             }
+        } catch let error as ValidationError {
+            throw error
         } catch {
             throw ValidationError("\(error)")
         }
-        guard engineConfig.mode == .paper, case .moldUDP64(var feed) = engineConfig.source else {
-            throw ValidationError("the bench config must be engine.mode: paper with source.kind: moldudp64")
+        guard engineConfig.mode == (child == nil ? .paper : .live), case .moldUDP64(var feed) = engineConfig.source else {
+            throw ValidationError("the bench config must be engine.mode: \(child == nil ? "paper" : "live") with source.kind: moldudp64")
         }
         feed.maxDuration = nil
         feed.idleTimeout = .seconds(3)
@@ -90,7 +114,7 @@ struct BenchCommand: ParsableCommand {
         do { path = try GeneratedSession.prepare(session, directory: "/tmp") } catch { throw ValidationError("\(error)") }
 
         let schedule = SendSchedule(capacity: 1 << 22)
-        let probe = BenchProbe(schedule: schedule)
+        let probe = BenchProbe(schedule: schedule, handOvers: child == nil ? nil : VenueHandOvers())
         let backtest = Backtest(config: engineConfig)
         backtest.latencyProbe = probe
         let pacer = Pacer(messages: .file(path), rate: rate, total: total, schedule: schedule)
@@ -115,15 +139,31 @@ struct BenchCommand: ParsableCommand {
         if let pacerThread { pthread_join(pacerThread, nil) }
         if let failure = pacer.failure { throw ValidationError("pacer: \(failure)") }
 
+        var venueFigures: VenueFigures?
+        if let child, let handOvers = probe.handOvers {
+            let counts = child.stop()
+            leftRunning = nil
+            guard let counts else { throw ValidationError("no counts from the venue simulator (see \(child.log))") }
+            let receipts: OUCHReceiptLog.Contents
+            do { receipts = try OUCHReceiptLog.read(path: child.receiptLog!) } catch { throw ValidationError("venue receipt log: \(error)") }
+            var wireToVenue = probe.histograms[7], orderToVenue = probe.histograms[8]
+            venueFigures = VenueFigures(
+                handOvers: handOvers, receipts: receipts, venueOrders: counts.orders, refused: result.live?.refused ?? 0,
+                recordAfter: probe.recordAfter, symbols: symbols, wireToVenue: &wireToVenue, orderToVenue: &orderToVenue)
+            probe.histograms[7] = wireToVenue
+            probe.histograms[8] = orderToVenue
+        }
+
         let feedCounters = result.feed ?? LiveFeedCounters()
         let report = BenchReport(
-            label: label ?? "\(plan) \(Int(rate)) msg/s", plan: plan, requestedRate: rate, achievedRate: pacer.achievedRate,
+            label: label ?? "\(plan) \(Int(rate)) msg/s\(child == nil ? "" : " ouch")", plan: plan, requestedRate: rate, achievedRate: pacer.achievedRate,
             sent: pacer.sent, received: Int(feedCounters.messages), lost: Int(feedCounters.lostMessages),
             socketDrops: Int(feedCounters.socket.noBuffers), maxSendLagNanos: pacer.maxLag, orders: probe.orders,
-            histograms: probe.histograms)
+            histograms: probe.histograms, venue: venueFigures)
         try report.write(to: out)
         report.print()
         for warning in result.warnings { printError("warning: \(warning)") }
+        for warning in venueFigures?.warnings ?? [] { printError("warning: \(warning)") }
     }
 }
 
@@ -172,17 +212,23 @@ enum BenchConfig {
     }
 }
 
-/// Scheduled send times by sequence number (low bits), written by the pacer before the packet
-/// leaves, read by the probe after the order it caused.
+/// Scheduled send times and stock locates by sequence number (low bits), written by the pacer
+/// before the packet leaves, read by the probe after the order it caused.
 final class SendSchedule: @unchecked Sendable {
     let times: UnsafeMutablePointer<Int64>
+    let locates: UnsafeMutablePointer<UInt16>
     let mask: Int
     init(capacity: Int) {
         times = .allocate(capacity: capacity)
         times.initialize(repeating: 0, count: capacity)
+        locates = .allocate(capacity: capacity)
+        locates.initialize(repeating: 0, count: capacity)
         mask = capacity - 1
     }
-    deinit { times.deallocate() }
+    deinit {
+        times.deallocate()
+        locates.deallocate()
+    }
 }
 
 /// Sends ITCH messages as MoldUDP64 at `rate` messages per second on the real-time clock, on
@@ -269,7 +315,7 @@ final class Pacer: @unchecked Sendable {
             let start = clock.now().raw + 1_000_000
             var count = 0
             var pacer = FeedPacer(.fixedRate(messagesPerSecond: rate), burst: burst.map { FeedBurst(factor: $0.factor, seconds: $0.seconds, period: $0.period) })
-            let times = schedule.times, mask = schedule.mask
+            let times = schedule.times, locates = schedule.locates, mask = schedule.mask
             let send = { (pointer: UnsafeRawPointer, length: Int) in
                 let message = UnsafeRawBufferPointer(start: pointer, count: length)
                 let dueNanos = start &+ (pacer.due(message) ?? 0)
@@ -288,6 +334,9 @@ final class Pacer: @unchecked Sendable {
                 if count & 1_023 == 0 { self.progress.store(count, ordering: .relaxed) }
                 let sequence = packetizer.nextSequence &+ UInt64(packetizer.pendingMessages)
                 times[Int(truncatingIfNeeded: sequence) & mask] = dueNanos
+                // ITCH: the stock locate is bytes 1-2, big-endian (the venue measures check an
+                // order's stock against its triggering message's).
+                locates[Int(truncatingIfNeeded: sequence) & mask] = length >= 3 ? UInt16(message[1]) << 8 | UInt16(message[2]) : 0
                 retransmitter?.retain(message, sequence: sequence)
                 _ = packetizer.append(message, emit: emit)
             }
@@ -361,18 +410,24 @@ final class Pacer: @unchecked Sendable {
 /// `requested`, the probe swaps on its next order and acknowledges, and the monitor then reads
 /// the retired one alone.
 final class BenchProbe: OrderLatencyProbe, @unchecked Sendable {
-    static let measures = ["decode", "features", "model", "risk", "routing", "tick_to_order", "wire_to_order"]
+    /// The measures, in histogram order: the engine's seven, then the two read from the venue
+    /// simulator's receipt log after the run (`--venue ouch`).
+    static let measures = ["decode", "features", "model", "risk", "routing", "tick_to_order", "wire_to_order", "wire_to_venue", "order_to_venue"]
+    static let engineMeasures = 7
     var histograms: [Histogram<UInt64>]
     var interval: [Histogram<UInt64>]
     var active = 0
     let requested = Atomic<Int>(0)
     let acknowledged = Atomic<Int>(0)
     let schedule: SendSchedule
+    /// Every order handed over (warm-up included), for matching with the venue's receipts.
+    let handOvers: VenueHandOvers?
     var recordAfter: Int64 = .max
     private(set) var orders = 0
 
-    init(schedule: SendSchedule) {
+    init(schedule: SendSchedule, handOvers: VenueHandOvers? = nil) {
         self.schedule = schedule
+        self.handOvers = handOvers
         histograms = Self.measures.map { _ in Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three) }
         interval = (0..<2).map { _ in Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three) }
     }
@@ -400,6 +455,9 @@ final class BenchProbe: OrderLatencyProbe, @unchecked Sendable {
             active = 1 - active
             acknowledged.store(epoch, ordering: .releasing)
         }
+        let slot = Int(trace.spare) & schedule.mask
+        let due = schedule.times[slot]
+        handOvers?.record(due: due, handedOver: now.raw, locate: schedule.locates[slot])
         guard now.raw >= recordAfter else { return }
         orders += 1
         _ = interval[active].record(UInt64(trace.routing))
@@ -410,8 +468,126 @@ final class BenchProbe: OrderLatencyProbe, @unchecked Sendable {
         _ = histograms[3].record(hop(trace.model, trace.risk))
         _ = histograms[4].record(hop(trace.risk, trace.routing))
         _ = histograms[5].record(UInt64(trace.routing))
-        let due = schedule.times[Int(trace.spare) & schedule.mask]
         if due > 0 && now.raw >= due { _ = histograms[6].record(UInt64(now.raw - due)) }
+    }
+}
+
+/// Each order as the engine handed it to the venue session, in order (`tickline bench --venue
+/// ouch`): its triggering packet's scheduled send time, the hand-over time (CLOCK_REALTIME) and
+/// the triggering message's stock locate. Reserved (and touched) at start; recorded on
+/// routing's thread without allocating; read after the run.
+final class VenueHandOvers: @unchecked Sendable {
+    static let capacity = 1 << 21
+    let due: UnsafeMutablePointer<Int64>
+    let handedOver: UnsafeMutablePointer<Int64>
+    let locates: UnsafeMutablePointer<UInt16>
+    private(set) var count = 0
+    private(set) var overflowed = 0
+
+    init() {
+        due = .allocate(capacity: Self.capacity)
+        due.initialize(repeating: 0, count: Self.capacity)
+        handedOver = .allocate(capacity: Self.capacity)
+        handedOver.initialize(repeating: 0, count: Self.capacity)
+        locates = .allocate(capacity: Self.capacity)
+        locates.initialize(repeating: 0, count: Self.capacity)
+    }
+
+    deinit {
+        due.deallocate()
+        handedOver.deallocate()
+        locates.deallocate()
+    }
+
+    func record(due time: Int64, handedOver now: Int64, locate: UInt16) {
+        guard count < Self.capacity else {
+            overflowed += 1
+            return
+        }
+        due[count] = time
+        handedOver[count] = now
+        locates[count] = locate
+        count += 1
+    }
+}
+
+/// The venue measures of a `--venue ouch` run: the engine's hand-overs matched, in order, with
+/// the simulator's receipts (one TCP session, no drops: the venue reads the orders in the order
+/// they were handed over). The probe sees only orders with a trace (caused by a feed event);
+/// risk also sends orders without one (a target reviewed after a fill, a cancel or a reject),
+/// which reach the venue between them, and the probe does not see the client order id (the
+/// OUCH token) of either. So a receipt is paired with the next hand-over when its stock is that
+/// of the order's triggering message and it was read no earlier than the hand-over; receipts
+/// that are not are skipped (`receiptsUnmatched`: the orders without a trace), and hand-overs
+/// left at the end are counted (orders the venue never read: should be none). Orders handed
+/// over before `recordAfter` (the warm-up) are matched but not measured.
+///
+/// wire_to_venue = venue receive − scheduled send time, for the orders wire_to_order measures
+/// (the same population: each value is that order's wire_to_order plus its order_to_venue);
+/// order_to_venue = venue receive − hand-over.
+struct VenueFigures {
+    let venueOrders: Int
+    let receipts: Int
+    let receiptsOverflowed: Int
+    let handedOver: Int
+    let handOversOverflowed: Int
+    let matched: Int
+    let receiptsUnmatched: Int
+    let handOversUnmatched: Int
+    let refused: Int
+
+    init(handOvers: VenueHandOvers, receipts contents: OUCHReceiptLog.Contents, venueOrders: Int, refused: Int, recordAfter: Int64,
+         symbols: Int, wireToVenue: inout Histogram<UInt64>, orderToVenue: inout Histogram<UInt64>) {
+        // Locate L trades as the generator's symbol L (instrument L − 1).
+        let stocks = (0...max(symbols, 0)).map { $0 == 0 ? OUCHSymbol.blank.raw : (OUCHSymbol(ITCHGenerator.symbolName($0))?.raw ?? 0) }
+        var next = 0, matched = 0, skipped = 0
+        for entry in contents.entries {
+            let received = entry.received.raw
+            guard next < handOvers.count else {
+                skipped += 1
+                continue
+            }
+            let locate = Int(handOvers.locates[next]), handedOver = handOvers.handedOver[next]
+            guard locate < stocks.count, stocks[locate] == entry.stock.raw, received >= handedOver else {
+                skipped += 1
+                continue
+            }
+            let due = handOvers.due[next]
+            next += 1
+            matched += 1
+            guard handedOver >= recordAfter else { continue }
+            _ = orderToVenue.record(UInt64(received - handedOver))
+            if due > 0 && handedOver >= due { _ = wireToVenue.record(UInt64(received - due)) }
+        }
+        self.venueOrders = venueOrders
+        self.receipts = contents.entries.count
+        receiptsOverflowed = contents.overflowed
+        handedOver = handOvers.count
+        handOversOverflowed = handOvers.overflowed
+        self.matched = matched
+        receiptsUnmatched = skipped
+        handOversUnmatched = handOvers.count - next
+        self.refused = refused
+    }
+
+    var warnings: [String] {
+        var warnings: [String] = []
+        if receipts + receiptsOverflowed != venueOrders {
+            warnings.append("the venue simulator counted \(venueOrders) orders, its receipt log \(receipts + receiptsOverflowed)")
+        }
+        if receiptsOverflowed > 0 || handOversOverflowed > 0 {
+            warnings.append("receipts overflowed \(receiptsOverflowed), hand-overs overflowed \(handOversOverflowed): the venue measures cover the first orders only")
+        }
+        if handOversUnmatched > 0 {
+            warnings.append("venue matching: \(handOversUnmatched) orders handed over without a receipt (\(refused) refused by the session)")
+        }
+        return warnings
+    }
+
+    var json: String {
+        "  \"venue_orders\": \(venueOrders),\n  \"venue_receipts\": \(receipts),\n  \"venue_receipts_overflowed\": \(receiptsOverflowed),\n"
+            + "  \"orders_handed_over\": \(handedOver),\n  \"orders_matched\": \(matched),\n  \"receipts_unmatched\": \(receiptsUnmatched),\n"
+            + "  \"hand_overs_unmatched\": \(handOversUnmatched),\n  \"orders_refused\": \(refused),\n"
     }
 }
 
@@ -428,15 +604,24 @@ struct BenchReport {
     let maxSendLagNanos: Int64
     let orders: Int
     let histograms: [Histogram<UInt64>]
+    /// `--venue ouch`: the receipt-log matching (nil: the in-process venue).
+    var venue: VenueFigures? = nil
 
     static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("p99.99", 99.99)]
 
     var drops: Int { max(0, sent - received) + lost }
 
+    /// The measures this run has: the venue's two only with `--venue ouch`.
+    var measures: ArraySlice<String> { BenchProbe.measures.prefix(venue == nil ? BenchProbe.engineMeasures : BenchProbe.measures.count) }
+
     func print() {
         Swift.print("tickline bench — \(label): plan \(plan), \(Int(requestedRate)) msg/s requested, \(String(format: "%.0f", achievedRate)) achieved; \(sent) sent, \(received) received, \(drops) dropped (socket buffer overruns \(socketDrops)); sender max lag \(String(format: "%.1f", Double(maxSendLagNanos) / 1e3)) µs; \(orders) orders measured")
         Swift.print("measure (µs)".padding(toLength: 16, withPad: " ", startingAt: 0) + (Self.percentiles.map(\.0) + ["max", "count"]).map { $0.leftPadded(10) }.joined())
-        for (index, name) in BenchProbe.measures.enumerated() {
+        if let venue {
+            Swift.print("venue (ouch, loopback TCP): \(venue.receipts) orders received, \(venue.matched) matched to their hand-over, "
+                        + "\(venue.receiptsUnmatched) without a trace (not caused by a feed event: not measured)")
+        }
+        for (index, name) in measures.enumerated() {
             let h = histograms[index]
             var line = name.padding(toLength: 16, withPad: " ", startingAt: 0)
             for (_, p) in Self.percentiles { line += (h.totalCount == 0 ? "-" : String(format: "%.2f", Double(h.valueAtPercentile(p)) / 1e3)).leftPadded(10) }
@@ -448,19 +633,21 @@ struct BenchReport {
 
     func write(to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        for (index, name) in BenchProbe.measures.enumerated() {
+        for (index, name) in measures.enumerated() {
             var text = ""
             histograms[index].outputPercentileDistribution(to: &text, outputValueUnitScalingRatio: 1_000)
             try text.write(toFile: "\(directory)/\(name).hgrm", atomically: true, encoding: .utf8)
         }
         var json = "{\n"
-        json += "  \"label\": \"\(label)\",\n  \"plan\": \"\(plan)\",\n"
+        json += "  \"label\": \"\(label)\",\n  \"plan\": \"\(plan)\",\n  \"venue\": \"\(venue == nil ? "sim" : "ouch")\",\n"
         json += "  \"rate_requested\": \(Int(requestedRate)),\n  \"rate_achieved\": \(Int(achievedRate)),\n"
         json += "  \"sent\": \(sent),\n  \"received\": \(received),\n  \"dropped\": \(drops),\n  \"socket_overruns\": \(socketDrops),\n"
+        json += venue?.json ?? ""
         json += "  \"sender_max_lag_ns\": \(maxSendLagNanos),\n  \"orders\": \(orders),\n  \"measures_ns\": {\n"
-        json += BenchProbe.measures.enumerated().map { index, name in
+        json += measures.enumerated().map { index, name in
             let h = histograms[index]
-            let values = Self.percentiles.map { "\"\($0.0)\": \(h.totalCount == 0 ? 0 : h.valueAtPercentile($0.1))" } + ["\"max\": \(h.max)", "\"count\": \(h.totalCount)"]
+            let values = Self.percentiles.map { "\"\($0.0)\": \(h.totalCount == 0 ? 0 : h.valueAtPercentile($0.1))" }
+                + ["\"min\": \(h.totalCount == 0 ? 0 : h.min)", "\"max\": \(h.max)", "\"count\": \(h.totalCount)"]
             return "    \"\(name)\": { " + values.joined(separator: ", ") + " }"
         }.joined(separator: ",\n")
         json += "\n  }\n}\n"
@@ -483,7 +670,7 @@ struct BenchReport {
         let steps = (0...50).map { Double($0) / 10 }  // x = log10(1/(1-p)): 0 … 5 (p99.999)
         var series: [(String, [Double])] = []
         var low = Double.greatestFiniteMagnitude, high = 0.0
-        for (index, name) in BenchProbe.measures.enumerated() where histograms[index].totalCount > 0 {
+        for (index, name) in measures.enumerated() where histograms[index].totalCount > 0 {
             let values = steps.map { x -> Double in
                 let p = (1 - pow(10, -x)) * 100
                 return max(0.001, Double(histograms[index].valueAtPercentile(p)) / 1e3)
@@ -496,7 +683,7 @@ struct BenchReport {
         let yLow = floor(log10(low)), yHigh = max(yLow + 1, ceil(log10(high)))
         func px(_ x: Double) -> Double { left + x / 5 * plotW }
         func py(_ v: Double) -> Double { top + plotH - (log10(v) - yLow) / (yHigh - yLow) * plotH }
-        let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#111111", "#8c564b"]
+        let colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#111111", "#8c564b", "#e377c2", "#17becf"]
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" font-family=\"sans-serif\" font-size=\"12\">\n"
         out += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         out += "<text x=\"\(left)\" y=\"24\" font-size=\"15\">tickline bench — \(label.xmlEscaped): latency by percentile (µs)</text>\n"
@@ -538,12 +725,14 @@ struct BenchReport {
         Swift.print("measure".padding(toLength: 16, withPad: " ", startingAt: 0) + (percentiles.map(\.0) + ["max"]).map { ("A " + $0).leftPadded(11) + ("B " + $0).leftPadded(11) + "B/A".leftPadded(7) }.joined())
         let lm = left["measures_ns"] as? [String: [String: Any]] ?? [:], rm = right["measures_ns"] as? [String: [String: Any]] ?? [:]
         for name in BenchProbe.measures {
-            guard let l = lm[name], let r = rm[name] else { continue }
+            // A measure only one run has (the venue's, from a --venue ouch run): "-" for the other.
+            let l = lm[name], r = rm[name]
+            guard l != nil || r != nil else { continue }
             var line = name.padding(toLength: 16, withPad: " ", startingAt: 0)
             for key in percentiles.map(\.0) + ["max"] {
-                let x = (l[key] as? NSNumber)?.doubleValue ?? 0, y = (r[key] as? NSNumber)?.doubleValue ?? 0
-                line += String(format: "%.2f", x / 1e3).leftPadded(11) + String(format: "%.2f", y / 1e3).leftPadded(11)
-                line += (x > 0 ? String(format: "%.2f", y / x) : "-").leftPadded(7)
+                let x = (l?[key] as? NSNumber)?.doubleValue, y = (r?[key] as? NSNumber)?.doubleValue
+                line += (x.map { String(format: "%.2f", $0 / 1e3) } ?? "-").leftPadded(11) + (y.map { String(format: "%.2f", $0 / 1e3) } ?? "-").leftPadded(11)
+                line += (x.flatMap { x in y.flatMap { x > 0 ? String(format: "%.2f", $0 / x) : nil } } ?? "-").leftPadded(7)
             }
             Swift.print(line)
         }

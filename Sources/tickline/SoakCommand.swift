@@ -79,19 +79,16 @@ struct SoakCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             yaml = BenchConfig.yaml(out: out, rerequest: retransmitter?.endpoint)
         }
-        var venue: VenueDrops?
+        var venue: ChildVenue?
         var leftRunning: pid_t?   // the simulator, until stopped: killed if the soak fails early
         defer { if let leftRunning { kill(leftRunning, SIGKILL); _ = ChildProcess.wait(leftRunning) } }
         if let venueDropEvery {
             guard config == nil, venueDropEvery >= 1 else { throw ValidationError("--venue-drop-every N (≥ 1) trades the built-in config on a venue simulator: leave out --config") }
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-            let drops = try VenueDrops(every: venueDropEvery, directory: out)
+            let drops = try ChildVenue(directory: out, dropEvery: venueDropEvery)
             venue = drops
             leftRunning = drops.child
-            // The built-in config in live mode, its simulated venue replaced by the simulator.
-            guard let start = yaml.range(of: "\nvenue:"), let end = yaml.range(of: "\nthreads:") else { throw ValidationError("built-in config without venue:") }
-            yaml.replaceSubrange(start.upperBound..<end.lowerBound, with: String(drops.venueYAML(symbols: symbols).dropFirst("venue:".count).dropLast()))
-            yaml = yaml.replacingOccurrences(of: "mode: paper", with: "mode: live")
+            yaml = try drops.liveYAML(yaml, symbols: symbols)
         }
         if let journal {
             guard let text = try? String(contentsOfFile: journal, encoding: .utf8) else { throw ValidationError("cannot read \(journal)") }
@@ -210,7 +207,7 @@ struct SoakCommand: ParsableCommand {
         if let venue {
             if let counts = venueCounts, let live = result.live {
                 if live.fills != counts.executions { failures.append("the venue sent \(counts.executions) executions, the engine applied \(live.fills)") }
-                if counts.connections < 2 && counts.orders >= venue.every { failures.append("the venue never dropped the session (\(counts.connections) connection)") }
+                if counts.connections < 2 && counts.orders >= (venue.dropEvery ?? .max) { failures.append("the venue never dropped the session (\(counts.connections) connection)") }
                 if result.haltMask & (1 << UInt32(HaltReason.venueDisconnected.rawValue)) != 0 { failures.append("still halted for the venue at the end") }
             } else {
                 failures.append("no counts from the venue simulator (see \(venue.log))")
@@ -370,57 +367,6 @@ enum ChildProcess {
         var buffer = [CChar](repeating: 0, count: 4_096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         return length > 0 ? String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
-    }
-}
-
-/// The soak's venue-drop stress: `tickline venue sim --ouch` in a child process (its memory is
-/// not the engine's) that drops the session after every N orders; the engine trades on it in
-/// live mode over io_uring TCP, halting on each drop and resuming once caught up.
-struct VenueDrops {
-    static let passwordVariable = "TICKLINE_SOAK_OUCH_PASSWORD"
-    let child: pid_t
-    let endpoint: String
-    let log: String
-    let every: Int
-
-    /// Starts the simulator and waits (up to 10 s) for the port it prints.
-    init(every: Int, directory: String) throws {
-        var password = ""
-        for _ in 0..<10 { password += String(UInt8.random(in: 0...9)) }
-        setenv(Self.passwordVariable, password, 1)
-        log = directory + "/venue.log"
-        guard let child = ChildProcess.spawn(
-            [ChildProcess.currentExecutable, "venue", "sim", "--ouch", "0", "--username", "SOAK", "--password-env", Self.passwordVariable,
-             "--drop-every", String(every)], output: log)
-        else { throw ValidationError("cannot start tickline venue sim") }
-        self.child = child
-        self.every = every
-        for _ in 0..<200 {
-            if let text = try? String(contentsOfFile: log, encoding: .utf8), let line = text.split(separator: "\n").first(where: { $0.hasPrefix("OUCH venue on ") }) {
-                endpoint = String(line.dropFirst("OUCH venue on ".count).prefix { $0 != " " })
-                return
-            }
-            usleep(50_000)
-        }
-        kill(child, SIGKILL)
-        _ = ChildProcess.wait(child)
-        throw ValidationError("tickline venue sim printed no port within 10 s (see \(log))")
-    }
-
-    /// The live venue section for `symbols` generated instruments (ids 0... named A, B, ...).
-    func venueYAML(symbols: Int) -> String {
-        let names = (1...symbols).map { ITCHGenerator.symbolName($0) }.joined(separator: ", ")
-        return "venue: { kind: ouch, connect: \"\(endpoint)\", username: SOAK, password_env: \(Self.passwordVariable), symbols: [\(names)], poll: busy }\n"
-    }
-
-    /// Stops the simulator; what it reports: orders entered, executions sent, connections.
-    func stop() -> (orders: Int, executions: Int, connections: Int)? {
-        _ = ChildProcess.stop(child)
-        guard let text = try? String(contentsOfFile: log, encoding: .utf8),
-              let line = text.split(separator: "\n").last(where: { $0.hasPrefix("orders ") }) else { return nil }
-        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-        guard numbers.count == 3 else { return nil }
-        return (numbers[0], numbers[1], numbers[2])
     }
 }
 

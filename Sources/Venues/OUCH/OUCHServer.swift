@@ -88,6 +88,9 @@ public final class OUCHOrderEntryServer<Matcher: OUCHMatcher>: SoupBinTCPServerH
     /// Every token seen today (the spec's day-uniqueness).
     private var usedTokens: Set<OUCHToken>
     public private(set) var counters = OUCHServerCounters()
+    /// When set, every Enter Order is recorded with the time its bytes were received (the
+    /// `now` given to `receive`) before it is handled (`tickline bench --venue ouch`).
+    public var receipts: OUCHReceiptLog?
     private var nextOrderReference: UInt64 = 1
     private var nextMatchNumber: UInt64 = 1
     private let scratch: UnsafeMutableRawPointer
@@ -210,6 +213,7 @@ public final class OUCHOrderEntryServer<Matcher: OUCHMatcher>: SoupBinTCPServerH
 
     func enter(_ order: OUCHEnterOrder) {
         counters.entered &+= 1
+        receipts?.record(token: order.token, stock: order.stock, received: now)
         guard usedTokens.insert(order.token).inserted else {
             counters.duplicateTokens &+= 1
             return

@@ -25,8 +25,10 @@ public final class OUCHVenueSimulator: @unchecked Sendable {
         public var fillShares: UInt32?
         public var dropAfterOrders: Int?
         public var dropEveryOrders: Int?
+        /// Enter Orders to record with their receive times (`receipts`); nil: none recorded.
+        public var receiptCapacity: Int?
         public init(username: String, password: String, session: SessionID = SessionID("SIM0000001")!, fillPrice: UInt32? = nil,
-                    fillShares: UInt32? = nil, dropAfterOrders: Int? = nil, dropEveryOrders: Int? = nil) {
+                    fillShares: UInt32? = nil, dropAfterOrders: Int? = nil, dropEveryOrders: Int? = nil, receiptCapacity: Int? = nil) {
             self.username = username
             self.password = password
             self.session = session
@@ -34,6 +36,7 @@ public final class OUCHVenueSimulator: @unchecked Sendable {
             self.fillShares = fillShares
             self.dropAfterOrders = dropAfterOrders
             self.dropEveryOrders = dropEveryOrders
+            self.receiptCapacity = receiptCapacity
         }
     }
 
@@ -60,7 +63,12 @@ public final class OUCHVenueSimulator: @unchecked Sendable {
                 heartbeatInterval: .seconds(1), clientTimeout: .seconds(15)),
             store: SoupBinTCPReplayStore())
         server = OUCHOrderEntryServer(session: session, matcher: OUCHFillAtPriceMatcher(price: configuration.fillPrice, fillShares: configuration.fillShares))
+        server.receipts = configuration.receiptCapacity.map { OUCHReceiptLog(capacity: $0) }
     }
+
+    /// Every Enter Order received with its receive time (with `receiptCapacity`); read it
+    /// after `stop()`.
+    public var receipts: OUCHReceiptLog? { server.receipts }
 
     /// Orders entered, executions sent and connections accepted so far (any thread).
     public var ordersEntered: Int { entered.load(ordering: .relaxed) }
@@ -105,7 +113,9 @@ public final class OUCHVenueSimulator: @unchecked Sendable {
                     open = false
                     break
                 } else {
-                    buffer.withUnsafeBytes { _ = server.receive(UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: clock.now()) }
+                    // The receive time: read as soon as the bytes are in, before any answer.
+                    let received = clock.now()
+                    buffer.withUnsafeBytes { _ = server.receive(UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: received) }
                 }
                 _ = server.poll(now: clock.now())
                 entered.store(Int(server.counters.entered), ordering: .relaxed)
