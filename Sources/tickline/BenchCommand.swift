@@ -149,7 +149,7 @@ struct BenchCommand: ParsableCommand {
             var wireToVenue = probe.histograms[7], orderToVenue = probe.histograms[8]
             venueFigures = VenueFigures(
                 handOvers: handOvers, receipts: receipts, venueOrders: counts.orders, refused: result.live?.refused ?? 0,
-                recordAfter: probe.recordAfter, symbols: symbols, wireToVenue: &wireToVenue, orderToVenue: &orderToVenue)
+                recordAfter: probe.recordAfter, wireToVenue: &wireToVenue, orderToVenue: &orderToVenue)
             probe.histograms[7] = wireToVenue
             probe.histograms[8] = orderToVenue
         }
@@ -212,23 +212,17 @@ enum BenchConfig {
     }
 }
 
-/// Scheduled send times and stock locates by sequence number (low bits), written by the pacer
-/// before the packet leaves, read by the probe after the order it caused.
+/// Scheduled send times by sequence number (low bits), written by the pacer before the packet
+/// leaves, read by the probe after the order it caused.
 final class SendSchedule: @unchecked Sendable {
     let times: UnsafeMutablePointer<Int64>
-    let locates: UnsafeMutablePointer<UInt16>
     let mask: Int
     init(capacity: Int) {
         times = .allocate(capacity: capacity)
         times.initialize(repeating: 0, count: capacity)
-        locates = .allocate(capacity: capacity)
-        locates.initialize(repeating: 0, count: capacity)
         mask = capacity - 1
     }
-    deinit {
-        times.deallocate()
-        locates.deallocate()
-    }
+    deinit { times.deallocate() }
 }
 
 /// Sends ITCH messages as MoldUDP64 at `rate` messages per second on the real-time clock, on
@@ -315,7 +309,7 @@ final class Pacer: @unchecked Sendable {
             let start = clock.now().raw + 1_000_000
             var count = 0
             var pacer = FeedPacer(.fixedRate(messagesPerSecond: rate), burst: burst.map { FeedBurst(factor: $0.factor, seconds: $0.seconds, period: $0.period) })
-            let times = schedule.times, locates = schedule.locates, mask = schedule.mask
+            let times = schedule.times, mask = schedule.mask
             let send = { (pointer: UnsafeRawPointer, length: Int) in
                 let message = UnsafeRawBufferPointer(start: pointer, count: length)
                 let dueNanos = start &+ (pacer.due(message) ?? 0)
@@ -334,9 +328,6 @@ final class Pacer: @unchecked Sendable {
                 if count & 1_023 == 0 { self.progress.store(count, ordering: .relaxed) }
                 let sequence = packetizer.nextSequence &+ UInt64(packetizer.pendingMessages)
                 times[Int(truncatingIfNeeded: sequence) & mask] = dueNanos
-                // ITCH: the stock locate is bytes 1-2, big-endian (the venue measures check an
-                // order's stock against its triggering message's).
-                locates[Int(truncatingIfNeeded: sequence) & mask] = length >= 3 ? UInt16(message[1]) << 8 | UInt16(message[2]) : 0
                 retransmitter?.retain(message, sequence: sequence)
                 _ = packetizer.append(message, emit: emit)
             }
@@ -449,7 +440,7 @@ final class BenchProbe: OrderLatencyProbe, @unchecked Sendable {
         return result
     }
 
-    func onOrder(_ trace: StageTrace, at now: Nanos) {
+    func onOrder(_ trace: StageTrace, at now: Nanos, clientOrderID: OrderID) {
         let epoch = requested.load(ordering: .acquiring)
         if epoch != acknowledged.load(ordering: .relaxed) {
             active = 1 - active
@@ -457,7 +448,7 @@ final class BenchProbe: OrderLatencyProbe, @unchecked Sendable {
         }
         let slot = Int(trace.spare) & schedule.mask
         let due = schedule.times[slot]
-        handOvers?.record(due: due, handedOver: now.raw, locate: schedule.locates[slot])
+        handOvers?.record(due: due, handedOver: now.raw, clientOrderID: clientOrderID.raw)
         guard now.raw >= recordAfter else { return }
         orders += 1
         _ = interval[active].record(UInt64(trace.routing))
@@ -472,15 +463,15 @@ final class BenchProbe: OrderLatencyProbe, @unchecked Sendable {
     }
 }
 
-/// Each order as the engine handed it to the venue session, in order (`tickline bench --venue
-/// ouch`): its triggering packet's scheduled send time, the hand-over time (CLOCK_REALTIME) and
-/// the triggering message's stock locate. Reserved (and touched) at start; recorded on
+/// Each order as the engine handed it to the venue session (`tickline bench --venue ouch`): its
+/// client order id (the OUCH token it travels under), its triggering packet's scheduled send
+/// time and the hand-over time (CLOCK_REALTIME). Reserved (and touched) at start; recorded on
 /// routing's thread without allocating; read after the run.
 final class VenueHandOvers: @unchecked Sendable {
     static let capacity = 1 << 21
     let due: UnsafeMutablePointer<Int64>
     let handedOver: UnsafeMutablePointer<Int64>
-    let locates: UnsafeMutablePointer<UInt16>
+    let ids: UnsafeMutablePointer<UInt64>
     private(set) var count = 0
     private(set) var overflowed = 0
 
@@ -489,37 +480,33 @@ final class VenueHandOvers: @unchecked Sendable {
         due.initialize(repeating: 0, count: Self.capacity)
         handedOver = .allocate(capacity: Self.capacity)
         handedOver.initialize(repeating: 0, count: Self.capacity)
-        locates = .allocate(capacity: Self.capacity)
-        locates.initialize(repeating: 0, count: Self.capacity)
+        ids = .allocate(capacity: Self.capacity)
+        ids.initialize(repeating: 0, count: Self.capacity)
     }
 
     deinit {
         due.deallocate()
         handedOver.deallocate()
-        locates.deallocate()
+        ids.deallocate()
     }
 
-    func record(due time: Int64, handedOver now: Int64, locate: UInt16) {
+    func record(due time: Int64, handedOver now: Int64, clientOrderID: UInt64) {
         guard count < Self.capacity else {
             overflowed += 1
             return
         }
         due[count] = time
         handedOver[count] = now
-        locates[count] = locate
+        ids[count] = clientOrderID
         count += 1
     }
 }
 
-/// The venue measures of a `--venue ouch` run: the engine's hand-overs matched, in order, with
-/// the simulator's receipts (one TCP session, no drops: the venue reads the orders in the order
-/// they were handed over). The probe sees only orders with a trace (caused by a feed event);
-/// risk also sends orders without one (a target reviewed after a fill, a cancel or a reject),
-/// which reach the venue between them, and the probe does not see the client order id (the
-/// OUCH token) of either. So a receipt is paired with the next hand-over when its stock is that
-/// of the order's triggering message and it was read no earlier than the hand-over; receipts
-/// that are not are skipped (`receiptsUnmatched`: the orders without a trace), and hand-overs
-/// left at the end are counted (orders the venue never read: should be none). Orders handed
+/// The venue measures of a `--venue ouch` run: each hand-over matched, by its token, with the
+/// simulator's receipt of that order. The probe sees only orders with a trace (caused by a feed
+/// event); risk also sends orders without one (a target reviewed after a fill, a cancel or a
+/// reject): their receipts match no hand-over (`receiptsUnmatched`, not measured). Hand-overs
+/// with no receipt are counted (orders the venue never read: should be none). Orders handed
 /// over before `recordAfter` (the warm-up) are matched but not measured.
 ///
 /// wire_to_venue = venue receive − scheduled send time, for the orders wire_to_order measures
@@ -537,27 +524,18 @@ struct VenueFigures {
     let refused: Int
 
     init(handOvers: VenueHandOvers, receipts contents: OUCHReceiptLog.Contents, venueOrders: Int, refused: Int, recordAfter: Int64,
-         symbols: Int, wireToVenue: inout Histogram<UInt64>, orderToVenue: inout Histogram<UInt64>) {
-        // Locate L trades as the generator's symbol L (instrument L − 1).
-        let stocks = (0...max(symbols, 0)).map { $0 == 0 ? OUCHSymbol.blank.raw : (OUCHSymbol(ITCHGenerator.symbolName($0))?.raw ?? 0) }
-        var next = 0, matched = 0, skipped = 0
-        for entry in contents.entries {
-            let received = entry.received.raw
-            guard next < handOvers.count else {
-                skipped += 1
-                continue
-            }
-            let locate = Int(handOvers.locates[next]), handedOver = handOvers.handedOver[next]
-            guard locate < stocks.count, stocks[locate] == entry.stock.raw, received >= handedOver else {
-                skipped += 1
-                continue
-            }
-            let due = handOvers.due[next]
-            next += 1
+         wireToVenue: inout Histogram<UInt64>, orderToVenue: inout Histogram<UInt64>) {
+        var received: [OUCHToken: Int64] = [:]
+        received.reserveCapacity(contents.entries.count)
+        for entry in contents.entries where received[entry.token] == nil { received[entry.token] = entry.received.raw }
+        var matched = 0
+        for i in 0..<handOvers.count {
+            guard let time = received[OUCHToken(clientOrderID: OrderID(handOvers.ids[i]))] else { continue }
             matched += 1
+            let handedOver = handOvers.handedOver[i], due = handOvers.due[i]
             guard handedOver >= recordAfter else { continue }
-            _ = orderToVenue.record(UInt64(received - handedOver))
-            if due > 0 && handedOver >= due { _ = wireToVenue.record(UInt64(received - due)) }
+            _ = orderToVenue.record(UInt64(max(0, time - handedOver)))
+            if due > 0 && handedOver >= due { _ = wireToVenue.record(UInt64(max(0, time - due))) }
         }
         self.venueOrders = venueOrders
         self.receipts = contents.entries.count
@@ -565,8 +543,8 @@ struct VenueFigures {
         handedOver = handOvers.count
         handOversOverflowed = handOvers.overflowed
         self.matched = matched
-        receiptsUnmatched = skipped
-        handOversUnmatched = handOvers.count - next
+        receiptsUnmatched = contents.entries.count - matched
+        handOversUnmatched = handOvers.count - matched
         self.refused = refused
     }
 

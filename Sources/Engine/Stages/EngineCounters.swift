@@ -138,7 +138,9 @@ public enum EngineControl {
 /// Receives every new order's trace as routing hands the order to the venue (paper and live:
 /// the latency harness's per-stage and tick-to-order figures). Called on routing's thread.
 public protocol OrderLatencyProbe: AnyObject {
-    func onOrder(_ trace: StageTrace, at now: Nanos)
+    /// A new order with a trace handed to the venue at `now`; `clientOrderID` names it at the
+    /// venue too (an OUCH token, a FIX ClOrdID), so a harness can match what the venue saw.
+    func onOrder(_ trace: StageTrace, at now: Nanos, clientOrderID: OrderID)
 }
 
 extension OrderLatencyProbe {
@@ -150,6 +152,6 @@ extension OrderLatencyProbe {
         let now = clock.now()
         var trace = command.trace
         trace.routing = trace.offset(now)
-        onOrder(trace, at: now)
+        onOrder(trace, at: now, clientOrderID: command.clientOrderID)
     }
 }
