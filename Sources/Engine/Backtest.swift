@@ -178,12 +178,19 @@ public final class Backtest {
             // A backtest waits for the journal rather than lose or halt on a full ring: its
             // journal is complete and the same on every run.
             let waits = config.mode == .backtest
-            observer.journal = opened.makeProducer(name: "risk", waitsForRoom: waits)
+            let riskProducer = opened.makeProducer(name: "risk", waitsForRoom: waits)
+            observer.journal = riskProducer
             if journalConfig.predictions != .off || journalConfig.features != .off {
                 guard (upstream.plan?.count ?? 0) <= FeatureSnapshot.capacity * Int(UInt8.max) else {
                     throw EngineError.setup("journal.record.features: at most \(FeatureSnapshot.capacity * Int(UInt8.max)) features can be journalled per vector")
                 }
-                features.journal = opened.makeProducer(name: "features", waitsForRoom: waits)
+                // On risk's thread (the fused plan) the features stage writes through risk's
+                // producer: the log holds both in the order the thread made them, the same on
+                // every run. On a thread of its own it needs its own ring, and the two interleave
+                // in the log as the journal thread drains them (each one's records and order
+                // are still the same on every run).
+                let sharesRiskThread = config.threads.threads.contains { $0.agents.contains("features") && $0.agents.contains("risk") }
+                features.journal = sharesRiskThread ? riskProducer : opened.makeProducer(name: "features", waitsForRoom: waits)
                 if let plan = upstream.plan, journalConfig.features != .off {
                     // Names for the snapshot values (f0, f1, ...) in journal_meta and the meta hash.
                     var version = 0

@@ -111,6 +111,17 @@ import TicklineCore
         #expect(changes == result.signals, "the target changes among all predictions are the signals risk saw")
     }
 
+    /// Same input and seed, same journal: every record of two runs byte for byte, in the same
+    /// order (the fused plan's features stage writes through risk's producer).
+    @Test func aBacktestsJournalIsTheSameOnEveryRun() throws {
+        let (_, first) = try Self.run(try Self.config("same-a", record: "{ predictions: all, features: all }"), "same-a")
+        let (_, second) = try Self.run(try Self.config("same-b", record: "{ predictions: all, features: all }"), "same-b")
+        func bytes(_ records: [JournalRecord]) -> [UInt8] { records.flatMap { r in withUnsafeBytes(of: r) { Array($0) } } }
+        #expect(first.count == second.count && first.count > 1_000)
+        #expect(bytes(first) == bytes(second), "the journals of two identical backtests differ")
+        #expect(Set(first.map { JournalSequence.producer(of: $0.sequence) }).count == 1, "one producer on the fused plan")
+    }
+
     @Test func changesOnlyOrNothing() throws {
         let (changed, records) = try Self.run(try Self.config("changes", record: "{ predictions: changes, features: changes }"), "changes")
         let signals = records.filter { $0.kind == .signal }

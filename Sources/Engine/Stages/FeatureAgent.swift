@@ -344,8 +344,10 @@ public final class FeatureAgent: Agent {
     func journalEvaluation(_ journal: JournalProducer, _ id: InstrumentID, _ time: Nanos, direction: Int8, confidence: Double,
                            target: Quantity, version: UInt16, trace: StageTrace, changed: Bool) {
         if journalPredictions == .all || (changed && journalPredictions == .changes) {
-            var stamped = trace
-            stamped.model = stamped.offset(traceClock.now())
+            // Live feeds: the trace as stamped. Replays: none (wall-clock stamps would make a
+            // backtest's journal differ from run to run).
+            var stamped = traceClock.realtime ? trace : StageTrace(origin: .zero)
+            if traceClock.realtime { stamped.model = stamped.offset(traceClock.now()) }
             _ = journal.record(Signal(instrument: id, direction: direction, confidence: confidence, target: target,
                                       modelVersion: version, tsEvent: time, trace: stamped), now: time)
         }
