@@ -266,6 +266,19 @@ public final class UDPReceiver<Clock: EngineClock>: @unchecked Sendable {
 
     public var counters: UDPReceiverCounters { hot.pointee.counters }
 
+    /// Datagrams the kernel dropped for this socket (its receive buffer was full), from
+    /// SO_MEMINFO's drop count; nil once closed or where the kernel does not say. Cold (a
+    /// system call): read it at the end of a run or between intervals.
+    public func kernelDrops() -> UInt64? {
+        if hot.pointee.closed { return nil }
+        // SO_MEMINFO (55): nine u32 of socket memory figures; SK_MEMINFO_DROPS is the ninth.
+        var info: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var length = socklen_t(MemoryLayout.size(ofValue: info))
+        let result = withUnsafeMutablePointer(to: &info) { getsockopt(socket.descriptor, SOL_SOCKET, 55, $0, &length) }
+        guard result == 0, Int(length) >= MemoryLayout.size(ofValue: info) else { return nil }
+        return UInt64(info.8)
+    }
+
     @inlinable public var isStarted: Bool { hot.pointee.started && !hot.pointee.closed }
 
     // MARK: Hot path

@@ -155,11 +155,12 @@ struct BenchCommand: ParsableCommand {
         }
 
         let feedCounters = result.feed ?? LiveFeedCounters()
-        let report = BenchReport(
+        var report = BenchReport(
             label: label ?? "\(plan) \(Int(rate)) msg/s\(child == nil ? "" : " ouch")", plan: plan, requestedRate: rate, achievedRate: pacer.achievedRate,
             sent: pacer.sent, received: Int(feedCounters.messages), lost: Int(feedCounters.lostMessages),
             socketDrops: Int(feedCounters.socket.noBuffers), maxSendLagNanos: pacer.maxLag, orders: probe.orders,
             histograms: probe.histograms, venue: venueFigures)
+        report.kernelDrops = Int(feedCounters.kernelDrops)
         try report.write(to: out)
         report.print()
         for warning in result.warnings { printError("warning: \(warning)") }
@@ -578,7 +579,10 @@ struct BenchReport {
     let sent: Int
     let received: Int
     let lost: Int
+    /// The receive ring ran out of provided buffers (io_uring) / the kernel dropped datagrams
+    /// because the socket's buffer was full.
     let socketDrops: Int
+    var kernelDrops = 0
     let maxSendLagNanos: Int64
     let orders: Int
     let histograms: [Histogram<UInt64>]
@@ -587,13 +591,14 @@ struct BenchReport {
 
     static let percentiles: [(String, Double)] = [("p50", 50), ("p90", 90), ("p99", 99), ("p99.9", 99.9), ("p99.99", 99.99)]
 
-    var drops: Int { max(0, sent - received) + lost }
+    /// Messages sent and never decoded (the lost ones are among them).
+    var drops: Int { max(0, sent - received) }
 
     /// The measures this run has: the venue's two only with `--venue ouch`.
     var measures: ArraySlice<String> { BenchProbe.measures.prefix(venue == nil ? BenchProbe.engineMeasures : BenchProbe.measures.count) }
 
     func print() {
-        Swift.print("tickline bench — \(label): plan \(plan), \(Int(requestedRate)) msg/s requested, \(String(format: "%.0f", achievedRate)) achieved; \(sent) sent, \(received) received, \(drops) dropped (socket buffer overruns \(socketDrops)); sender max lag \(String(format: "%.1f", Double(maxSendLagNanos) / 1e3)) µs; \(orders) orders measured")
+        Swift.print("tickline bench — \(label): plan \(plan), \(Int(requestedRate)) msg/s requested, \(String(format: "%.0f", achievedRate)) achieved; \(sent) sent, \(received) received, \(drops) dropped (kernel socket drops \(kernelDrops), receive ring out of buffers \(socketDrops)); sender max lag \(String(format: "%.1f", Double(maxSendLagNanos) / 1e3)) µs; \(orders) orders measured")
         Swift.print("measure (µs)".padding(toLength: 16, withPad: " ", startingAt: 0) + (Self.percentiles.map(\.0) + ["max", "count"]).map { $0.leftPadded(10) }.joined())
         if let venue {
             Swift.print("venue (ouch, loopback TCP): \(venue.receipts) orders received, \(venue.matched) matched to their hand-over, "
@@ -619,7 +624,7 @@ struct BenchReport {
         var json = "{\n"
         json += "  \"label\": \"\(label)\",\n  \"plan\": \"\(plan)\",\n  \"venue\": \"\(venue == nil ? "sim" : "ouch")\",\n"
         json += "  \"rate_requested\": \(Int(requestedRate)),\n  \"rate_achieved\": \(Int(achievedRate)),\n"
-        json += "  \"sent\": \(sent),\n  \"received\": \(received),\n  \"dropped\": \(drops),\n  \"socket_overruns\": \(socketDrops),\n"
+        json += "  \"sent\": \(sent),\n  \"received\": \(received),\n  \"dropped\": \(drops),\n  \"socket_overruns\": \(socketDrops),\n  \"kernel_drops\": \(kernelDrops),\n"
         json += venue?.json ?? ""
         json += "  \"sender_max_lag_ns\": \(maxSendLagNanos),\n  \"orders\": \(orders),\n  \"measures_ns\": {\n"
         json += measures.enumerated().map { index, name in

@@ -225,10 +225,11 @@ struct SoakCommand: ParsableCommand {
                 failures.append(String(format: "tick-to-order p99.9 %.1f µs at %.0f s exceeds %.1f µs", p999 / 1e3, time, bound / 1e3))
             }
         }
-        let report = BenchReport(
+        var report = BenchReport(
             label: "soak \(plan) \(Int(rate)) msg/s", plan: plan, requestedRate: rate, achievedRate: pacer.achievedRate, sent: pacer.sent,
             received: Int(feedCounters.messages), lost: Int(feedCounters.lostMessages), socketDrops: Int(feedCounters.socket.noBuffers),
             maxSendLagNanos: pacer.maxLag, orders: probe.orders, histograms: probe.histograms)
+        report.kernelDrops = Int(feedCounters.kernelDrops)
         try report.write(to: out)
         try monitor.rows.joined(separator: "\n").appending("\n").write(toFile: out + "/soak.tsv", atomically: true, encoding: .utf8)
         var json = "{\n  \"passed\": \(failures.isEmpty),\n  \"failures\": [" + failures.map { "\"\($0.xmlEscaped)\"" }.joined(separator: ", ") + "],\n"

@@ -71,10 +71,14 @@ import TicklineCore
         #expect(feed.session.reorderPackets == 4096 && feed.session.retransmitInterval == .milliseconds(5)
                 && feed.session.recoveryTimeout == .milliseconds(250))
         #expect(defaults.session.reorderPackets == 8192 && defaults.session.recoveryTimeout == .seconds(1))
+        #expect(defaults.receiveBufferBytes == 64 << 20)
+        let small = try Self.config(port: 40_000, name: "recovery", source: "receive_buffer_mb: 8")
+        if case .moldUDP64(let feed) = small.source { #expect(feed.receiveBufferBytes == 8 << 20) } else { Issue.record("not a live feed") }
         for (extra, key) in [("recovery: { reorder_packets: 8 }", "source.recovery.reorder_packets"),
                              ("recovery: { retransmit_ms: 0 }", "source.recovery.retransmit_ms"),
                              ("recovery: { reorder: 64 }", "source.recovery.reorder"),
-                             ("recovery: { retransmit_ms: 50, timeout_ms: 10 }", "source.recovery")] {
+                             ("recovery: { retransmit_ms: 50, timeout_ms: 10 }", "source.recovery"),
+                             ("receive_buffer_mb: 0", "source.receive_buffer_mb")] {
             do {
                 _ = try Self.config(port: 40_000, name: "recovery", source: extra)
                 Issue.record("\(extra) was accepted")

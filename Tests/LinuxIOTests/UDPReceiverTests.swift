@@ -113,6 +113,29 @@ import TicklineCore
         print("ENOBUFS test: \(counters)")
     }
 
+    /// A socket buffer that cannot hold what was sent: the kernel drops datagrams, and the
+    /// receiver reports exactly how many (SO_MEMINFO) — those it delivered plus those dropped
+    /// are those sent.
+    @Test func kernelDropsAreCounted() throws {
+        let receiver = try UDPReceiver(
+            configuration: UDPReceiverConfiguration(bind: loopback(), bufferCount: 256, bufferSize: 2048, receiveBufferBytes: 4096),
+            clock: MonotonicClock())
+        try receiver.start()
+        #expect(receiver.kernelDrops() == 0)
+        let sender = try UDPSender(bind: loopback())
+        let datagrams = (0..<2_000).map { testDatagram($0, size: 1_000) }
+        try sender.sendBatch(datagrams, to: receiver.localEndpoint)
+        var log = DatagramLog()
+        let clock = MonotonicClock()
+        let deadline = clock.now() + .milliseconds(500)
+        while clock.now() < deadline { _ = receiver.poll(&log) }
+        let drops = try #require(receiver.kernelDrops())
+        #expect(drops > 0, "2,000 × 1 KB into a ~8 KiB buffer without reading")
+        #expect(UInt64(log.payloads.count) + drops == 2_000)
+        receiver.close()
+        #expect(receiver.kernelDrops() == nil)
+    }
+
     @Test func singleShotFallbackDeliversTheSameStream() throws {
         let receiver = try UDPReceiver(
             configuration: UDPReceiverConfiguration(bind: loopback(), bufferCount: 8, forceSingleShot: true), clock: MonotonicClock())

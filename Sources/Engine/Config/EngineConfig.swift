@@ -77,6 +77,7 @@ public enum SourceConfig: Sendable, Equatable {
 ///   recovery: { reorder_packets: 8192, retransmit_ms: 20, timeout_ms: 1000 }
 ///                               # packets held behind a gap (2 KiB each), re-request interval,
 ///                               # give a missing range up after this long without progress
+///   receive_buffer_mb: 64       # socket receive buffer (SO_RCVBUFFORCE as root, else ≤ rmem_max)
 ///   # dates: the session date of the feed's ITCH times (default: today in New York)
 /// bars:                         # bars built from trades (event sources)
 ///   interval_s: 60
@@ -184,11 +185,11 @@ public struct EngineConfig {
         let sourceNode = try top.required("source")
         let s = try sourceNode.mapping(allowed: [
             "kind", "files", "symbols", "zone", "feed_latency_us", "generator", "dates", "trading_status",
-            "listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s", "recovery",
+            "listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s", "recovery", "receive_buffer_mb",
         ])
         let kind = try s.required("kind").choice(["itch", "dbn", "bars", "generator", "moldudp64"])
         if kind != "moldudp64" {
-            for key in ["listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s", "recovery"] {
+            for key in ["listen", "multicast", "rerequest", "poll", "max_duration_s", "idle_timeout_s", "recovery", "receive_buffer_mb"] {
                 if let n = s[key] { throw n.error("\(key): only for kind: moldudp64 (a live feed)") }
             }
         }
@@ -372,6 +373,11 @@ public struct EngineConfig {
             let seconds = try n.double()
             guard seconds > 0 && seconds <= 86_400 else { throw n.error("idle_timeout_s must be in (0, 86400]") }
             config.idleTimeout = Nanos(Int64(seconds * 1e9))
+        }
+        if let n = s["receive_buffer_mb"] {
+            let mb = try n.int()
+            guard (1...2_047).contains(mb) else { throw n.error("receive_buffer_mb must be 1...2047") }
+            config.receiveBufferBytes = mb << 20
         }
         if let n = s["recovery"] {
             let r = try n.mapping(allowed: ["reorder_packets", "retransmit_ms", "timeout_ms"])

@@ -29,6 +29,10 @@ public struct LiveFeedConfig: Sendable, Equatable {
     /// up (`recovery:`). The buffer must hold every packet that arrives while a gap waits for
     /// its answer, including what piles up while the engine stalls.
     public var session = MoldUDP64SessionConfiguration(reorderPackets: 8_192)
+    /// The socket's receive buffer to ask for (`receive_buffer_mb`; SO_RCVBUFFORCE as root,
+    /// else capped by net.core.rmem_max): what the kernel can hold while the decode thread is
+    /// held up. At 1 M msg/s an 8 MiB buffer held ~10 ms and this VM's stalls were longer.
+    public var receiveBufferBytes = 64 << 20
 
     public init(listen: IPv4Endpoint, multicast: MulticastMembership? = nil, rerequest: IPv4Endpoint? = nil, busyPoll: Bool = false,
                 date: CivilDate = CivilDate(2024, 1, 2), maxDuration: Nanos? = nil, idleTimeout: Nanos? = nil) {
@@ -53,6 +57,8 @@ public struct LiveFeedCounters: Sendable, Equatable {
     public var endOfSession = false
     public var mold = MoldUDP64Counters()
     public var socket = UDPReceiverCounters()
+    /// Datagrams the kernel dropped because the socket's receive buffer was full (SO_MEMINFO).
+    public var kernelDrops: UInt64 = 0
     public init() {}
 }
 
@@ -107,7 +113,8 @@ public final class MoldUDP64FeedSource: ReplaySource {
         dayShift = ITCHReplaySource.newYorkMidnight(config.date)
         let configuration = UDPReceiverConfiguration(
             bind: config.listen, multicast: config.multicast,
-            mode: config.busyPoll ? .busyPoll : .blocking(timeout: .milliseconds(1)), bufferCount: 1_024, batchSize: 32)
+            mode: config.busyPoll ? .busyPoll : .blocking(timeout: .milliseconds(1)), bufferCount: 1_024,
+            receiveBufferBytes: config.receiveBufferBytes, batchSize: 32)
         do {
             receiver = try UDPReceiver(configuration: configuration, clock: RealtimeClock())
         } catch {
@@ -196,6 +203,8 @@ public final class MoldUDP64FeedSource: ReplaySource {
         publishFeedCounters()
         live.mold = session.counters
         live.socket = receiver.counters
+        live.kernelDrops = receiver.kernelDrops() ?? 0
+        if live.kernelDrops > 0 { warnings.append("feed: the kernel dropped \(live.kernelDrops) datagrams (socket receive buffer full: raise source.receive_buffer_mb, or net.core.rmem_max when not root)") }
         counters.decodeErrors = Int(decoder.totalErrors)
         if live.lostMessages > 0 { warnings.append("feed: \(live.lostMessages) messages lost (gaps not recovered)") }
         if live.requestSendFailures > 0 { warnings.append("feed: \(live.requestSendFailures) retransmission requests could not be sent") }
