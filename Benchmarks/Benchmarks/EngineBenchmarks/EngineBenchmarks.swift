@@ -74,6 +74,8 @@ nonisolated(unsafe) let zeroAllocations: [BenchmarkMetric: BenchmarkThresholds] 
 ]
 
 let benchmarks: @Sendable () -> Void = {
+    // The runs' journals, reports and counters go when the process does (tens of MiB a run).
+    atexit { try? FileManager.default.removeItem(atPath: work) }
     Benchmark.defaultConfiguration = .init(
         metrics: [.wallClock, .mallocCountTotal],
         warmupIterations: 0, scalingFactor: .one, maxDuration: .seconds(20), maxIterations: 12,
