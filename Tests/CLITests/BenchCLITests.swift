@@ -6,22 +6,13 @@ import Testing
 /// checks the harness: every message sent is received, orders are measured through every
 /// stage, and the files and the comparison are written).
 @Suite struct BenchCLITests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
     @Test func aShortRunMeasuresOrdersAndWritesItsFiles() throws {
         let directory = NSTemporaryDirectory() + "tickline-bench-cli-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try CLITests.binary())
-        process.currentDirectoryURL = repository
-        process.arguments = ["bench", "--rate", "5000", "--duration", "3", "--warmup", "0", "--plan", "fused", "--out", directory, "--label", "test"]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(errors)")
+        let (status, text, errors) = try CLITests.run(["bench", "--rate", "5000", "--duration", "3", "--warmup", "0", "--plan", "fused", "--out", directory, "--label", "test"], in: Self.repository)
+        #expect(status == 0, "\(errors)")
         #expect(text.contains("15000 sent, 15000 received, 0 dropped"), "\(text)")
         for name in ["decode", "features", "model", "risk", "routing", "tick_to_order", "wire_to_order"] {
             #expect(FileManager.default.fileExists(atPath: "\(directory)/\(name).hgrm"))
@@ -40,8 +31,8 @@ import Testing
         let svg = try String(contentsOfFile: directory + "/latency.svg", encoding: .utf8)
         #expect(svg.contains("<polyline") && svg.contains("tick_to_order"))
 
-        let (status, comparison, _) = try CLITests.run(["bench", "--compare", directory + "/bench.json", directory + "/bench.json"])
-        #expect(status == 0)
+        let (compareStatus, comparison, _) = try CLITests.run(["bench", "--compare", directory + "/bench.json", directory + "/bench.json"])
+        #expect(compareStatus == 0)
         let row = try #require(CLITests.lines(comparison).first { $0.hasPrefix("tick_to_order") })
         #expect(row.contains("1.00"))
     }
@@ -51,19 +42,8 @@ import Testing
     @Test func theOUCHVenueMeasuresWireToVenueFromItsReceiptLog() throws {
         let directory = NSTemporaryDirectory() + "tickline-bench-cli-ouch-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try CLITests.binary())
-        process.currentDirectoryURL = repository
-        process.arguments = ["bench", "--venue", "ouch", "--rate", "4000", "--duration", "3", "--warmup", "1", "--out", directory]
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(errors)")
+        let (status, text, errors) = try CLITests.run(["bench", "--venue", "ouch", "--rate", "4000", "--duration", "3", "--warmup", "1", "--out", directory], in: Self.repository)
+        #expect(status == 0, "\(errors)")
         #expect(!errors.contains("warning: venue matching") && !errors.contains("receipt log") && !errors.contains("overflowed"), "\(errors)")
         let data = try #require(FileManager.default.contents(atPath: directory + "/bench.json"))
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -103,8 +83,8 @@ import Testing
         #expect(svg.contains("wire_to_venue") && svg.contains("order_to_venue"))
         #expect(text.contains("wire_to_venue") && text.contains("order_to_venue"), "\(text)")
 
-        let (status, comparison, _) = try CLITests.run(["bench", "--compare", directory + "/bench.json", directory + "/bench.json"])
-        #expect(status == 0)
+        let (compareStatus, comparison, _) = try CLITests.run(["bench", "--compare", directory + "/bench.json", directory + "/bench.json"])
+        #expect(compareStatus == 0)
         #expect(CLITests.lines(comparison).contains { $0.hasPrefix("wire_to_venue") && $0.contains("1.00") }, "\(comparison)")
     }
 }

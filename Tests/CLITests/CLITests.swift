@@ -13,9 +13,11 @@ import Testing
     enum CLIError: Error { case missingBinary }
 
     /// Runs tickline; returns (status, stdout, stderr).
-    static func run(_ arguments: [String]) throws -> (Int32, String, String) {
+    /// Runs the binary with `arguments` (in `directory` when given); its status, stdout, stderr.
+    static func run(_ arguments: [String], in directory: URL? = nil) throws -> (Int32, String, String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try binary())
+        if let directory { process.currentDirectoryURL = directory }
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
