@@ -97,7 +97,7 @@ public struct WindowedRate {
     /// Moves the window's end to `time`, expiring buckets that fell out.
     @inlinable
     public mutating func advance(to time: Nanos) {
-        if !isKnownUniquelyReferenced(&sums) { sums = FixedBuffer(copying: sums) }
+        FixedBuffer.ensureUnique(&sums)
         let bucket = time.raw >= 0 ? time.raw / bucketWidth : (time.raw - bucketWidth + 1) / bucketWidth
         guard started else {
             currentBucket = bucket
@@ -140,7 +140,7 @@ public struct WindowedRate {
 
     @inlinable
     public mutating func reset() {
-        if !isKnownUniquelyReferenced(&sums) { sums = FixedBuffer(copying: sums) }
+        FixedBuffer.ensureUnique(&sums)
         sums.base.update(repeating: 0, count: buckets)
         currentBucket = 0
         total = 0
