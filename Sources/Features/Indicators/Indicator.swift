@@ -29,7 +29,11 @@ extension StreamingIndicator where Output == Double {
     /// per batch (`SMA`, `StandardDeviation`, `RollingZScore`; `BollingerBands` writes `Bands`).
     @inlinable
     public mutating func update(_ inputs: UnsafeBufferPointer<Input>, into outputs: UnsafeMutablePointer<Double>) {
-        for i in 0..<inputs.count { outputs[i] = update(inputs[i]) ?? .nan }
+        // The state moved into a local for the loop: updated through `self` (an address) it
+        // would be stored and reloaded every step, on the dependency chain.
+        var local = consume self
+        for i in 0..<inputs.count { outputs[i] = local.update(inputs[i]) ?? .nan }
+        self = local
     }
 }
 

@@ -51,8 +51,10 @@ public struct SMA: StreamingIndicator {
     /// lookback. One uniqueness check for the whole batch.
     @inlinable
     public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Double>) {
-        window.makeUnique()
-        for i in 0..<values.count { outputs[i] = advance(values[i]) ?? .nan }
+        var local = consume self
+        local.window.makeUnique()
+        for i in 0..<values.count { outputs[i] = local.advance(values[i]) ?? .nan }
+        self = local
     }
 
     @inlinable

@@ -121,8 +121,10 @@ public struct RollingZScore: StreamingIndicator {
     /// lookback. One uniqueness check for the whole batch.
     @inlinable
     public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Double>) {
-        variance.window.makeUnique()
-        for i in 0..<values.count { outputs[i] = advance(values[i]) ?? .nan }
+        var local = consume self
+        local.variance.window.makeUnique()
+        for i in 0..<values.count { outputs[i] = local.advance(values[i]) ?? .nan }
+        self = local
     }
 
     @inlinable public mutating func reset() { variance.reset() }

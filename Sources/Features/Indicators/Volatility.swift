@@ -178,7 +178,9 @@ struct ShiftedVariance {
         return warmUp(value)
     }
 
-    @inline(never) @usableFromInline
+    /// Always inlined although cold: an out-of-line mutating call would take the state's
+    /// address, and the caller's loop could then no longer keep the sums in registers.
+    @inlinable @inline(__always)
     mutating func warmUp(_ value: Double) -> Double? {
         seen &+= 1
         if seen == 1 { shift = value }
@@ -204,15 +206,31 @@ struct ShiftedVariance {
         if _slowPath(variance < staleness * (sumOfSquares * inversePeriod)
             || leavingSquare > 1000000.0 * sumOfSquares
             || untilReseed <= 0) {
-            variance = reseed()
+            let fresh = Self.reseeded(window, inversePeriod: inversePeriod, settlesFlatWindows: settlesFlatWindows)
+            untilReseed = 32 * period
+            shift = fresh.shift
+            sum = fresh.sum
+            sumOfSquares = fresh.sumOfSquares
+            shiftedMean = fresh.shiftedMean
+            variance = fresh.variance
         }
         return variance
     }
 
-    /// Re-anchors the shift on the window mean; the window's variance, floored at 0.
+    /// What `reseeded` returns: the re-anchored state and the window's variance.
+    @usableFromInline struct Reseed {
+        @usableFromInline var shift = 0.0, sum = 0.0, sumOfSquares = 0.0, shiftedMean = 0.0, variance = 0.0
+        @usableFromInline init() {}
+    }
+
+    /// Re-anchors the shift on the mean of `window` (full, its newest value included); the
+    /// window's variance, floored at 0, and the sums after its oldest value leaves. Static, with
+    /// the window borrowed: a mutating call would take the state's address and keep the
+    /// caller's loop from holding the sums in registers.
     @inline(never) @usableFromInline
-    mutating func reseed() -> Double {
-        untilReseed = 32 * period
+    static func reseeded(_ window: RingWindow, inversePeriod: Double, settlesFlatWindows: Bool) -> Reseed {
+        let period = window.capacity
+        var fresh = Reseed()
         var total = 0.0
         let newest = window.newest
         var flat = settlesFlatWindows && newest.isFinite
@@ -223,27 +241,24 @@ struct ShiftedVariance {
         }
         if flat {
             // Every d is exactly 0, before and after the oldest value leaves.
-            shift = newest
-            sum = 0
-            sumOfSquares = 0
-            shiftedMean = 0
-            return 0
+            fresh.shift = newest
+            return fresh
         }
-        shift = total * inversePeriod
-        sum = 0
-        sumOfSquares = 0
+        fresh.shift = total * inversePeriod
+        var sum = 0.0, sumOfSquares = 0.0
         for age in stride(from: period - 1, through: 0, by: -1) {
-            let d = window.value(ago: age) - shift
+            let d = window.value(ago: age) - fresh.shift
             sum += d
             sumOfSquares += d * d
         }
-        shiftedMean = sum * inversePeriod
-        var variance = sumOfSquares * inversePeriod - shiftedMean * shiftedMean
+        fresh.shiftedMean = sum * inversePeriod
+        var variance = sumOfSquares * inversePeriod - fresh.shiftedMean * fresh.shiftedMean
         if variance < 0.000000000001 * (sumOfSquares * inversePeriod) { variance = 0 }
-        let d = window.oldest - shift
-        sum -= d
-        sumOfSquares -= d * d
-        return variance
+        let d = window.oldest - fresh.shift
+        fresh.sum = sum - d
+        fresh.sumOfSquares = sumOfSquares - d * d
+        fresh.variance = variance
+        return fresh
     }
 
     @inlinable
@@ -292,8 +307,10 @@ public struct StandardDeviation: StreamingIndicator {
     /// lookback. One uniqueness check for the whole batch.
     @inlinable
     public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Double>) {
-        variance.window.makeUnique()
-        for i in 0..<values.count { outputs[i] = advance(values[i]) ?? .nan }
+        var local = consume self
+        local.variance.window.makeUnique()
+        for i in 0..<values.count { outputs[i] = local.advance(values[i]) ?? .nan }
+        self = local
     }
 
     @inlinable public mutating func reset() { variance.reset() }
@@ -337,10 +354,12 @@ public struct BollingerBands: StreamingIndicator {
     /// NaN inside the lookback. One uniqueness check for the whole batch.
     @inlinable
     public mutating func update(_ values: UnsafeBufferPointer<Double>, into outputs: UnsafeMutablePointer<Bands>) {
-        variance.window.makeUnique()
+        var local = consume self
+        local.variance.window.makeUnique()
         for i in 0..<values.count {
-            outputs[i] = advance(values[i]) ?? Bands(upper: .nan, middle: .nan, lower: .nan)
+            outputs[i] = local.advance(values[i]) ?? Bands(upper: .nan, middle: .nan, lower: .nan)
         }
+        self = local
     }
 
     /// `update` with the window's buffer known unique.
