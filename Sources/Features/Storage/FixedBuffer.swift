@@ -76,6 +76,11 @@ final class FixedBuffer<Element: BitwiseCopyable> {
 /// there. Single-threaded; see `FixedBuffer` for ownership.
 public struct RingWindow {
     @usableFromInline var buffer: FixedBuffer<Double>
+    /// `base` and `size` kept beside the reference, so a loop of updates reads
+    /// them from registers rather than from the object (whose fields a store through `base`
+    /// could alias, so the optimiser reloaded them every step).
+    @usableFromInline var base: UnsafeMutablePointer<Double>
+    @usableFromInline let size: Int
     /// The slot the next push writes.
     @usableFromInline var next: Int
     /// Values held, at most `capacity`.
@@ -83,21 +88,23 @@ public struct RingWindow {
 
     public init(capacity: Int) {
         buffer = FixedBuffer(capacity: capacity, repeating: 0)
+        base = buffer.base
+        size = capacity
         next = 0
         held = 0
     }
 
     /// Values held, at most `capacity`.
     @inlinable public var count: Int { held }
-    @inlinable public var capacity: Int { buffer.capacity }
-    @inlinable public var isFull: Bool { held == buffer.capacity }
+    @inlinable public var capacity: Int { size }
+    @inlinable public var isFull: Bool { held == size }
 
     /// Appends `value`, overwriting the oldest value when full.
     @inlinable
     public mutating func push(_ value: Double) {
         makeUnique()
-        let capacity = buffer.capacity
-        buffer.base[next] = value
+        let capacity = size
+        base[next] = value
         let following = next &+ 1
         next = following == capacity ? 0 : following
         if held < capacity { held &+= 1 }
@@ -107,8 +114,8 @@ public struct RingWindow {
     /// last copy could have been made): batch loops check once per batch.
     @inlinable
     mutating func pushUnique(_ value: Double) {
-        let capacity = buffer.capacity
-        buffer.base[next] = value
+        let capacity = size
+        base[next] = value
         let following = next &+ 1
         next = following == capacity ? 0 : following
         if held < capacity { held &+= 1 }
@@ -120,10 +127,9 @@ public struct RingWindow {
     @inlinable
     mutating func pushFullUnique(_ value: Double) -> Double {
         assert(isFull, "pushFull needs a full window")
-        let base = buffer.base
         base[next] = value
         let following = next &+ 1
-        let slot = following == buffer.capacity ? 0 : following
+        let slot = following == size ? 0 : following
         next = slot
         return base[slot]
     }
@@ -131,29 +137,35 @@ public struct RingWindow {
     /// Clones the buffer if another copy of this window shares it (see `FixedBuffer`): an
     /// inline check of the reference count, the clone out of line.
     @inlinable @inline(__always)
-    mutating func makeUnique() { FixedBuffer.ensureUnique(&buffer) }
+    mutating func makeUnique() {
+        if _slowPath(!FixedBuffer.isCertainlyUnique(&buffer)) {
+            buffer = FixedBuffer.copy(of: buffer)
+            base = buffer.base
+        }
+        assert(isKnownUniquelyReferenced(&buffer) && base == buffer.base, "RingWindow's buffer is shared")
+    }
 
     /// The value pushed `age` pushes ago (0 = the newest); `age < count`.
     @inlinable
     public func value(ago age: Int) -> Double {
         assert(age >= 0 && age < count, "age out of the window")
         var slot = next - 1 - age
-        if slot < 0 { slot += buffer.capacity }
-        return buffer.base[slot]
+        if slot < 0 { slot += size }
+        return base[slot]
     }
 
     /// The oldest value held: the one the next push overwrites when full.
     @inlinable
     public var oldest: Double {
         assert(count > 0)
-        return isFull ? buffer.base[next] : buffer.base[0]
+        return isFull ? base[next] : base[0]
     }
 
     /// `oldest` of a full window: the value in the slot the next push overwrites.
     @inlinable
     var oldestOfFull: Double {
         assert(isFull)
-        return buffer.base[next]
+        return base[next]
     }
 
     /// The newest value held.
@@ -162,15 +174,15 @@ public struct RingWindow {
     /// The value in physical slot `slot` (0..<capacity), whatever its age.
     @inlinable
     public func slot(_ slot: Int) -> Double {
-        assert(slot >= 0 && slot < buffer.capacity)
-        return buffer.base[slot]
+        assert(slot >= 0 && slot < size)
+        return base[slot]
     }
 
     /// Forgets every value; keeps the memory.
     @inlinable
     public mutating func removeAll() {
         makeUnique()
-        buffer.base.update(repeating: 0, count: buffer.capacity)
+        base.update(repeating: 0, count: size)
         next = 0
         held = 0
     }
