@@ -27,7 +27,7 @@
 /// Specialisations per forest and row: plain comparisons (no NaN in the row, numerical splits
 /// only), substituted (a row with NaN is copied three times with NaN replaced by 0, +∞ and -∞,
 /// and each node reads the copy that makes `x <= threshold` its whole decision, so such rows
-/// cost what plain ones do: `nanFeatures`), categorical with or without NaN (the row's
+/// cost what plain ones do: `substitutedNodes`), categorical with or without NaN (the row's
 /// categories are computed once per row into a stack temporary of `featureCount` words), or
 /// every kind (zero-as-missing). Rows whose paths repeat are faster still in `CompiledForest`.
 ///
@@ -80,15 +80,18 @@ public final class FlatForest: @unchecked Sendable {
     @usableFromInline let categoryWords: UnsafeMutablePointer<UInt32>
     /// Words in `categoryWords`.
     let categoryWordCount: Int
-    /// Whether rows holding NaN take the substituted path (see `nanFeatures`): every forest
+    /// Whether rows holding NaN take the substituted path (see `substitutedNodes`): every forest
     /// without zero-as-missing splits, unless a threshold defeats the substitutes (±∞, NaN).
     @usableFromInline let substitutesNaN: Bool
-    /// `nanFeatures[i]`: where node `i` reads its value in a row's three substituted copies
-    /// (`feature + copy × featureCount`): copy 0 has NaN replaced by 0.0 (missing type None:
-    /// NaN is read as 0.0), copy 1 by +∞ (NaN goes right), copy 2 by -∞ (NaN goes left). Every
-    /// other value is the row's own, so `x <= threshold` on the right copy is the node's whole
-    /// decision, and rows with NaN cost what rows without do.
-    @usableFromInline let nanFeatures: UnsafeMutablePointer<UInt32>
+    /// `nodes` again, each numerical split's `feature` replaced by where it reads its value in
+    /// a row's three substituted copies (`feature + copy × featureCount`): copy 0 has NaN
+    /// replaced by 0.0 (missing type None: NaN is read as 0.0), copy 1 by +∞ (NaN goes right),
+    /// copy 2 by -∞ (NaN goes left). Every other value is the row's own, so `x <= threshold` on
+    /// the right copy is the node's whole decision, and a row with NaN walks exactly as a row
+    /// without does: one 16-byte node load a step. (A separate array of substituted feature
+    /// indices cost a second load a step: rows with NaN were ~20 % slower, 190 ns a row on a
+    /// 100-tree depth-8 forest.) Allocated only when `substitutesNaN`.
+    @usableFromInline let substitutedNodes: UnsafeMutablePointer<FlatNode>
     /// `categoryOffsets[i]`: where node `i`'s bitset starts in `categoryWords` (0, the zero
     /// region, for every other node). Allocated only for forests with categorical splits.
     @usableFromInline let categoryOffsets: UnsafeMutablePointer<UInt32>
@@ -147,7 +150,7 @@ public final class FlatForest: @unchecked Sendable {
         self.nodeCount = builder.nodes.count
         // The substitutes decide as the flags do unless a threshold is +∞ (+∞ <= t would send
         // NaN left on copy 1) or -∞ or NaN (-∞ <= t would send NaN right on copy 2).
-        var nanFeatures = [UInt32](repeating: 0, count: builder.nodes.count)
+        var substitutedNodes = builder.nodes
         var substitutable = !hasZeroAsMissingSplits
         for (index, node) in builder.nodes.enumerated() {
             let nodeFlags = builder.flags[index]
@@ -158,10 +161,10 @@ public final class FlatForest: @unchecked Sendable {
                 if copy == 1 && node.value == .infinity { substitutable = false }
                 if copy == 2 && !(node.value > -.infinity) { substitutable = false }
             }
-            nanFeatures[index] = node.feature + copy * UInt32(model.featureCount)
+            substitutedNodes[index].feature = node.feature + copy * UInt32(model.featureCount)
         }
         self.substitutesNaN = substitutable
-        self.nanFeatures = Self.copy(nanFeatures)
+        self.substitutedNodes = Self.copy(substitutable ? substitutedNodes : [])
         self.nodes = Self.copy(builder.nodes)
         self.flags = Self.copy(builder.flags)
         self.leafValues = Self.copy(builder.values)
@@ -182,7 +185,7 @@ public final class FlatForest: @unchecked Sendable {
         UnsafeMutableRawPointer(categoryWords).deallocate()
         UnsafeMutableRawPointer(categoryOffsets).deallocate()
         UnsafeMutableRawPointer(categoryLimits).deallocate()
-        UnsafeMutableRawPointer(nanFeatures).deallocate()
+        UnsafeMutableRawPointer(substitutedNodes).deallocate()
     }
 
     /// A cache-line-aligned copy of `array` (at least one element's room, so never null).
@@ -332,7 +335,7 @@ public final class FlatForest: @unchecked Sendable {
     static var categorical: Bool { get }
     /// The forest has zero-as-missing splits.
     static var zeroMissing: Bool { get }
-    /// The row is a NaN row's three substituted copies: read `nanFeatures`, compare only.
+    /// The row is a NaN row's three substituted copies: read `substitutedNodes`, compare only.
     static var substituted: Bool { get }
 }
 
@@ -368,7 +371,7 @@ public final class FlatForest: @unchecked Sendable {
     @inlinable static var substituted: Bool { false }
 }
 
-/// Numerical splits; the row is a NaN row's substituted copies (`FlatForest.nanFeatures`).
+/// Numerical splits; the row is a NaN row's substituted copies (`FlatForest.substitutedNodes`).
 @usableFromInline enum SubstitutedSplits: SplitKinds {
     @inlinable static var nanAware: Bool { false }
     @inlinable static var categorical: Bool { false }
@@ -400,10 +403,20 @@ extension FlatForest {
     /// lockstep loops, which only work as straight-line code.
     @inlinable @inline(__always)
     func advance<Kinds: SplitKinds>(
-        _ index: Int, _ row: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _: Kinds.Type
+        _ index: Int, _ row: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _: Kinds.Type,
+        packedLinks: Bool = false
     ) -> Int {
-        let node = nodes[index]
-        let x = Kinds.substituted ? row[Int(nanFeatures[index])] : row[Int(node.feature)]
+        let nodeAddress = Kinds.substituted ? substitutedNodes + index : nodes + index
+        let node: (value: Double, feature: UInt32, right: Int32)
+        if packedLinks {
+            // `feature` and `right` in one 8-byte load: three loads a step instead of four.
+            let links = UnsafeRawPointer(nodeAddress).load(fromByteOffset: 8, as: UInt64.self)
+            node = (nodeAddress.pointee.value, UInt32(truncatingIfNeeded: links), Int32(truncatingIfNeeded: links >> 32))
+        } else {
+            let whole = nodeAddress.pointee
+            node = (whole.value, whole.feature, whole.right)
+        }
+        let x = row[Int(node.feature)]
         // Bit 0 = go left, in integer logic so that LLVM keeps it branch-free.
         var left: UInt8 = x <= node.value ? 1 : 0
         if Kinds.nanAware {
@@ -414,7 +427,9 @@ extension FlatForest {
             // Without a branch (a node's kind varies unpredictably along a path): a
             // categorical node's value is NaN, so `left` is still 0 for it here, and every
             // other node reads a zero word from the zero region.
-            let category = categories[Int(node.feature)]
+            // A substituted node's `feature` points into the row's copies (up to 3f): the
+            // category is read by the plain feature (an extra load, categorical forests only).
+            let category = categories[Int(Kinds.substituted ? nodes[index].feature : node.feature)]
             let bits = categoryWords[Int(categoryOffsets[index]) &+ Int(category >> 5)]
             left |= UInt8(truncatingIfNeeded: bits >> (category & 31)) & 1
         }
@@ -422,7 +437,7 @@ extension FlatForest {
             // All of a model's numerical splits when it was trained with zero_as_missing: this
             // branch predicts well.
             let nodeFlags = flags[index]
-            if nodeFlags.contains(.zeroMissing) { left = Self.zeroMissingGoesLeft(node, nodeFlags, x) ? 1 : 0 }
+            if nodeFlags.contains(.zeroMissing) { left = Self.zeroMissingGoesLeft(nodeAddress.pointee, nodeFlags, x) ? 1 : 0 }
         }
         // Siblings are adjacent, so the step is arithmetic, not a select (LLVM turns a select
         // fed by a load into a branch, which would mispredict about half the time).
@@ -459,7 +474,7 @@ extension FlatForest {
     }
 
     /// Writes the row at `x`'s three substituted copies to `copies[0 ..< 3 × featureCount]`:
-    /// NaN replaced by 0.0, by +∞, by -∞ (see `nanFeatures`).
+    /// NaN replaced by 0.0, by +∞, by -∞ (see `substitutedNodes`).
     @inlinable
     func fillSubstitutes(_ x: UnsafePointer<Double>, _ copies: UnsafeMutablePointer<Double>) {
         let f = featureCount
@@ -553,10 +568,16 @@ extension FlatForest {
     func walkTrees<Sink: ScoreSink>(_ x: UnsafePointer<Double>, _ sink: inout Sink) {
         let hasNaN = Self.containsNaN(x, featureCount)
         let f = featureCount
-        // Stack scratch: the substituted copies (3f doubles) of a row with NaN, then the row's
+        // Stack scratch: the substituted copies (3f doubles) of the row, then the row's
         // categories (f words). Without room for the copies (f > 1 365), the NaN-aware path.
+        // Every row of a numerical forest that substitutes walks `substitutedNodes`, with or
+        // without NaN; a row without is copied three times (~25 ns at 32 features), which costs
+        // less than rows alternating between two node arrays (100-tree depth-8 forest, 2 %
+        // missing values: 1,010 ns a row with the plain nodes for rows without NaN, 960 with).
+        // A categorical forest's substituted walk also reads the plain feature, so there only
+        // rows with NaN take it.
         let categoryBytes = readsCategories ? (4 * f + 7) & ~7 : 0
-        let substitute = hasNaN && substitutesNaN && categoryBytes + 24 * f <= StackScratch.limit
+        let substitute = substitutesNaN && (hasNaN || !readsCategories) && categoryBytes + 24 * f <= StackScratch.limit
         let bytes = categoryBytes + (substitute ? 24 * f : 0)
         if bytes == 0 {
             if hasNaN {
@@ -569,7 +590,15 @@ extension FlatForest {
                 let copies = raw.assumingMemoryBound(to: Double.self)
                 let categories = (raw + (substitute ? 24 * f : 0)).assumingMemoryBound(to: UInt32.self)
                 if readsCategories { fillCategories(x, categories) }
-                if substitute { fillSubstitutes(x, copies) }
+                if substitute {
+                    if hasNaN {
+                        fillSubstitutes(x, copies)
+                    } else {
+                        copies.initialize(from: x, count: f)
+                        (copies + f).initialize(from: x, count: f)
+                        (copies + 2 &* f).initialize(from: x, count: f)
+                    }
+                }
                 walkTrees(x, copies, categories, hasNaN, substitute, &sink)
             }
         } else {
@@ -629,7 +658,10 @@ extension FlatForest {
         _ first: Int, _ x: UnsafePointer<Double>, _ categories: UnsafePointer<UInt32>, _ kinds: Kinds.Type,
         _ sink: inout Sink
     ) {
-        let lane = walk16(first, x, categories, first &+ 8, x, categories, kinds)
+        // One row: its lanes need one row register fewer than the batch's two rows, which
+        // leaves room for the packed node loads (measured 3–4 % a row on a 100-tree depth-8
+        // forest; the batch path, short of registers, lost 10 % with them).
+        let lane = walk16(first, x, categories, first &+ 8, x, categories, kinds, packedLinks: true)
         let lanes = treeCount &- first
         sink.add(leafValues[lane.0]); sink.add(leafValues[lane.1]); sink.add(leafValues[lane.2]); sink.add(leafValues[lane.3])
         sink.add(leafValues[lane.4]); sink.add(leafValues[lane.5]); sink.add(leafValues[lane.6]); sink.add(leafValues[lane.7])
@@ -652,7 +684,8 @@ extension FlatForest {
     @inlinable @inline(__always)
     func walk16<Kinds: SplitKinds>(
         _ first0: Int, _ x0: UnsafePointer<Double>, _ c0: UnsafePointer<UInt32>,
-        _ first1: Int, _ x1: UnsafePointer<Double>, _ c1: UnsafePointer<UInt32>, _ kinds: Kinds.Type
+        _ first1: Int, _ x1: UnsafePointer<Double>, _ c1: UnsafePointer<UInt32>, _ kinds: Kinds.Type,
+        packedLinks packed: Bool = false
     ) -> (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) {
         var a = roots[first0], b = roots[first0 &+ 1], c = roots[first0 &+ 2], d = roots[first0 &+ 3]
         var e = roots[first0 &+ 4], f = roots[first0 &+ 5], g = roots[first0 &+ 6], h = roots[first0 &+ 7]
@@ -664,26 +697,26 @@ extension FlatForest {
         let most = Swift.max(sure0 &+ (plan0 >> 32), sure1 &+ (plan1 >> 32))
         var steps = sure
         while steps > 0 {
-            a = advance(a, x0, c0, kinds); b = advance(b, x0, c0, kinds)
-            c = advance(c, x0, c0, kinds); d = advance(d, x0, c0, kinds)
-            e = advance(e, x0, c0, kinds); f = advance(f, x0, c0, kinds)
-            g = advance(g, x0, c0, kinds); h = advance(h, x0, c0, kinds)
-            i = advance(i, x1, c1, kinds); j = advance(j, x1, c1, kinds)
-            k = advance(k, x1, c1, kinds); l = advance(l, x1, c1, kinds)
-            m = advance(m, x1, c1, kinds); n = advance(n, x1, c1, kinds)
-            o = advance(o, x1, c1, kinds); p = advance(p, x1, c1, kinds)
+            a = advance(a, x0, c0, kinds, packedLinks: packed); b = advance(b, x0, c0, kinds, packedLinks: packed)
+            c = advance(c, x0, c0, kinds, packedLinks: packed); d = advance(d, x0, c0, kinds, packedLinks: packed)
+            e = advance(e, x0, c0, kinds, packedLinks: packed); f = advance(f, x0, c0, kinds, packedLinks: packed)
+            g = advance(g, x0, c0, kinds, packedLinks: packed); h = advance(h, x0, c0, kinds, packedLinks: packed)
+            i = advance(i, x1, c1, kinds, packedLinks: packed); j = advance(j, x1, c1, kinds, packedLinks: packed)
+            k = advance(k, x1, c1, kinds, packedLinks: packed); l = advance(l, x1, c1, kinds, packedLinks: packed)
+            m = advance(m, x1, c1, kinds, packedLinks: packed); n = advance(n, x1, c1, kinds, packedLinks: packed)
+            o = advance(o, x1, c1, kinds, packedLinks: packed); p = advance(p, x1, c1, kinds, packedLinks: packed)
             steps &-= 1
         }
         steps = most &- sure
         while steps > 0 {
-            let a1 = advance(a, x0, c0, kinds), b1 = advance(b, x0, c0, kinds)
-            let c1_ = advance(c, x0, c0, kinds), d1 = advance(d, x0, c0, kinds)
-            let e1 = advance(e, x0, c0, kinds), f1 = advance(f, x0, c0, kinds)
-            let g1 = advance(g, x0, c0, kinds), h1 = advance(h, x0, c0, kinds)
-            let i1 = advance(i, x1, c1, kinds), j1 = advance(j, x1, c1, kinds)
-            let k1 = advance(k, x1, c1, kinds), l1 = advance(l, x1, c1, kinds)
-            let m1 = advance(m, x1, c1, kinds), n1 = advance(n, x1, c1, kinds)
-            let o1 = advance(o, x1, c1, kinds), p1 = advance(p, x1, c1, kinds)
+            let a1 = advance(a, x0, c0, kinds, packedLinks: packed), b1 = advance(b, x0, c0, kinds, packedLinks: packed)
+            let c1_ = advance(c, x0, c0, kinds, packedLinks: packed), d1 = advance(d, x0, c0, kinds, packedLinks: packed)
+            let e1 = advance(e, x0, c0, kinds, packedLinks: packed), f1 = advance(f, x0, c0, kinds, packedLinks: packed)
+            let g1 = advance(g, x0, c0, kinds, packedLinks: packed), h1 = advance(h, x0, c0, kinds, packedLinks: packed)
+            let i1 = advance(i, x1, c1, kinds, packedLinks: packed), j1 = advance(j, x1, c1, kinds, packedLinks: packed)
+            let k1 = advance(k, x1, c1, kinds, packedLinks: packed), l1 = advance(l, x1, c1, kinds, packedLinks: packed)
+            let m1 = advance(m, x1, c1, kinds, packedLinks: packed), n1 = advance(n, x1, c1, kinds, packedLinks: packed)
+            let o1 = advance(o, x1, c1, kinds, packedLinks: packed), p1 = advance(p, x1, c1, kinds, packedLinks: packed)
             let moved = (a1 ^ a) | (b1 ^ b) | (c1_ ^ c) | (d1 ^ d) | (e1 ^ e) | (f1 ^ f) | (g1 ^ g) | (h1 ^ h)
                 | (i1 ^ i) | (j1 ^ j) | (k1 ^ k) | (l1 ^ l) | (m1 ^ m) | (n1 ^ n) | (o1 ^ o) | (p1 ^ p)
             (a, b, c, d, e, f, g, h) = (a1, b1, c1_, d1, e1, f1, g1, h1)
