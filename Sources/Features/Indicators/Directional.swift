@@ -210,15 +210,16 @@ public struct ParabolicSAR: StreamingIndicator {
     /// True while the SAR is below price (long).
     @inlinable public var long: Bool { isLong }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func update(_ bar: PriceBar) -> Double? {
-        seen += 1
-        if seen == 1 {
-            newHigh = bar.high
-            newLow = bar.low
-            return nil
-        }
-        if seen == 2 {
+        // `seen` stops at 2 (ready): the steady state tests it once and never writes it.
+        if _slowPath(seen < 2) {
+            seen &+= 1
+            if seen == 1 {
+                newHigh = bar.high
+                newLow = bar.low
+                return nil
+            }
             let up = bar.high - newHigh
             let down = newLow - bar.low
             let minusDM = (down > 0 && up < down) ? down : 0
