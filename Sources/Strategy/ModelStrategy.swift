@@ -20,10 +20,26 @@ public final class ModelStrategy {
     @usableFromInline let inputIndex: UnsafeMutableBufferPointer<Int>
     @usableFromInline let row: UnsafeMutableBufferPointer<Double>
     @usableFromInline let outputs: UnsafeMutableBufferPointer<Double>
+    /// Instruments whose last model input and output are kept (`evaluate`'s memo); 0: none.
+    public let memoizedInstruments: Int
+    /// Per memoized instrument: the bit patterns of the last input row the model saw, then its
+    /// outputs (`forest.outputCount` doubles), and whether the slot holds one yet.
+    @usableFromInline let memoRows: UnsafeMutablePointer<UInt64>
+    @usableFromInline let memoOutputs: UnsafeMutablePointer<Double>
+    @usableFromInline let memoHeld: UnsafeMutablePointer<Bool>
+    /// Evaluations answered from the memo (the row equal, bit for bit, to the instrument's last).
+    public var memoHits: Int { hits }
+    @usableFromInline var hits = 0
 
+    /// `memoizing`: instruments (ids `0 ..< memoizing`) for which an evaluation whose model
+    /// input equals, bit for bit, the instrument's previous one reuses that evaluation's outputs
+    /// instead of walking the forest again — the same answer, exactly (the model is a pure
+    /// function of its input). Books change far more often than the features a model reads (a
+    /// change below the levels the features look at, a size change that leaves the imbalance
+    /// where it was): on the demo's session most evaluations on a book change repeat the last.
     public init(
         featureNames: [String], modelFeatureNames: [String], forest: FlatForest, policy: SignalPolicy,
-        sizer: TargetSizer, modelVersion: UInt16 = 1
+        sizer: TargetSizer, modelVersion: UInt16 = 1, memoizing: Int = 0
     ) throws(StrategyConfigError) {
         try policy.validate()
         let inputs = forest.featureCount
@@ -62,12 +78,22 @@ public final class ModelStrategy {
         row.initialize(repeating: .nan)
         outputs = .allocate(capacity: forest.outputCount)
         outputs.initialize(repeating: .nan)
+        memoizedInstruments = max(memoizing, 0)
+        memoRows = .allocate(capacity: max(memoizedInstruments * inputs, 1))
+        memoRows.initialize(repeating: 0, count: max(memoizedInstruments * inputs, 1))
+        memoOutputs = .allocate(capacity: max(memoizedInstruments * forest.outputCount, 1))
+        memoOutputs.initialize(repeating: .nan, count: max(memoizedInstruments * forest.outputCount, 1))
+        memoHeld = .allocate(capacity: max(memoizedInstruments, 1))
+        memoHeld.initialize(repeating: false, count: max(memoizedInstruments, 1))
     }
 
     deinit {
         inputIndex.deallocate()
         row.deallocate()
         outputs.deallocate()
+        memoRows.deallocate()
+        memoOutputs.deallocate()
+        memoHeld.deallocate()
     }
 
     /// Evaluates the model on `features` (the plan's vector for `instrument`; NaN = not ready,
@@ -76,13 +102,39 @@ public final class ModelStrategy {
     public func evaluate(
         features: UnsafePointer<Double>, instrument: InstrumentID, tsEvent: Nanos, trace: StageTrace
     ) -> Signal {
-        for i in 0..<inputIndex.count { row[i] = features[inputIndex[i]] }
-        forest.predict(row: UnsafeBufferPointer(row), into: outputs)
+        let inputs = inputIndex.count
+        for i in 0..<inputs { row[i] = features[inputIndex[i]] }
+        let slot = instrument.index
+        if slot < memoizedInstruments {
+            let last = memoRows + slot &* inputs
+            let kept = memoOutputs + slot &* outputs.count
+            if memoHeld[slot] && Self.sameBits(row.baseAddress!, last, inputs) {
+                hits &+= 1
+                outputs.baseAddress!.update(from: kept, count: outputs.count)
+            } else {
+                forest.predict(row: UnsafeBufferPointer(row), into: outputs)
+                UnsafeMutableRawPointer(last).copyMemory(from: row.baseAddress!, byteCount: inputs &* 8)
+                kept.update(from: outputs.baseAddress!, count: outputs.count)
+                memoHeld[slot] = true
+            }
+        } else {
+            forest.predict(row: UnsafeBufferPointer(row), into: outputs)
+        }
         let (direction, confidence) = policy.decide(UnsafeBufferPointer(outputs))
         return Signal(
             instrument: instrument, direction: direction, confidence: confidence,
             target: sizer.target(direction: direction, confidence: confidence),
             modelVersion: modelVersion, tsEvent: tsEvent, trace: trace)
+    }
+
+    /// Whether the `count` doubles at `row` have exactly the bit patterns at `last` (NaN equal
+    /// to the same NaN, -0 unequal to +0: what the forest would see).
+    @inlinable @inline(__always)
+    static func sameBits(_ row: UnsafePointer<Double>, _ last: UnsafePointer<UInt64>, _ count: Int) -> Bool {
+        let words = UnsafeRawPointer(row).assumingMemoryBound(to: UInt64.self)
+        var differ: UInt64 = 0
+        for i in 0..<count { differ |= words[i] ^ last[i] }
+        return differ == 0
     }
 
     /// The model's transformed outputs of the last `evaluate` (for the journal and research).

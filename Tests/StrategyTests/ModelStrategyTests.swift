@@ -43,11 +43,42 @@ func tinyModelText(names: String = "a b c") -> String {
 }
 
 @Suite struct ModelStrategyTests {
-    func strategy(features: [String], names: String = "a b c", policy: SignalPolicy = .probability(buyAbove: 0.6, sellBelow: 0.4)) throws -> ModelStrategy {
+    func strategy(features: [String], names: String = "a b c", policy: SignalPolicy = .probability(buyAbove: 0.6, sellBelow: 0.4),
+                  memoizing: Int = 0) throws -> ModelStrategy {
         let model = try LightGBMModel(text: tinyModelText(names: names))
         return try ModelStrategy(
             featureNames: features, modelFeatureNames: model.featureNames, forest: FlatForest(model), policy: policy,
-            sizer: TargetSizer(maxPosition: Quantity(units: 10), scaleByConfidence: false), modelVersion: 7)
+            sizer: TargetSizer(maxPosition: Quantity(units: 10), scaleByConfidence: false), modelVersion: 7, memoizing: memoizing)
+    }
+
+    /// The memo answers a repeated input exactly as the forest would, per instrument, and only
+    /// when the model's input is the same bit for bit (NaN included; a feature the model does
+    /// not read may change freely).
+    @Test func memoizedEvaluationsEqualFreshOnes() throws {
+        let fresh = try strategy(features: ["c", "unused", "b", "a"])
+        let memo = try strategy(features: ["c", "unused", "b", "a"], memoizing: 4)
+        let rows: [(Int, [Double])] = [
+            (0, [0.5, 1, 0.9, 0]), (0, [0.5, 2, 0.9, 0]), (1, [0.5, 1, 0.9, 0]), (0, [0.5, 1, 0.1, 0]),
+            (0, [0.5, 1, 0.1, 0]), (1, [0.5, 1, 0.9, 0]), (2, [0.5, 1, .nan, 0]), (2, [0.5, 1, .nan, 0]),
+            (2, [-0.0, 1, 0.9, 0]), (2, [0.0, 1, 0.9, 0]), (9, [0.5, 1, 0.9, 0]), (9, [0.5, 1, 0.9, 0]),
+        ]
+        var signals: [(Signal, Signal, Double, Double)] = []
+        for (instrument, vector) in rows {
+            vector.withUnsafeBufferPointer {
+                let id = InstrumentID(UInt32(instrument))
+                let a = fresh.evaluate(features: $0.baseAddress!, instrument: id, tsEvent: Nanos(5), trace: StageTrace(origin: Nanos(1)))
+                let b = memo.evaluate(features: $0.baseAddress!, instrument: id, tsEvent: Nanos(5), trace: StageTrace(origin: Nanos(1)))
+                signals.append((a, b, fresh.lastOutputs[0], memo.lastOutputs[0]))
+            }
+        }
+        for (k, (a, b, outA, outB)) in signals.enumerated() {
+            #expect(a.direction == b.direction && a.target == b.target && a.confidence.bitPattern == b.confidence.bitPattern, "row \(k)")
+            #expect(outA.bitPattern == outB.bitPattern, "row \(k): outputs")
+        }
+        // Repeats: row 1 (only the unused feature changed), 4, 5 (instrument 1's own last), 7
+        // (NaN equal to NaN); not 9 (+0 after -0) nor 11 (instrument 9 is beyond the memo).
+        #expect(memo.memoHits == 4)
+        #expect(fresh.memoHits == 0)
     }
 
     @Test func mapsModelInputsToTheFeatureVectorByName() throws {

@@ -88,7 +88,8 @@ public struct Upstream {
                 do {
                     strategy = .model(try ModelStrategy(
                         featureNames: registry?.names ?? [], modelFeatureNames: model.featureNames, forest: FlatForest(model),
-                        policy: config.strategy.policy, sizer: config.strategy.sizer, modelVersion: config.strategy.modelVersion))
+                        policy: config.strategy.policy, sizer: config.strategy.sizer, modelVersion: config.strategy.modelVersion,
+                        memoizing: config.instruments))
                 } catch {
                     throw EngineError.setup("\(config.file): strategy: \(error)")
                 }
