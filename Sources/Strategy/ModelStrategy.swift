@@ -13,6 +13,9 @@ import TicklineCore
 /// Owned by the thread that runs the model stage; not thread-safe.
 public final class ModelStrategy {
     public let forest: FlatForest
+    /// `forest` compiled to machine code, when the config asks for it: predictions go there
+    /// (the same bits; see `StrategyConfig.compiledForest`).
+    public let compiled: CompiledForest?
     public let policy: SignalPolicy
     public let sizer: TargetSizer
     public let modelVersion: UInt16
@@ -39,7 +42,7 @@ public final class ModelStrategy {
     /// where it was): the demo's backtest answers 316,804 of its evaluations from the memo.
     public init(
         featureNames: [String], modelFeatureNames: [String], forest: FlatForest, policy: SignalPolicy,
-        sizer: TargetSizer, modelVersion: UInt16 = 1, memoizing: Int = 0
+        sizer: TargetSizer, modelVersion: UInt16 = 1, memoizing: Int = 0, compiled: CompiledForest? = nil
     ) throws(StrategyConfigError) {
         try policy.validate()
         let inputs = forest.featureCount
@@ -68,7 +71,11 @@ public final class ModelStrategy {
         if case .multiclass = policy {} else if forest.outputCount != 1 {
             throw .invalid("a \(forest.outputCount)-class model needs a multiclass policy")
         }
+        if let compiled, compiled.forest !== forest {
+            throw .invalid("the compiled forest was built from another model")
+        }
         self.forest = forest
+        self.compiled = compiled
         self.policy = policy
         self.sizer = sizer
         self.modelVersion = modelVersion
@@ -113,19 +120,29 @@ public final class ModelStrategy {
                 hits &+= 1
                 outputs.baseAddress!.update(from: kept, count: outputs.count)
             } else {
-                forest.predict(row: UnsafeBufferPointer(row), into: outputs)
+                predict()
                 UnsafeMutableRawPointer(last).copyMemory(from: row.baseAddress!, byteCount: inputs &* 8)
                 kept.update(from: outputs.baseAddress!, count: outputs.count)
                 memoHeld[slot] = true
             }
         } else {
-            forest.predict(row: UnsafeBufferPointer(row), into: outputs)
+            predict()
         }
         let (direction, confidence) = policy.decide(UnsafeBufferPointer(outputs))
         return Signal(
             instrument: instrument, direction: direction, confidence: confidence,
             target: sizer.target(direction: direction, confidence: confidence),
             modelVersion: modelVersion, tsEvent: tsEvent, trace: trace)
+    }
+
+    /// The model's outputs for `row`, into `outputs`.
+    @inlinable @inline(__always)
+    func predict() {
+        if let compiled {
+            compiled.predict(row: UnsafeBufferPointer(row), into: outputs)
+        } else {
+            forest.predict(row: UnsafeBufferPointer(row), into: outputs)
+        }
     }
 
     /// Whether the `count` doubles at `row` have exactly the bit patterns at `last` (NaN equal

@@ -10,6 +10,7 @@ import TicklineCore
 ///   features: config/features/minute-alpha.yaml
 ///   model: model.txt                # LightGBM text model (kind: model)
 ///   model_version: 1                # stamped on signals and feature snapshots
+///   forest: interpreter             # interpreter | compiled | auto (the model as machine code, see below)
 ///   policy: { kind: probability, buy_above: 0.55, sell_below: 0.45 }
 ///   #  or { kind: score, buy_above: 0.0002, sell_below: -0.0002, full_confidence: 0.001 }
 ///   #  or { kind: multiclass, directions: [-1, 0, 1], minimum_probability: 0.5 }
@@ -19,6 +20,15 @@ import TicklineCore
 /// ```
 public struct StrategyConfig: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable { case model, emaCrossover = "ema_crossover" }
+    /// How the model runs (`forest:`).
+    public enum Forest: String, Sendable, Equatable {
+        /// The branch-free interpreter (`FlatForest`).
+        case interpreter
+        /// Compiled at start by the system's C compiler; no compiler is a start-up error.
+        case compiled
+        /// Compiled when a C compiler is at hand, else the interpreter (with a warning).
+        case auto
+    }
 
     public var kind: Kind
     public var featuresPath: String?
@@ -31,10 +41,19 @@ public struct StrategyConfig: Sendable, Equatable {
     public var fullConfidenceGap: Double
     /// When the engine evaluates: on bar closes (`bar`), book changes (`book`) or trades.
     public var evaluateOn: String
+    /// Whether the model runs as the branch-free interpreter (`FlatForest`, the default) or
+    /// compiled to machine code by the system's C compiler at start (`CompiledForest`: cached
+    /// by the model's hash, checked bit for bit against the interpreter before use, so the
+    /// signals are the same). Rows of features computed tick by tick take mostly the same
+    /// paths as the row before, which compiled branches predict: the demo model on the demo's
+    /// own rows costs 120 ns a row compiled against 414 interpreted (the demo backtest 1.39 →
+    /// 2.07 M events/s); on rows unrelated to each other the interpreter wins.
+    public var forest: Forest = .interpreter
 
     /// Parses the value of the `strategy:` key.
     public static func parse(_ node: ConfigNode) throws(ConfigError) -> StrategyConfig {
-        let map = try node.mapping(allowed: ["kind", "features", "model", "model_version", "policy", "sizing", "ema_crossover", "evaluate_on"])
+        let map = try node.mapping(allowed: ["kind", "features", "model", "model_version", "forest", "policy", "sizing", "ema_crossover",
+                                             "evaluate_on"])
         let kindNode = try map.required("kind")
         let kind = Kind(rawValue: try kindNode.choice(["model", "ema_crossover"]))!
         var config = StrategyConfig(
@@ -42,6 +61,10 @@ public struct StrategyConfig: Sendable, Equatable {
             modelVersion: 1, policy: .probability(buyAbove: 0.5, sellBelow: 0.5),
             sizer: TargetSizer(maxPosition: Quantity(units: 1)), emaFast: 10, emaSlow: 30, fullConfidenceGap: 0.01,
             evaluateOn: try map["evaluate_on"]?.choice(["bar", "book", "trade"]) ?? "bar")
+        if let forestNode = map["forest"] {
+            guard kind == .model else { throw forestNode.error("forest: applies to kind: model") }
+            config.forest = Forest(rawValue: try forestNode.choice(["interpreter", "compiled", "auto"]))!
+        }
         if let versionNode = map["model_version"] {
             let version = try versionNode.int()
             guard (0...Int(UInt16.max)).contains(version) else { throw versionNode.error("model_version must be in 0...65535") }

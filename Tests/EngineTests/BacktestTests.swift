@@ -88,6 +88,22 @@ import TicklineCore
         }
     }
 
+    /// `strategy.forest: compiled` runs the model as machine code (the system's C compiler): the
+    /// same predictions bit for bit, so the same trades, orders and report as the interpreter.
+    @Test func compiledAndInterpretedModelsGiveIdenticalOutputs() throws {
+        func model(_ forest: String) -> String {
+            JournalCaptureTests.model.replacingOccurrences(of: "model_version: 3", with: "model_version: 3\n  forest: \(forest)")
+        }
+        let (interpreted, a) = try Self.run(try Self.config(messages: 60_000, strategy: model("interpreter")), "interpreted")
+        let (compiled, b) = try Self.run(try Self.config(messages: 60_000, strategy: model("compiled")), "compiled")
+        #expect(interpreted.report.summary.fills > 0, "the model trades (\(interpreted.report.summary.fills) fills)")
+        #expect(interpreted.report.summary.fills == compiled.report.summary.fills)
+        for file in ["trades.csv", "orders.csv"] {
+            #expect(try Self.read(a + "/" + file) == (try Self.read(b + "/" + file)), "\(file) differs between the interpreter and the compiled forest")
+        }
+        #expect(interpreted.positions == compiled.positions && interpreted.equity == compiled.equity)
+    }
+
     @Test func positionsFollowTheFillsAndEquityAddsUp() throws {
         let (result, _) = try Self.run(try Self.config(), "invariants")
         let report = result.report

@@ -148,6 +148,11 @@ func tinyModelText(names: String = "a b c") -> String {
         #expect(config.kind == .model && config.featuresPath == "f.yaml" && config.modelPath == "m.txt" && config.modelVersion == 3)
         #expect(config.policy == .score(buyAbove: 0.001, sellBelow: -0.002, fullConfidence: 0.01))
         #expect(config.sizer == TargetSizer(maxPosition: Quantity(units: 250), lotSize: Quantity(units: 50), scaleByConfidence: true))
+        #expect(config.forest == .interpreter, "the interpreter unless the config asks")
+        for mode in [StrategyConfig.Forest.interpreter, .compiled, .auto] {
+            let chosen = try parse("strategy: { kind: model, features: f, model: m, forest: \(mode.rawValue), policy: { kind: score, buy_above: 0.1, sell_below: -0.1, full_confidence: 1 } }")
+            #expect(chosen.forest == mode)
+        }
     }
 
     @Test func parsesTheBaseline() throws {
@@ -165,6 +170,8 @@ func tinyModelText(names: String = "a b c") -> String {
         ("strategy: { kind: ema_crossover, sizing: { max_position: ten } }", "quantity"),
         ("strategy: { kind: model, model: m, features: f, policy: { kind: multiclass, directions: [-1, 2] } }", "-1, 0 or 1"),
         ("strategy: { kind: model, model: m, features: f, policy: { kind: probability, buy_above: 0.5 } }", "sell_below"),
+        ("strategy: { kind: model, model: m, features: f, forest: jit, policy: { kind: score, buy_above: 1, sell_below: -1, full_confidence: 1 } }", "not one of"),
+        ("strategy: { kind: ema_crossover, forest: compiled }", "kind: model"),
     ])
     func refusesBadSettings(yaml: String, message: String) {
         do {

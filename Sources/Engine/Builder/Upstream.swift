@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Features
 import MarketData
 import Models
@@ -85,11 +88,25 @@ public struct Upstream {
                 let path = config.strategy.modelPath!
                 let model: LightGBMModel
                 do { model = try LightGBMModel(contentsOfFile: path) } catch { throw EngineError.setup("\(path): \(error)") }
+                let forest = FlatForest(model)
+                var compiled: CompiledForest?
+                if config.strategy.forest != .interpreter {
+                    do {
+                        compiled = try CompiledForest(forest)
+                    } catch {
+                        let problem = "\(config.file): strategy.forest: \(config.strategy.forest.rawValue): \(path): \(error)"
+                        guard config.strategy.forest == .auto else {
+                            throw EngineError.setup(problem + " (or forest: interpreter)")
+                        }
+                        let line = "warning: \(problem); the model runs in the interpreter (the same signals, slower)\n"
+                        _ = line.withCString { write(2, $0, strlen($0)) }
+                    }
+                }
                 do {
                     strategy = .model(try ModelStrategy(
-                        featureNames: registry?.names ?? [], modelFeatureNames: model.featureNames, forest: FlatForest(model),
+                        featureNames: registry?.names ?? [], modelFeatureNames: model.featureNames, forest: forest,
                         policy: config.strategy.policy, sizer: config.strategy.sizer, modelVersion: config.strategy.modelVersion,
-                        memoizing: config.instruments))
+                        memoizing: config.instruments, compiled: compiled))
                 } catch {
                     throw EngineError.setup("\(config.file): strategy: \(error)")
                 }
