@@ -69,6 +69,7 @@ strategy:
   features: config/features/tick-alpha.yaml
   model: config/models/demo-tick.txt
   model_version: 1
+  forest: auto                  # the model compiled to machine code when a C compiler is at hand
   evaluate_on: book
   policy: { kind: score, buy_above: 0.0004, sell_below: -0.0004, full_confidence: 0.002 }   # predicted 100-update return
   sizing: { max_position: 300, lot_size: 100, scale_by_confidence: false }
