@@ -263,11 +263,17 @@ public struct ForestCompiler: Sendable, Equatable {
         let stem = cacheDirectory + "/forest-" + key(for: source)
         let library = stem + ".so"
         if access(library, R_OK) == 0 { return (library, true) }
-        let pid = getpid()
-        let sourcePath = stem + ".c"
-        try Self.writeFile(source, to: sourcePath + ".tmp\(pid)")
-        try Self.renameFile(sourcePath + ".tmp\(pid)", sourcePath)
-        let partial = library + ".tmp\(pid)", log = stem + ".log"
+        // Every file of this compile is this call's own (process id and a random tag): two
+        // threads of one process, or two processes, may build the same model at once, and
+        // only the finished library is renamed into place.
+        let unique = "\(getpid())-\(String(UInt64.random(in: 0 ... .max), radix: 16))"
+        let sourcePath = stem + "." + unique + ".c"
+        try Self.writeFile(source, to: sourcePath)
+        let partial = library + ".tmp" + unique, log = stem + "." + unique + ".log"
+        defer {
+            unlink(log)
+            unlink(sourcePath)
+        }
         let arguments = [compiler] + flags + ["-o", partial, sourcePath]
         let status = try run(arguments, log: log)
         guard status == 0 else {
@@ -277,8 +283,6 @@ public struct ForestCompiler: Sendable, Equatable {
         }
         // Another process may have renamed the same library in place meanwhile: same bytes.
         try Self.renameFile(partial, library)
-        unlink(log)
-        unlink(sourcePath)
         return (library, false)
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Models
 import TestSupport
 import Testing
@@ -188,6 +189,26 @@ import Testing
         #expect(first.libraryPath.hasSuffix(plain.key(for: source) + ".so"))
         let other = FlatForest(try LightGBMModel(text: SyntheticModel.text(SyntheticModelSpec(trees: 3, depth: 3, leaves: 6, features: 4, seed: 12))))
         #expect(try CompiledForest(other, compiler: ForestCompiler(cacheDirectory: directory)).libraryPath != first.libraryPath)
+        }
+    }
+
+    /// Threads of one process building the same model at once (engines started side by side in
+    /// one test process, say) each get a working library: every compile has its own files and
+    /// only the finished library is renamed into place; nothing is left beside it.
+    @Test func concurrentBuildsOfOneModelAllSucceed() throws {
+        let spec = SyntheticModelSpec(trees: 4, depth: 3, leaves: 8, features: 4, seed: 13)
+        let forest = FlatForest(try LightGBMModel(text: SyntheticModel.text(spec)))
+        try Self.withCache("concurrent") { compiler in
+            let paths = Mutex<[String?]>(Array(repeating: nil, count: 4))
+            DispatchQueue.concurrentPerform(iterations: 4) { i in
+                let path = try? CompiledForest(forest, compiler: compiler).libraryPath
+                paths.withLock { $0[i] = path }
+            }
+            let built = paths.withLock { $0 }
+            #expect(built.allSatisfy { $0 != nil }, "\(built)")
+            #expect(Set(built.compactMap { $0 }).count == 1)
+            let left = try FileManager.default.contentsOfDirectory(atPath: compiler.cacheDirectory)
+            #expect(left.count == 1 && left[0].hasSuffix(".so"), "\(left)")
         }
     }
 
