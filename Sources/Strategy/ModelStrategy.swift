@@ -14,8 +14,11 @@ import TicklineCore
 public final class ModelStrategy {
     public let forest: FlatForest
     /// `forest` compiled to machine code, when the config asks for it: predictions go there
-    /// (the same bits; see `StrategyConfig.compiledForest`).
+    /// (the same bits; see `StrategyConfig.forest`).
     public let compiled: CompiledForest?
+    /// `compiled`'s single-row function: a C function pointer, called with no reference counting
+    /// (binding the optional object per evaluation retained and released it).
+    @usableFromInline let compiledRow: CompiledForest.RowFunction?
     public let policy: SignalPolicy
     public let sizer: TargetSizer
     public let modelVersion: UInt16
@@ -76,6 +79,7 @@ public final class ModelStrategy {
         }
         self.forest = forest
         self.compiled = compiled
+        compiledRow = compiled?.rawRowFunction
         self.policy = policy
         self.sizer = sizer
         self.modelVersion = modelVersion
@@ -138,8 +142,9 @@ public final class ModelStrategy {
     /// The model's outputs for `row`, into `outputs`.
     @inlinable @inline(__always)
     func predict() {
-        if let compiled {
-            compiled.predict(row: UnsafeBufferPointer(row), into: outputs)
+        if let compiledRow {
+            compiledRow(row.baseAddress!, outputs.baseAddress!)
+            forest.finish(outputs.baseAddress!)
         } else {
             forest.predict(row: UnsafeBufferPointer(row), into: outputs)
         }

@@ -43,6 +43,9 @@ public final class CompiledForest: @unchecked Sendable {
     /// Whether the library was found in the cache (no compiler run).
     public let fromCache: Bool
     @usableFromInline let rowFunction: RowFunction
+    /// The library's single-row entry point (raw scores; `forest.finish` transforms them), for
+    /// a caller that keeps this object alive and calls it without touching the object.
+    public var rawRowFunction: RowFunction { rowFunction }
     @usableFromInline let rowsFunction: RowsFunction
     let handle: UnsafeMutableRawPointer
 
