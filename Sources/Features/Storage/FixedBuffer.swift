@@ -58,10 +58,16 @@ final class FixedBuffer<Element: BitwiseCopyable> {
     /// decide, a side table, which only weak or unowned references to a buffer would create and
     /// nothing makes.) The copy takes the reference by value and returns the new one, so the
     /// caller's state never has its address taken and stays in registers across a loop.
-    @inlinable @inline(__always)
-    static func ensureUnique(_ reference: inout FixedBuffer) {
-        if _slowPath(!isCertainlyUnique(&reference)) { reference = copy(of: reference) }
+    /// Returns whether it copied (a caller caching `base` refreshes it).
+    @inlinable @inline(__always) @discardableResult
+    static func ensureUnique(_ reference: inout FixedBuffer) -> Bool {
+        var copied = false
+        if _slowPath(!isCertainlyUnique(&reference)) {
+            reference = copy(of: reference)
+            copied = true
+        }
         assert(isKnownUniquelyReferenced(&reference), "FixedBuffer's inline uniqueness check disagrees with the runtime")
+        return copied
     }
 
     @inline(never) @usableFromInline
@@ -138,11 +144,8 @@ public struct RingWindow {
     /// inline check of the reference count, the clone out of line.
     @inlinable @inline(__always)
     mutating func makeUnique() {
-        if _slowPath(!FixedBuffer.isCertainlyUnique(&buffer)) {
-            buffer = FixedBuffer.copy(of: buffer)
-            base = buffer.base
-        }
-        assert(isKnownUniquelyReferenced(&buffer) && base == buffer.base, "RingWindow's buffer is shared")
+        if FixedBuffer.ensureUnique(&buffer) { base = buffer.base }
+        assert(base == buffer.base, "RingWindow's cached base is stale")
     }
 
     /// The value pushed `age` pushes ago (0 = the newest); `age < count`.
