@@ -152,6 +152,13 @@ public final class FeatureAgent: Agent {
     /// the batch's last message.
     public var batch = 256
     var batchStart = Nanos.zero
+    /// A signal ends the batch (live feeds: set with `originAtReceive`): it is published at
+    /// once, so risk and routing act on it before this stage takes up the rest of the batch.
+    /// Fused, a signal otherwise waits behind up to `batch` - 1 later messages' books,
+    /// features and model evaluations: packets of many messages (high rates, bursts, a
+    /// backlog after a stall). Replays keep whole batches: their outputs do not depend on
+    /// batch boundaries, and nobody waits.
+    public var publishSignalsAtOnce = false
 
     public func doWork() -> Int {
         if ended { return 0 }
@@ -172,11 +179,14 @@ public final class FeatureAgent: Agent {
                 let update = booksRef { $0.applyCompleting(&event) }
                 room[used] = .event(event)
                 used += 1
+                let signalsBefore = signals
                 used += onEvent(event, update: update, room: room, at: used)
+                if publishSignalsAtOnce && signals != signalsBefore { break }
                 continue
             }
             room[used] = message
             used += 1
+            let signalsBefore = signals
             switch message {
             case .event: break
             case .bar(let bar): used += onBar(bar, room: room, at: used)
@@ -185,7 +195,7 @@ public final class FeatureAgent: Agent {
                 ended = true
                 break
             }
-            if ended { break }
+            if ended || (publishSignalsAtOnce && signals != signalsBefore) { break }
         }
         if consumed > 0 { input.advance(consumed) }
         if used > 0 { out.publish(used) }
