@@ -124,6 +124,7 @@ public final class Backtest {
             input: decodeRing.consumer, out: featureRing.producer, books: upstream.books, plan: upstream.plan,
             instruments: instruments, bars: upstream.bars, strategy: upstream.strategy, trigger: upstream.trigger, counters: counters)
         features.originAtReceive = live
+        features.publishSignalsAtOnce = live
         features.traceClock = traceClock
         features.batch = config.batch
         let routing = RoutingAgent(input: (liveVenue == nil ? riskRing : SPSCRing<EngineMessage>(capacity: 64)).consumer,
@@ -153,6 +154,7 @@ public final class Backtest {
         if liveRouting != nil { riskAgent.venueLink = venueLink }
         riskAgent.assumeTrading = config.assumeTrading
         riskAgent.traceClock = traceClock
+        riskAgent.deferObservations = live
         riskAgent.batch = config.batch
 
         let recorder: BacktestRecorder

@@ -188,6 +188,7 @@ public final class RiskAgent: Agent {
         workingCount.initialize(repeating: 0, count: instruments)
         statusSource = .allocate(capacity: instruments)
         statusSource.initialize(repeating: 0, count: instruments)
+        deferredCommands = .allocate(capacity: outbox.commandCapacity)
         signalTraces = .allocate(capacity: instruments)
         signalTraces.initialize(repeating: StageTrace(origin: .zero), count: instruments)
     }
@@ -229,6 +230,7 @@ public final class RiskAgent: Agent {
         workingCount.deallocate()
         statusSource.deallocate()
         signalTraces.deallocate()
+        deferredCommands.deallocate()
     }
 
     @inline(__always)
@@ -247,6 +249,8 @@ public final class RiskAgent: Agent {
 
     public func doWork() -> Int {
         var work = 0
+        // The observer hears last cycle's order now, routing having sent it.
+        deliverDeferred()
         // Reports first: they are older than anything still in the input.
         while let report = reports.tryPop() {
             onReport(report)
@@ -293,7 +297,7 @@ public final class RiskAgent: Agent {
                 if bid.isDefined && ask.isDefined {
                     let mid = Price(raw: bid.raw / 2 + ask.raw / 2 + (bid.raw & ask.raw & 1))
                     risk.onMark(id, price: mid, now: now, outbox: &outbox)
-                    if let recorder { recorder { $0.onMark(id, price: mid, now: now) } } else { observer?.onMark(id, price: mid, now: now) }
+                    observeMark(id, price: mid)
                     flushOutbox()
                 }
                 if targets[id.index] != 0 || workingCount[id.index] != 0 || risk.positions.quantity(id).raw != 0 {
@@ -309,7 +313,7 @@ public final class RiskAgent: Agent {
                 asks[id.index] = bar.close.raw
                 assumeTradingIfSilent(id)
                 risk.onMark(id, price: bar.close, now: now, outbox: &outbox)
-                if let recorder { recorder { $0.onMark(id, price: bar.close, now: now) } } else { observer?.onMark(id, price: bar.close, now: now) }
+                observeMark(id, price: bar.close)
                 flushOutbox()
             case .signal(let signal):
                 advanceClock(signal.tsEvent)
@@ -328,6 +332,8 @@ public final class RiskAgent: Agent {
                 forward(message)
             }
             if endSeen { break }
+            // An order decided: routing sends it before anything else is taken.
+            if deferredDecision != nil { break }
         }
         if taken > 0 { publishCounters() }
         return work + taken
@@ -361,6 +367,7 @@ public final class RiskAgent: Agent {
         reportsApplied &+= 1
         advanceClock(report.tsReceive)
         let outcome = risk.onExecReport(report, now: now, outbox: &outbox)
+        deliverDeferred()
         if let recorder { recorder { $0.onReport(report, outcome: outcome, now: now) } } else { observer?.onReport(report, outcome: outcome, now: now) }
         let id = report.instrument
         if id.index < instruments {
@@ -420,7 +427,15 @@ public final class RiskAgent: Agent {
             trace: signalTraces[id.index])
         intents &+= 1
         let decision = risk.onIntent(intent, now: now, outbox: &outbox)
-        if let recorder { recorder { $0.onDecision(decision, now: now) } } else { observer?.onDecision(decision, now: now) }
+        deferring = deferObservations && decision.approved
+        if deferring {
+            deliverDeferred()
+            deferredDecision = decision
+            deferredTime = now
+        } else {
+            observeDecision(decision)
+        }
+        defer { deferring = false }
         if decision.approved {
             approved &+= 1
             addWorking(id, decision.clientOrderID)
@@ -472,7 +487,12 @@ public final class RiskAgent: Agent {
                 var command = commands[flushedCommands + k]
                 if command.trace.origin.raw != 0 { command.trace.risk = command.trace.offset(traceClock.now()) }
                 out.write(.command(command), at: k)
-                if let recorder { recorder { $0.onCommand(command, now: now) } } else { observer?.onCommand(command, now: now) }
+                if deferring && deferredCount < outbox.commandCapacity {
+                    deferredCommands[deferredCount] = command
+                    deferredCount &+= 1
+                } else {
+                    observeCommand(command)
+                }
             }
             if n > 0 { out.publish(n) }
             flushedCommands += n
@@ -480,6 +500,7 @@ public final class RiskAgent: Agent {
         }
         if reportedHalts < halts.count {
             counters.riskHalted.increment(by: Int64(halts.count - reportedHalts))
+            deliverDeferred()
             for k in reportedHalts..<halts.count { if let recorder { recorder { $0.onHalt(halts[k]) } } else { observer?.onHalt(halts[k]) } }
             reportedHalts = halts.count
         }
@@ -488,6 +509,64 @@ public final class RiskAgent: Agent {
         flushedCommands = 0
         reportedHalts = 0
         return true
+    }
+
+    // MARK: Observations
+
+    /// Live feeds: the observer (the paper/live report's recorder) hears of an approved order
+    /// — its decision and the commands flushed with it — on risk's next duty cycle, after
+    /// routing has handed the order to the venue, instead of before (bench, fused, 100 k msg/s:
+    /// recording the decision and the command took ~0.9 µs of the 1.4 µs model → risk hop).
+    /// The observer hears everything in the same order either way: anything else it is told
+    /// first delivers what waits. Replays tell it at once (nobody waits, and the run ends
+    /// with nothing held back).
+    public var deferObservations = false
+    var deferring = false
+    var deferredDecision: RiskDecisionRecord?
+    var deferredTime = Nanos.zero
+    let deferredCommands: UnsafeMutablePointer<OrderCommand>
+    var deferredCount = 0
+
+    /// Tells the observer what waits (the decision, then its commands, at the decision's time).
+    @inline(__always)
+    func deliverDeferred() {
+        if deferredDecision != nil || deferredCount > 0 { deliverDeferredNow() }
+    }
+
+    @inline(never)
+    func deliverDeferredNow() {
+        let current = now
+        now = deferredTime
+        if let decision = deferredDecision {
+            deferredDecision = nil
+            observeDecision(decision)
+        }
+        let count = deferredCount
+        deferredCount = 0
+        for k in 0..<count { tellCommand(deferredCommands[k]) }
+        now = current
+    }
+
+    @inline(__always)
+    func observeDecision(_ decision: RiskDecisionRecord) {
+        if let recorder { recorder { $0.onDecision(decision, now: now) } } else { observer?.onDecision(decision, now: now) }
+    }
+
+    @inline(__always)
+    func observeCommand(_ command: OrderCommand) {
+        deliverDeferred()
+        tellCommand(command)
+    }
+
+    @inline(__always)
+    func tellCommand(_ command: OrderCommand) {
+        if let recorder { recorder { $0.onCommand(command, now: now) } } else { observer?.onCommand(command, now: now) }
+    }
+
+    @inline(__always)
+    func observeMark(_ id: InstrumentID, price: Price) {
+        deliverDeferred()
+        if let recorder { recorder { $0.onMark(id, price: price, now: now) } } else { observer?.onMark(id, price: price, now: now) }
     }
 
     var sincePublished = 0

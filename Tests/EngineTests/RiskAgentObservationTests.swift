@@ -1,0 +1,102 @@
+import Engine
+import Foundation
+import Orders
+import Plumbing
+import Risk
+import Testing
+import TicklineCore
+
+/// On live feeds the risk agent tells its observer (the paper/live report's recorder) about an
+/// approved order only after routing has had a duty cycle to send it; replays tell at once.
+/// Either way the observer hears the same calls in the same order.
+@Suite struct RiskAgentObservationTests {
+    final class CallLog: RiskObserver {
+        var calls: [String] = []
+        func onDecision(_ decision: RiskDecisionRecord, now: Nanos) {
+            calls.append("decision \(decision.approved ? "approved" : "rejected") @\(now.raw)")
+        }
+        func onCommand(_ command: OrderCommand, now: Nanos) { calls.append("command \(command.action) \(command.quantity.raw) @\(now.raw)") }
+        func onReport(_ report: ExecReport, outcome: ExecOutcome, now: Nanos) { calls.append("report") }
+        func onMark(_ instrument: InstrumentID, price: Price, now: Nanos) { calls.append("mark \(price.raw) @\(now.raw)") }
+        func onHalt(_ halt: HaltRecord) { calls.append("halt") }
+    }
+
+    struct Setup {
+        let agent: RiskAgent
+        let log = CallLog()
+        let input = SPSCRing<EngineMessage>(capacity: 64)
+        let reports = SPSCRing<ExecReport>(capacity: 64)
+        let out = SPSCRing<EngineMessage>(capacity: 64)
+        let counters: EngineCounters
+        let path: String
+
+        init(deferring: Bool) throws {
+            let limits = RiskLimits(
+                instrument: InstrumentLimits(maxOrderQuantity: Quantity(units: 1_000), maxOrderNotional: Money("10000000")!, priceBandPPM: 500_000,
+                                             maxPosition: Quantity(units: 1_000), maxOrdersPerSecond: 1_000),
+                maxGrossExposure: Money("100000000")!, maxNetExposure: Money("100000000")!, maxOpenOrders: 100, maxPositions: 10,
+                riskPerTradePPM: 1_000_000, dailyLossLimit: Money("10000000")!, maxDrawdown: Money("10000000")!, maxOrdersPerSecond: 10_000,
+                duplicateWindow: .zero, buyingPowerPPM: 100_000_000, pdtEnabled: false)
+            let stage = try RiskStage(limits: limits, instruments: 2, orderCapacity: 128,
+                                      orderIDs: ClientOrderIDReservation(path: nil, blockSize: 1_000), startingEquity: Money("1000000")!)
+            path = NSTemporaryDirectory() + "tickline-risk-observation-\(UInt64.random(in: 0..<UInt64.max)).counters"
+            counters = try EngineCounters(path: path)
+            agent = RiskAgent(input: input.consumer, reports: reports.consumer, out: out.producer, risk: stage, policy: ExecutionPolicy(),
+                              instruments: 2, lockstep: false, routing: nil, counters: counters)
+            agent.assumeTrading = true
+            agent.deferObservations = deferring
+            agent.observer = log
+        }
+
+        func send(_ messages: [EngineMessage]) {
+            for message in messages { #expect(input.producer.tryPush(message)) }
+        }
+
+        /// What risk wrote for routing, in order: "new <quantity>" for orders, "other" otherwise.
+        func routed() -> [String] {
+            var written: [String] = []
+            while let message = out.consumer.tryPop() {
+                if case .command(let command) = message { written.append("\(command.action) \(command.quantity.raw)") } else { written.append("other") }
+            }
+            return written
+        }
+    }
+
+    static let id = InstrumentID(0)
+    static let mid = Price("100.005")!.raw
+    static func quote(_ time: Int64) -> EngineMessage {
+        .quote(id, bid: Price("100")!, ask: Price("100.01")!, time: Nanos(time))
+    }
+    static let buy = EngineMessage.signal(Signal(instrument: id, direction: 1, confidence: 1, target: Quantity(units: 100), tsEvent: Nanos(2_000)))
+
+    @Test func anApprovedOrderIsToldToTheObserverAfterRoutingHadItsCycle() throws {
+        let s = try Setup(deferring: true)
+        defer { unlink(s.path) }
+        s.send([Self.quote(1_000), Self.buy, Self.quote(3_000)])
+        _ = s.agent.doWork()
+        // The order is on its way to routing; the observer has heard only the mark before it,
+        // and the batch stopped at the order (the next quote waits).
+        #expect(s.routed() == ["new \(Quantity(units: 100).raw)"])
+        #expect(s.log.calls == ["mark \(Self.mid) @1000"])
+        #expect(s.input.consumer.available() == 1)
+        _ = s.agent.doWork()
+        // Next cycle: the decision and its command first, at the decision's time, then the rest.
+        #expect(s.log.calls == [
+            "mark \(Self.mid) @1000", "decision approved @2000", "command new \(Quantity(units: 100).raw) @2000", "mark \(Self.mid) @3000",
+        ])
+    }
+
+    @Test func replaysTellTheObserverAtOnceAndTheSameCallsInTheSameOrder() throws {
+        let deferred = try Setup(deferring: true)
+        let immediate = try Setup(deferring: false)
+        defer { unlink(deferred.path); unlink(immediate.path) }
+        for s in [deferred, immediate] { s.send([Self.quote(1_000), Self.buy, Self.quote(3_000)]) }
+        _ = immediate.agent.doWork()
+        #expect(immediate.input.consumer.available() == 0)
+        #expect(immediate.log.calls.count == 4)
+        while deferred.input.consumer.available() > 0 { _ = deferred.agent.doWork() }
+        _ = deferred.agent.doWork()
+        #expect(deferred.log.calls == immediate.log.calls)
+        #expect(deferred.routed() == immediate.routed())
+    }
+}
