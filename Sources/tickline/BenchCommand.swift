@@ -184,6 +184,7 @@ enum BenchConfig {
           features: config/features/tick-alpha.yaml
           model: config/models/demo-tick.txt
           model_version: 1
+          forest: auto
           evaluate_on: trade
           policy: { kind: score, buy_above: 0.00002, sell_below: -0.00002, full_confidence: 0.002 }   # trades often: many orders to measure
           sizing: { max_position: 100, lot_size: 100, scale_by_confidence: false }
