@@ -188,7 +188,7 @@ public final class RiskAgent: Agent {
         workingCount.initialize(repeating: 0, count: instruments)
         statusSource = .allocate(capacity: instruments)
         statusSource.initialize(repeating: 0, count: instruments)
-        deferredCommands = .allocate(capacity: outbox.commandCapacity)
+        held = .allocate(capacity: Self.heldCapacity)
         signalTraces = .allocate(capacity: instruments)
         signalTraces.initialize(repeating: StageTrace(origin: .zero), count: instruments)
     }
@@ -230,7 +230,7 @@ public final class RiskAgent: Agent {
         workingCount.deallocate()
         statusSource.deallocate()
         signalTraces.deallocate()
-        deferredCommands.deallocate()
+        held.deallocate()
     }
 
     @inline(__always)
@@ -249,8 +249,8 @@ public final class RiskAgent: Agent {
 
     public func doWork() -> Int {
         var work = 0
-        // The observer hears last cycle's order now, routing having sent it.
-        deliverDeferred()
+        // The observer hears of last cycle's order now, routing having sent it.
+        deliverHeld()
         // Reports first: they are older than anything still in the input.
         while let report = reports.tryPop() {
             onReport(report)
@@ -297,7 +297,7 @@ public final class RiskAgent: Agent {
                 if bid.isDefined && ask.isDefined {
                     let mid = Price(raw: bid.raw / 2 + ask.raw / 2 + (bid.raw & ask.raw & 1))
                     risk.onMark(id, price: mid, now: now, outbox: &outbox)
-                    observeMark(id, price: mid)
+                    observe(.mark(id, mid))
                     flushOutbox()
                 }
                 if targets[id.index] != 0 || workingCount[id.index] != 0 || risk.positions.quantity(id).raw != 0 {
@@ -313,7 +313,7 @@ public final class RiskAgent: Agent {
                 asks[id.index] = bar.close.raw
                 assumeTradingIfSilent(id)
                 risk.onMark(id, price: bar.close, now: now, outbox: &outbox)
-                observeMark(id, price: bar.close)
+                observe(.mark(id, bar.close))
                 flushOutbox()
             case .signal(let signal):
                 advanceClock(signal.tsEvent)
@@ -332,8 +332,6 @@ public final class RiskAgent: Agent {
                 forward(message)
             }
             if endSeen { break }
-            // An order decided: routing sends it before anything else is taken.
-            if deferredDecision != nil { break }
         }
         if taken > 0 { publishCounters() }
         return work + taken
@@ -367,8 +365,7 @@ public final class RiskAgent: Agent {
         reportsApplied &+= 1
         advanceClock(report.tsReceive)
         let outcome = risk.onExecReport(report, now: now, outbox: &outbox)
-        deliverDeferred()
-        if let recorder { recorder { $0.onReport(report, outcome: outcome, now: now) } } else { observer?.onReport(report, outcome: outcome, now: now) }
+        observe(.report(report, outcome))
         let id = report.instrument
         if id.index < instruments {
             switch report.execType {
@@ -427,15 +424,8 @@ public final class RiskAgent: Agent {
             trace: signalTraces[id.index])
         intents &+= 1
         let decision = risk.onIntent(intent, now: now, outbox: &outbox)
-        deferring = deferObservations && decision.approved
-        if deferring {
-            deliverDeferred()
-            deferredDecision = decision
-            deferredTime = now
-        } else {
-            observeDecision(decision)
-        }
-        defer { deferring = false }
+        if deferObservations && decision.approved { holding = true }
+        observe(.decision(decision))
         if decision.approved {
             approved &+= 1
             addWorking(id, decision.clientOrderID)
@@ -487,12 +477,7 @@ public final class RiskAgent: Agent {
                 var command = commands[flushedCommands + k]
                 if command.trace.origin.raw != 0 { command.trace.risk = command.trace.offset(traceClock.now()) }
                 out.write(.command(command), at: k)
-                if deferring && deferredCount < outbox.commandCapacity {
-                    deferredCommands[deferredCount] = command
-                    deferredCount &+= 1
-                } else {
-                    observeCommand(command)
-                }
+                observe(.command(command))
             }
             if n > 0 { out.publish(n) }
             flushedCommands += n
@@ -500,8 +485,7 @@ public final class RiskAgent: Agent {
         }
         if reportedHalts < halts.count {
             counters.riskHalted.increment(by: Int64(halts.count - reportedHalts))
-            deliverDeferred()
-            for k in reportedHalts..<halts.count { if let recorder { recorder { $0.onHalt(halts[k]) } } else { observer?.onHalt(halts[k]) } }
+            for k in reportedHalts..<halts.count { observe(.halt(halts[k])) }
             reportedHalts = halts.count
         }
         guard flushedCommands == commands.count else { return false }
@@ -513,60 +497,78 @@ public final class RiskAgent: Agent {
 
     // MARK: Observations
 
-    /// Live feeds: the observer (the paper/live report's recorder) hears of an approved order
-    /// — its decision and the commands flushed with it — on risk's next duty cycle, after
-    /// routing has handed the order to the venue, instead of before (bench, fused, 100 k msg/s:
-    /// recording the decision and the command took ~0.9 µs of the 1.4 µs model → risk hop).
-    /// The observer hears everything in the same order either way: anything else it is told
-    /// first delivers what waits. Replays tell it at once (nobody waits, and the run ends
-    /// with nothing held back).
+    /// Live feeds: from an approved order on, what the observer (the paper/live report's
+    /// recorder) is told waits in `held` until risk's next duty cycle, after routing has handed
+    /// the order to the venue (bench, fused, 100 k msg/s: recording the decision and the command
+    /// took ~0.9 µs of the 1.4 µs model → risk hop). The rest of the batch is taken as usual
+    /// (stopping the batch at each order made the engine fall behind at 1 M msg/s). The
+    /// observer hears the same calls in the same order, with the same times, either way.
+    /// Replays tell it at once (nobody waits).
     public var deferObservations = false
-    var deferring = false
-    var deferredDecision: RiskDecisionRecord?
-    var deferredTime = Nanos.zero
-    let deferredCommands: UnsafeMutablePointer<OrderCommand>
-    var deferredCount = 0
+    /// Set by an approved order on a live feed; cleared when the next cycle delivers.
+    var holding = false
+    let held: UnsafeMutablePointer<(Observation, Nanos)>
+    var heldCount = 0
+    static let heldCapacity = 1_024
 
-    /// Tells the observer what waits (the decision, then its commands, at the decision's time).
+    enum Observation {
+        case decision(RiskDecisionRecord)
+        case command(OrderCommand)
+        case mark(InstrumentID, Price)
+        case report(ExecReport, ExecOutcome)
+        case halt(HaltRecord)
+    }
+
+    /// Tells the observer everything held, in order, and stops holding.
     @inline(__always)
-    func deliverDeferred() {
-        if deferredDecision != nil || deferredCount > 0 { deliverDeferredNow() }
+    func deliverHeld() {
+        holding = false
+        if heldCount > 0 { deliverHeldNow() }
     }
 
     @inline(never)
-    func deliverDeferredNow() {
-        let current = now
-        now = deferredTime
-        if let decision = deferredDecision {
-            deferredDecision = nil
-            observeDecision(decision)
+    func deliverHeldNow() {
+        let count = heldCount
+        heldCount = 0
+        for k in 0..<count { tell(held[k].0, at: held[k].1) }
+    }
+
+    /// Tells the observer now, or holds it while an order of this cycle is on its way (when
+    /// the hold is full, what it has goes first).
+    @inline(__always)
+    func observe(_ observation: Observation) {
+        if holding {
+            if heldCount < Self.heldCapacity {
+                held[heldCount] = (observation, now)
+                heldCount &+= 1
+                return
+            }
+            deliverHeldNow()
         }
-        let count = deferredCount
-        deferredCount = 0
-        for k in 0..<count { tellCommand(deferredCommands[k]) }
-        now = current
+        tell(observation, at: now)
     }
 
     @inline(__always)
-    func observeDecision(_ decision: RiskDecisionRecord) {
-        if let recorder { recorder { $0.onDecision(decision, now: now) } } else { observer?.onDecision(decision, now: now) }
-    }
-
-    @inline(__always)
-    func observeCommand(_ command: OrderCommand) {
-        deliverDeferred()
-        tellCommand(command)
-    }
-
-    @inline(__always)
-    func tellCommand(_ command: OrderCommand) {
-        if let recorder { recorder { $0.onCommand(command, now: now) } } else { observer?.onCommand(command, now: now) }
-    }
-
-    @inline(__always)
-    func observeMark(_ id: InstrumentID, price: Price) {
-        deliverDeferred()
-        if let recorder { recorder { $0.onMark(id, price: price, now: now) } } else { observer?.onMark(id, price: price, now: now) }
+    func tell(_ observation: Observation, at time: Nanos) {
+        if let recorder {
+            recorder { recorder in
+                switch observation {
+                case .decision(let decision): recorder.onDecision(decision, now: time)
+                case .command(let command): recorder.onCommand(command, now: time)
+                case .mark(let id, let price): recorder.onMark(id, price: price, now: time)
+                case .report(let report, let outcome): recorder.onReport(report, outcome: outcome, now: time)
+                case .halt(let halt): recorder.onHalt(halt)
+                }
+            }
+        } else if let observer {
+            switch observation {
+            case .decision(let decision): observer.onDecision(decision, now: time)
+            case .command(let command): observer.onCommand(command, now: time)
+            case .mark(let id, let price): observer.onMark(id, price: price, now: time)
+            case .report(let report, let outcome): observer.onReport(report, outcome: outcome, now: time)
+            case .halt(let halt): observer.onHalt(halt)
+            }
+        }
     }
 
     var sincePublished = 0
