@@ -88,6 +88,29 @@ import TicklineCore
         }
     }
 
+    /// The features stage alone on its thread, decode with risk and routing: risk's input then
+    /// arrives in whatever pieces the other thread publishes, and routing, which takes at most
+    /// a batch per cycle, can trail what risk forwarded. Reports must still reach risk at the
+    /// same point of the data (they came back some messages late, by a lag that depended on
+    /// thread timing, before risk waited for routing to catch up while the venue was busy).
+    @Test func aPlanWithTheFeaturesStageAloneGivesIdenticalOutputs() throws {
+        let (fused, a) = try Self.run(try Self.config(), "fused-b")
+        let plan = """
+            threads:
+              mode: groups
+              idle: backoff
+              force: true
+              groups:
+                - { name: market, agents: [features] }
+                - { name: execution, agents: [decode, risk, routing] }
+            """
+        let (alone, b) = try Self.run(try Self.config(threads: plan), "features-alone")
+        #expect(fused.report.summary.fills == alone.report.summary.fills)
+        for file in ["trades.csv", "orders.csv", "report.html"] {
+            #expect(try Self.read(a + "/" + file) == (try Self.read(b + "/" + file)), "\(file) differs between the fused plan and features alone")
+        }
+    }
+
     /// `strategy.forest: compiled` runs the model as machine code (the system's C compiler): the
     /// same predictions bit for bit, so the same trades, orders and report as the interpreter.
     @Test func compiledAndInterpretedModelsGiveIdenticalOutputs() throws {

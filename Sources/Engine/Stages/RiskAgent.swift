@@ -44,9 +44,10 @@ public protocol RiskObserver: AnyObject {
 ///
 /// **Determinism.** In a backtest the agent shares a thread with routing. Execution reports
 /// must reach it in simulated-time order, so while the venue has anything in flight (`venueBusy`)
-/// it takes one message per duty cycle: routing then runs before the next message. When the
-/// venue is idle nothing can come back, and it takes a batch. Either way the sequence of calls
-/// depends only on the data, not on thread timing.
+/// it takes the next message only once routing has applied everything forwarded before it
+/// (`routingCaughtUp`), one message per duty cycle: the reports that message makes due reach
+/// risk before the one after it. When the venue is idle nothing can come back, and it takes a
+/// batch. Either way the sequence of calls depends only on the data, not on thread timing.
 public final class RiskAgent: Agent {
     public let name = "risk"
     let input: SPSCConsumer<EngineMessage>
@@ -102,6 +103,17 @@ public final class RiskAgent: Agent {
     }
     /// Commands written to routing's ring (backtest lockstep compares it with routing's count).
     var commandsForwarded = 0
+    /// Messages written to routing's ring (market data, bars, commands, the end).
+    var messagesForwarded = 0
+    /// Whether routing has taken everything forwarded. Routing takes at most a batch per duty
+    /// cycle, and less where its ring wraps, so it can trail what an idle venue let risk
+    /// forward in batches; a report due on a message routing had not reached yet then came
+    /// back some messages late, by a lag that depended on how the input arrived — the same
+    /// backtest gave other trades on a plan with the features stage on its own thread.
+    @inline(__always) func routingCaughtUp() -> Bool {
+        guard let routingRef else { return true }
+        return routingRef { $0.messagesTaken == messagesForwarded }
+    }
     /// Whether routing has delivered everything after the end (read across threads: atomic).
     @inline(__always) func routingFinished() -> Bool { routingRef?({ $0.finished }) ?? true }
     let doneFlag = Atomic<Bool>(false)
@@ -275,7 +287,7 @@ public final class RiskAgent: Agent {
             }
             return work
         }
-        let limit = lockstep && venueBusy() ? 1 : batch
+        let limit = lockstep && venueBusy() ? (routingCaughtUp() ? 1 : 0) : batch
         var taken = 0
         while taken < limit {
             // A batch stops as soon as the venue has something in flight: what comes back
@@ -346,6 +358,7 @@ public final class RiskAgent: Agent {
     func forward(_ message: EngineMessage) {
         out.write(message, at: 0)
         out.publish(1)
+        messagesForwarded &+= 1
     }
 
     @inline(__always)
@@ -482,6 +495,7 @@ public final class RiskAgent: Agent {
             if n > 0 { out.publish(n) }
             flushedCommands += n
             commandsForwarded &+= n
+            messagesForwarded &+= n
         }
         if reportedHalts < halts.count {
             counters.riskHalted.increment(by: Int64(halts.count - reportedHalts))

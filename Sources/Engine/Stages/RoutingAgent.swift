@@ -28,6 +28,8 @@ public final class RoutingAgent: Agent {
     public private(set) var fills = 0
     public private(set) var reportsSent = 0
     public private(set) var commands = 0
+    /// Messages taken from risk's ring so far (backtest lockstep: `RiskAgent.routingCaughtUp`).
+    public private(set) var messagesTaken = 0
     /// Set (release) once everything is delivered after the end of the data.
     let finishedFlag = Atomic<Bool>(false)
     public var finished: Bool { finishedFlag.load(ordering: .acquiring) }
@@ -120,6 +122,7 @@ public final class RoutingAgent: Agent {
             if !deliver() { break }
         }
         if consumed > 0 { input.advance(consumed) }
+        messagesTaken &+= consumed
         work += consumed
         if consumed > 0 || ending { publishCounters() }
         return work
