@@ -40,6 +40,29 @@ private func event(_ kind: MarketEventKind, _ id: UInt64, qty: Int64 = 0, price:
         #expect(!books.isCrossed(one))
     }
 
+    @Test func levelQuantitiesAreTheLevelsBestFirstPaddedWithZeros() {
+        let books = OrderBooks(capacity: BookCapacity(orders: 64, instruments: 4))
+        _ = books.apply(add(1, .buy, 100, 10))
+        _ = books.apply(add(2, .buy, 98, 20))
+        _ = books.apply(add(3, .buy, 99, 5))
+        _ = books.apply(add(4, .buy, 99, 2))
+        _ = books.apply(add(5, .sell, 101, 7))
+        let sizes = UnsafeMutablePointer<Double>.allocate(capacity: 5)
+        defer { sizes.deallocate() }
+        sizes.initialize(repeating: -1, count: 5)
+        books.levelQuantities(one, .buy, into: sizes, depth: 5)
+        #expect(Array(UnsafeBufferPointer(start: sizes, count: 5)) == [10, 7, 20, 0, 0])
+        // The same figures as asking level by level.
+        for k in 0..<5 { #expect(sizes[k] == (books.level(one, .buy, k)?.quantity.doubleValue ?? 0)) }
+        books.levelQuantities(one, .sell, into: sizes, depth: 2)
+        #expect(sizes[0] == 7 && sizes[1] == 0)
+        // An instrument without levels, and one past the book's capacity: all zeros.
+        sizes.initialize(repeating: -1, count: 5)
+        books.levelQuantities(InstrumentID(2), .buy, into: sizes, depth: 3)
+        books.levelQuantities(InstrumentID(9), .sell, into: sizes + 3, depth: 2)
+        #expect(Array(UnsafeBufferPointer(start: sizes, count: 5)) == [0, 0, 0, 0, 0])
+    }
+
     @Test func executionsAreCompletedWithTheRestingPriceAndSide() {
         let books = OrderBooks(capacity: BookCapacity(orders: 8, instruments: 4))
         _ = books.apply(add(1, .sell, 42, 10))
