@@ -70,22 +70,30 @@ import TicklineCore
         #expect(first.positions == second.positions && first.equity == second.equity)
     }
 
-    @Test func fusedAndTwoThreadPlansGiveIdenticalOutputs() throws {
-        let (fused, a) = try Self.run(try Self.config(), "fused")
-        let twoThreads = """
-            threads:
-              mode: groups
-              idle: backoff
-              force: true
-              groups:
-                - { name: market, agents: [decode, features] }
-                - { name: execution, agents: [risk, routing] }
-            """
-        let (split, b) = try Self.run(try Self.config(threads: twoThreads), "split")
-        #expect(fused.report.summary.fills == split.report.summary.fills)
+    /// Runs the fused plan and `threads`, and checks the outputs are byte-identical.
+    static func expectSameOutputs(asFusedOn threads: String, _ name: String) throws {
+        let (fused, a) = try run(try config(), "fused-vs-\(name)")
+        let (other, b) = try run(try config(threads: threads), name)
+        #expect(fused.report.summary.fills == other.report.summary.fills)
         for file in ["trades.csv", "orders.csv", "report.html"] {
-            #expect(try Self.read(a + "/" + file) == (try Self.read(b + "/" + file)), "\(file) differs between the fused and the two-thread plan")
+            #expect(try read(a + "/" + file) == (try read(b + "/" + file)), "\(file) differs between the fused plan and \(name)")
         }
+    }
+
+    static func groups(_ first: String, _ second: String) -> String {
+        """
+        threads:
+          mode: groups
+          idle: backoff
+          force: true
+          groups:
+            - { name: first, agents: [\(first)] }
+            - { name: second, agents: [\(second)] }
+        """
+    }
+
+    @Test func fusedAndTwoThreadPlansGiveIdenticalOutputs() throws {
+        try Self.expectSameOutputs(asFusedOn: Self.groups("decode, features", "risk, routing"), "two-thread")
     }
 
     /// The features stage alone on its thread, decode with risk and routing: risk's input then
@@ -94,21 +102,7 @@ import TicklineCore
     /// same point of the data (they came back some messages late, by a lag that depended on
     /// thread timing, before risk waited for routing to catch up while the venue was busy).
     @Test func aPlanWithTheFeaturesStageAloneGivesIdenticalOutputs() throws {
-        let (fused, a) = try Self.run(try Self.config(), "fused-b")
-        let plan = """
-            threads:
-              mode: groups
-              idle: backoff
-              force: true
-              groups:
-                - { name: market, agents: [features] }
-                - { name: execution, agents: [decode, risk, routing] }
-            """
-        let (alone, b) = try Self.run(try Self.config(threads: plan), "features-alone")
-        #expect(fused.report.summary.fills == alone.report.summary.fills)
-        for file in ["trades.csv", "orders.csv", "report.html"] {
-            #expect(try Self.read(a + "/" + file) == (try Self.read(b + "/" + file)), "\(file) differs between the fused plan and features alone")
-        }
+        try Self.expectSameOutputs(asFusedOn: Self.groups("features", "decode, risk, routing"), "features-alone")
     }
 
     /// `strategy.forest: compiled` runs the model as machine code (the system's C compiler): the

@@ -564,24 +564,18 @@ public final class RiskAgent: Agent {
 
     @inline(__always)
     func tell(_ observation: Observation, at time: Nanos) {
-        if let recorder {
-            recorder { recorder in
-                switch observation {
-                case .decision(let decision): recorder.onDecision(decision, now: time)
-                case .command(let command): recorder.onCommand(command, now: time)
-                case .mark(let id, let price): recorder.onMark(id, price: price, now: time)
-                case .report(let report, let outcome): recorder.onReport(report, outcome: outcome, now: time)
-                case .halt(let halt): recorder.onHalt(halt)
-                }
-            }
-        } else if let observer {
-            switch observation {
-            case .decision(let decision): observer.onDecision(decision, now: time)
-            case .command(let command): observer.onCommand(command, now: time)
-            case .mark(let id, let price): observer.onMark(id, price: price, now: time)
-            case .report(let report, let outcome): observer.onReport(report, outcome: outcome, now: time)
-            case .halt(let halt): observer.onHalt(halt)
-            }
+        // The backtest's recorder borrowed (no reference counting); any other observer as is.
+        if let recorder { recorder { Self.tell(observation, at: time, to: $0) } } else if let observer { Self.tell(observation, at: time, to: observer) }
+    }
+
+    @inline(__always)
+    static func tell(_ observation: Observation, at time: Nanos, to observer: some RiskObserver) {
+        switch observation {
+        case .decision(let decision): observer.onDecision(decision, now: time)
+        case .command(let command): observer.onCommand(command, now: time)
+        case .mark(let id, let price): observer.onMark(id, price: price, now: time)
+        case .report(let report, let outcome): observer.onReport(report, outcome: outcome, now: time)
+        case .halt(let halt): observer.onHalt(halt)
         }
     }
 
