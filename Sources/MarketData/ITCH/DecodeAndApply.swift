@@ -42,8 +42,10 @@ extension ITCHDecoder {
             event.tsEvent = time
             event.orderID = OrderID(id)
             event.aux = 0
+            // A delete carries neither price nor size.
+            event.price = .zero
+            event.quantity = .zero
             Self.storeTail(&event, kind: .delete, side: .none, flags: [])
-            // A delete carries neither price nor size (the event keeps its previous ones).
             return books.apply(kind: .delete, instrument: instrument, side: .none, orderID: id, price: 0, quantity: 0, aux: 0)
         case UInt8(ascii: "E"), UInt8(ascii: "C"), UInt8(ascii: "X"):
             counts[Int(type)] &+= 1
@@ -66,7 +68,8 @@ extension ITCHDecoder {
                 event.price = Price(raw: price)
                 flags = p.loadByte(at: 31) == UInt8(ascii: "Y") ? Self.printable : []
             default:
-                kind = .cancel  // a cancel carries no price (the event keeps its previous one)
+                kind = .cancel  // a cancel carries no price
+                event.price = .zero
             }
             event.instrument = instrument
             event.tsEvent = time

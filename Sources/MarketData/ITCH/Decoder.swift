@@ -33,6 +33,8 @@ public final class ITCHDecoder: @unchecked Sendable {
     /// ITCH's shared, immutable length table, held as a stored pointer: reading the global on
     /// every message costs its lazy-initialisation check (measured 15.5 → 16.7 ns/message).
     @usableFromInline let lengths: UnsafePointer<Int32> = ITCH.lengthPointer
+    /// ITCH's field layouts of the order-book message types (see `ITCHFieldLayout`), likewise.
+    @usableFromInline let layouts: UnsafePointer<ITCHFieldLayout> = ITCH.fieldLayoutPointer
     /// [0] last system event code.
     @usableFromInline let state: UnsafeMutablePointer<UInt8>
 
@@ -99,6 +101,35 @@ public final class ITCHDecoder: @unchecked Sendable {
         withUnsafeMutableBytes(of: &event) { $0.storeBytes(of: word.littleEndian, toByteOffset: 60, as: UInt32.self) }
     }
 
+    /// Fills `event`'s payload from an order-book message (A F E C X D U P) by its type's
+    /// layout, without branching on the type: loads at the layout's offsets, masked to zero for
+    /// the fields the type does not carry (a delete has no price or size, a cancel no price:
+    /// they are 0, never the previous message's). The switch this replaces jumps on the type,
+    /// which a random mix of types makes unpredictable: 50 M generated messages decoded in
+    /// 15.9 ns each with it, 10.3 ns with this.
+    @inlinable @inline(__always)
+    static func decodeOrderMessage(_ p: UnsafeRawPointer, layout: ITCHFieldLayout, into event: inout MarketEvent) {
+        let carries = UInt64(layout.carries)
+        let quantity = UInt64(p.loadBE32(at: Int(layout.quantityAt))) & (0 &- (carries & 1))
+        let price = UInt64(p.loadBE32(at: Int(layout.priceAt))) & (0 &- ((carries >> 1) & 1))
+        let aux = p.loadBE64(at: Int(layout.auxAt)) & (0 &- ((carries >> 2) & 1))
+        let isBuy = UInt32(p.loadByte(at: Int(layout.sideAt)) == UInt8(ascii: "B") ? 1 : 0)
+        let sided = UInt32(truncatingIfNeeded: (carries >> 3) & 1)
+        let noneTag = UInt32(unsafeBitCast(Side.none, to: UInt8.self))
+        let buyTag = UInt32(unsafeBitCast(Side.buy, to: UInt8.self))
+        let sellTag = UInt32(unsafeBitCast(Side.sell, to: UInt8.self))
+        let sideTag = noneTag &+ sided &* (sellTag &- noneTag &+ isBuy &* (buyTag &- sellTag))
+        let yes = UInt32(p.loadByte(at: Int(layout.printableAt)) == UInt8(ascii: "Y") ? 1 : 0)
+        let printable = UInt32(truncatingIfNeeded: (carries >> 4) & 1) | (UInt32(truncatingIfNeeded: (carries >> 5) & 1) & yes)
+        event.orderID = OrderID(p.loadBE64(at: 11))
+        event.quantity = ITCH.shares(UInt32(truncatingIfNeeded: quantity))
+        event.price = ITCH.price4(UInt32(truncatingIfNeeded: price))
+        event.aux = aux
+        let word = UInt32(layout.kindTag) | sideTag << 8 | (printable &* UInt32(Self.printable.rawValue)) << 16
+            | UInt32(event.channel) << 24
+        withUnsafeMutableBytes(of: &event) { $0.storeBytes(of: word.littleEndian, toByteOffset: 60, as: UInt32.self) }
+    }
+
     /// Decodes the message at `p` of `length` bytes (its length prefix's value, or the type
     /// table's in type-table mode). Fills `event` for book-relevant messages.
     @inlinable
@@ -125,52 +156,16 @@ public final class ITCHDecoder: @unchecked Sendable {
         let locate = p.loadBE16(at: 1)
         event.instrument = InstrumentID(UInt32(locate))
         event.tsEvent = Nanos(dayOffset &+ Int64(p.loadBE48(at: 5)))
+        let layout = layouts[Int(type)]
+        if layout.carries != 0 {
+            Self.decodeOrderMessage(p, layout: layout, into: &event)
+            return .event
+        }
         let kind: MarketEventKind
         var side = Side.none
         var flags: MarketEventFlags = []
         var aux: UInt64 = 0
         switch type {
-        case UInt8(ascii: "A"), UInt8(ascii: "F"):
-            kind = .add
-            event.orderID = OrderID(p.loadBE64(at: 11))
-            side = p.loadByte(at: 19) == UInt8(ascii: "B") ? .buy : .sell
-            event.quantity = ITCH.shares(p.loadBE32(at: 20))
-            event.price = ITCH.price4(p.loadBE32(at: 32))
-        case UInt8(ascii: "E"):
-            kind = .execute
-            event.orderID = OrderID(p.loadBE64(at: 11))
-            event.quantity = ITCH.shares(p.loadBE32(at: 19))
-            aux = p.loadBE64(at: 23)
-            event.price = .zero
-            flags = Self.printable
-        case UInt8(ascii: "C"):
-            kind = .execute
-            event.orderID = OrderID(p.loadBE64(at: 11))
-            event.quantity = ITCH.shares(p.loadBE32(at: 19))
-            aux = p.loadBE64(at: 23)
-            event.price = ITCH.price4(p.loadBE32(at: 32))
-            flags = p.loadByte(at: 31) == UInt8(ascii: "Y") ? Self.printable : []
-        case UInt8(ascii: "X"):
-            kind = .cancel
-            event.orderID = OrderID(p.loadBE64(at: 11))
-            event.quantity = ITCH.shares(p.loadBE32(at: 19))
-        case UInt8(ascii: "D"):
-            kind = .delete
-            event.orderID = OrderID(p.loadBE64(at: 11))
-        case UInt8(ascii: "U"):
-            kind = .replace
-            event.orderID = OrderID(p.loadBE64(at: 11))
-            aux = p.loadBE64(at: 19)
-            event.quantity = ITCH.shares(p.loadBE32(at: 27))
-            event.price = ITCH.price4(p.loadBE32(at: 31))
-        case UInt8(ascii: "P"):
-            kind = .trade
-            event.orderID = OrderID(p.loadBE64(at: 11))
-            side = p.loadByte(at: 19) == UInt8(ascii: "B") ? .buy : .sell
-            event.quantity = ITCH.shares(p.loadBE32(at: 20))
-            event.price = ITCH.price4(p.loadBE32(at: 32))
-            aux = p.loadBE64(at: 36)
-            flags = Self.printable
         case UInt8(ascii: "Q"):
             kind = .trade
             event.orderID = OrderID(0)

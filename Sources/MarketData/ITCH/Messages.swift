@@ -29,6 +29,29 @@ public enum ITCH {
         return UnsafePointer(table)
     }()
 
+    /// Where the branch-free decode path finds the fields of each order-book message type (A F
+    /// E C X D U P), indexed by type byte; other types have `carries == 0` and take the
+    /// decoder's switch. Allocated once, never freed.
+    nonisolated(unsafe) public static let fieldLayoutPointer: UnsafePointer<ITCHFieldLayout> = {
+        let table = UnsafeMutablePointer<ITCHFieldLayout>.allocate(capacity: 256)
+        table.initialize(repeating: ITCHFieldLayout(), count: 256)
+        typealias F = ITCHFieldLayout
+        func set(_ type: Character, _ kind: MarketEventKind, quantity: UInt8? = nil, price: UInt8? = nil, aux: UInt8? = nil,
+                 side: UInt8? = nil, printable: F.Printable = .never) {
+            table[Int(type.asciiValue!)] = F(kind: kind, quantityAt: quantity, priceAt: price, auxAt: aux, sideAt: side,
+                                             printable: printable)
+        }
+        set("A", .add, quantity: 20, price: 32, side: 19)
+        set("F", .add, quantity: 20, price: 32, side: 19)
+        set("E", .execute, quantity: 19, aux: 23, printable: .always)
+        set("C", .execute, quantity: 19, price: 32, aux: 23, printable: .whenYesAt(31))
+        set("X", .cancel, quantity: 19)
+        set("D", .delete)
+        set("U", .replace, quantity: 27, price: 31, aux: 19)
+        set("P", .trade, quantity: 20, price: 32, aux: 36, side: 19, printable: .always)
+        return UnsafePointer(table)
+    }()
+
     /// Every type in the order the specification lists them.
     public static let typesInSpecOrder: [UInt8] = Array("SRHYLVWKJhAFECXDUPQBINO".utf8)
 
@@ -247,5 +270,43 @@ public enum ITCHMessage: Sendable {
 
     static func name(_ type: UInt8) -> String {
         (0x21...0x7E).contains(type) ? String(UnicodeScalar(type)) : "\\x" + String(type, radix: 16)
+    }
+}
+
+/// One entry of `ITCH.fieldLayoutPointer`: the offsets of a message type's fields and which of
+/// them it carries, so that the common order messages decode with loads and masks instead of a
+/// jump on the type (whose target a random mix of types mispredicts on most messages). Offsets
+/// of absent fields point inside the message's common header (read, then masked to zero), so
+/// no load leaves the message.
+@frozen public struct ITCHFieldLayout: Sendable, BitwiseCopyable {
+    public enum Printable: Equatable { case never, always, whenYesAt(UInt8) }
+
+    public var quantityAt: UInt8 = 11
+    public var priceAt: UInt8 = 11
+    public var auxAt: UInt8 = 11
+    public var sideAt: UInt8 = 0
+    public var printableAt: UInt8 = 0
+    /// Bit 0 quantity, 1 price, 2 aux, 3 side, 4 printable always, 5 printable when the byte at
+    /// `printableAt` is "Y", 7 the type takes this path; 0 for every other type.
+    public var carries: UInt8 = 0
+    /// The in-memory tag of the event's `MarketEventKind`.
+    public var kindTag: UInt8 = 0
+    public var padding: UInt8 = 0
+
+    public init() {}
+
+    init(kind: MarketEventKind, quantityAt: UInt8?, priceAt: UInt8?, auxAt: UInt8?, sideAt: UInt8?, printable: Printable) {
+        var carries: UInt8 = 0x80
+        if let quantityAt { self.quantityAt = quantityAt; carries |= 1 }
+        if let priceAt { self.priceAt = priceAt; carries |= 2 }
+        if let auxAt { self.auxAt = auxAt; carries |= 4 }
+        if let sideAt { self.sideAt = sideAt; carries |= 8 }
+        switch printable {
+        case .never: break
+        case .always: carries |= 16
+        case .whenYesAt(let at): printableAt = at; carries |= 32
+        }
+        self.carries = carries
+        kindTag = unsafeBitCast(kind, to: UInt8.self)
     }
 }
