@@ -87,7 +87,7 @@ public final class RoutingAgent: Agent {
             return 0
         }
         var consumed = 0
-        let lookingAhead = venueRef { $0.books.liveOrders } > prefetchAboveLiveOrders
+        let lookingAhead = venueRef { $0.books.hashedOrders > 0 || $0.books.liveOrders > prefetchAboveLiveOrders }
         for i in 0..<batch.count {
             consumed += 1
             // The venue's book looks up the same orders as the features stage's: start loading

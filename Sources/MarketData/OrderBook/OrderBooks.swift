@@ -325,6 +325,11 @@ public final class OrderBooks: @unchecked Sendable {
 
     public var liveOrders: Int { counters.pointee.liveOrders }
 
+    /// Live orders whose ids are in the hash table rather than the direct index (ids ≥ 2^32,
+    /// such as CME's, or dense ids past the page pool): their lookups land anywhere in a table
+    /// twice the order capacity, which is what prefetching ahead hides.
+    public var hashedOrders: Int { table.pointee.count }
+
     public var integrity: BookIntegrity {
         BookIntegrity(crossingAdds: integrityCounters[0], unknownOrders: integrityCounters[1],
                       duplicateOrders: integrityCounters[2], negativeSizes: integrityCounters[3],
