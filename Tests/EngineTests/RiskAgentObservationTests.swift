@@ -69,21 +69,53 @@ import TicklineCore
     }
     static let buy = EngineMessage.signal(Signal(instrument: id, direction: 1, confidence: 1, target: Quantity(units: 100), tsEvent: Nanos(2_000)))
 
-    @Test func anApprovedOrderIsToldToTheObserverAfterRoutingHadItsCycle() throws {
+    @Test func theObserverHearsNothingUntilRiskHasNothingToDo() throws {
         let s = try Setup(deferring: true)
         defer { unlink(s.path) }
         s.send([Self.quote(1_000), Self.buy, Self.quote(3_000)])
         _ = s.agent.doWork()
-        // The order is on its way to routing; the observer has heard only the mark before it
-        // (the whole batch was taken: what came after the order is held too).
+        // The order is on its way to routing; the observer has heard nothing yet, not even the
+        // mark ahead of the signal (the whole batch was taken and held).
         #expect(s.routed() == ["new \(Quantity(units: 100).raw)"])
-        #expect(s.log.calls == ["mark \(Self.mid) @1000"])
+        #expect(s.log.calls.isEmpty)
         #expect(s.input.consumer.available() == 0)
         _ = s.agent.doWork()
-        // Next cycle: the decision and its command, at the decision's time, then the rest, in order.
+        // An idle cycle: everything, in order, each at its own time.
         #expect(s.log.calls == [
             "mark \(Self.mid) @1000", "decision approved @2000", "command new \(Quantity(units: 100).raw) @2000", "mark \(Self.mid) @3000",
         ])
+    }
+
+    /// While input keeps coming, at most `heldWhileBusy` observations wait: the oldest beyond
+    /// that are told at the start of a cycle, and order is kept across the ring's wrap.
+    @Test func aBusyAgentHoldsABoundedBacklogInOrder() throws {
+        let s = try Setup(deferring: true)
+        defer { unlink(s.path) }
+        var expected: [String] = []
+        var time: Int64 = 1_000
+        // 25 busy cycles of 50 quotes (and one more sent between cycles, so input waits at the
+        // start of each): 1,275 marks, past the end of the hold's 1,024-slot ring.
+        for cycle in 0..<25 {
+            var batch: [EngineMessage] = []
+            for _ in 0..<50 {
+                batch.append(Self.quote(time))
+                expected.append("mark \(Self.mid) @\(time)")
+                time += 1
+            }
+            for message in batch { #expect(s.input.producer.tryPush(message)) }
+            _ = s.agent.doWork()
+            _ = s.routed()
+            // Input waited at the start of every cycle, so of the 51 × cycle - 1 marks held
+            // before it, only those beyond 64 have been told.
+            #expect(s.log.calls.count == max(0, 51 * cycle - 65), "cycle \(cycle)")
+            s.send([Self.quote(time)])
+            expected.append("mark \(Self.mid) @\(time)")
+            time += 1
+        }
+        #expect(s.log.calls.count == expected.count - 1 - 64 - 51)
+        _ = s.agent.doWork()  // takes the last quote (input waited: still busy)
+        _ = s.agent.doWork()  // idle: the rest
+        #expect(s.log.calls == expected)
     }
 
     @Test func replaysTellTheObserverAtOnceAndTheSameCallsInTheSameOrder() throws {
@@ -94,7 +126,7 @@ import TicklineCore
         _ = immediate.agent.doWork()
         #expect(immediate.log.calls.count == 4)
         _ = deferred.agent.doWork()
-        #expect(deferred.log.calls.count == 1)
+        #expect(deferred.log.calls.isEmpty)
         _ = deferred.agent.doWork()
         #expect(deferred.log.calls == immediate.log.calls)
         #expect(deferred.routed() == immediate.routed())

@@ -261,8 +261,11 @@ public final class RiskAgent: Agent {
 
     public func doWork() -> Int {
         var work = 0
-        // The observer hears of last cycle's order now, routing having sent it.
-        deliverHeld()
+        // Live feeds: the observer hears what was held once there is nothing to decide (see
+        // `deferObservations`); while input waits, only what passes the backlog bound.
+        if heldCount > 0 {
+            if input.isEmpty && reports.isEmpty { deliverHeld(heldCount) } else if heldCount > Self.heldWhileBusy { deliverHeld(heldCount - Self.heldWhileBusy) }
+        }
         // Reports first: they are older than anything still in the input.
         while let report = reports.tryPop() {
             onReport(report)
@@ -282,6 +285,7 @@ public final class RiskAgent: Agent {
         if endSeen {
             // Finished before empty: routing's flag is stored after its last push.
             if !done, routingFinished(), reports.isEmpty {
+                deliverHeld(heldCount)
                 publishCounters()
                 doneFlag.store(true, ordering: .releasing)
             }
@@ -437,7 +441,6 @@ public final class RiskAgent: Agent {
             trace: signalTraces[id.index])
         intents &+= 1
         let decision = risk.onIntent(intent, now: now, outbox: &outbox)
-        if deferObservations && decision.approved { holding = true }
         observe(.decision(decision))
         if decision.approved {
             approved &+= 1
@@ -511,19 +514,21 @@ public final class RiskAgent: Agent {
 
     // MARK: Observations
 
-    /// Live feeds: from an approved order on, what the observer (the paper/live report's
-    /// recorder) is told waits in `held` until risk's next duty cycle, after routing has handed
-    /// the order to the venue (bench, fused, 100 k msg/s: recording the decision and the command
-    /// took ~0.9 µs of the 1.4 µs model → risk hop). The rest of the batch is taken as usual
-    /// (stopping the batch at each order made the engine fall behind at 1 M msg/s). The
-    /// observer hears the same calls in the same order, with the same times, either way.
-    /// Replays tell it at once (nobody waits).
+    /// Live feeds: what the observer (the paper/live report's recorder) is told waits in `held`
+    /// and is delivered when risk next finds nothing to do, so no recording stands between a
+    /// signal and its order: not the decision or the command, and not the marks of the quotes
+    /// just ahead of the signal in the same batch (bench, fused, 100 k msg/s: recording the
+    /// decision and the command took ~0.9 µs of a 1.4 µs model → risk hop; the mark before it
+    /// was still told at once). While input keeps coming, at most `heldWhileBusy` wait: the
+    /// oldest beyond that are told at the start of a cycle. The observer hears the same calls
+    /// in the same order, with the same times, either way. Replays tell it at once.
     public var deferObservations = false
-    /// Set by an approved order on a live feed; cleared when the next cycle delivers.
-    var holding = false
+    /// Held observations, oldest at `heldHead` (a ring of `heldCapacity`).
     let held: UnsafeMutablePointer<(Observation, Nanos)>
+    var heldHead = 0
     var heldCount = 0
     static let heldCapacity = 1_024
+    static let heldWhileBusy = 64
 
     enum Observation {
         case decision(RiskDecisionRecord)
@@ -533,33 +538,28 @@ public final class RiskAgent: Agent {
         case halt(HaltRecord)
     }
 
-    /// Tells the observer everything held, in order, and stops holding.
-    @inline(__always)
-    func deliverHeld() {
-        holding = false
-        if heldCount > 0 { deliverHeldNow() }
-    }
-
+    /// Tells the observer the `count` oldest held observations, in order.
     @inline(never)
-    func deliverHeldNow() {
-        let count = heldCount
-        heldCount = 0
-        for k in 0..<count { tell(held[k].0, at: held[k].1) }
+    func deliverHeld(_ count: Int) {
+        for _ in 0..<min(count, heldCount) {
+            let (observation, time) = held[heldHead]
+            heldHead = (heldHead &+ 1) & (Self.heldCapacity &- 1)
+            heldCount &-= 1
+            tell(observation, at: time)
+        }
     }
 
-    /// Tells the observer now, or holds it while an order of this cycle is on its way (when
-    /// the hold is full, what it has goes first).
+    /// Tells the observer now (replays), or holds it (live feeds; when the hold is full, its
+    /// oldest are told first).
     @inline(__always)
     func observe(_ observation: Observation) {
-        if holding {
-            if heldCount < Self.heldCapacity {
-                held[heldCount] = (observation, now)
-                heldCount &+= 1
-                return
-            }
-            deliverHeldNow()
+        guard deferObservations else {
+            tell(observation, at: now)
+            return
         }
-        tell(observation, at: now)
+        if heldCount == Self.heldCapacity { deliverHeld(Self.heldWhileBusy) }
+        held[(heldHead &+ heldCount) & (Self.heldCapacity &- 1)] = (observation, now)
+        heldCount &+= 1
     }
 
     @inline(__always)
