@@ -155,6 +155,7 @@ public final class Backtest {
         riskAgent.assumeTrading = config.assumeTrading
         riskAgent.traceClock = traceClock
         riskAgent.deferObservations = live
+        riskAgent.rehearsing = live
         riskAgent.batch = config.batch
 
         let recorder: BacktestRecorder

@@ -194,12 +194,14 @@ public final class RiskStage {
     /// Runs every check on `intent`; when all pass, opens the order, writes its `new` command
     /// into `outbox` and returns the approval with its client order id; otherwise returns the
     /// rejection (reason, observed value, limit). The caller journals the returned record.
+    /// With `rehearsal`, a dry run of the same code: the checks' verdict is returned and
+    /// nothing changes (no day roll, no first mark, no order, no reject count).
     @inlinable
-    public func onIntent(_ intent: OrderIntent, now: Nanos, outbox: inout RiskOutbox) -> RiskDecisionRecord {
-        if now.raw >= engine.pointee.dayEnd.raw { rollDay(now) }
+    public func onIntent(_ intent: OrderIntent, now: Nanos, outbox: inout RiskOutbox, rehearsal: Bool = false) -> RiskDecisionRecord {
+        if !rehearsal && now.raw >= engine.pointee.dayEnd.raw { rollDay(now) }
         let instrument = intent.instrument
         // An instrument never marked takes the intent's reference price as its first mark.
-        if instrument.index < instrumentCount, intent.referencePrice.isDefined, intent.referencePrice.raw > 0,
+        if !rehearsal, instrument.index < instrumentCount, intent.referencePrice.isDefined, intent.referencePrice.raw > 0,
            !positions.position(instrument).mark.isDefined {
             positions.mark(instrument, price: intent.referencePrice, now: now)
             refreshExposure(instrument)
@@ -212,6 +214,7 @@ public final class RiskStage {
             tsEvent: intent.tsEvent, clientOrderID: OrderID(0), instrument: instrument, side: intent.side,
             orderType: intent.orderType, quantity: intent.quantity, price: terms.price, reason: verdict.reason,
             observed: verdict.observed, limit: verdict.limit, strategyID: intent.strategyID)
+        if rehearsal { return record }
         if verdict.isApproved {
             record.clientOrderID = approve(terms, now: now, outbox: &outbox)
         } else {

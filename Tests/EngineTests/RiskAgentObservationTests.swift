@@ -131,4 +131,36 @@ import TicklineCore
         #expect(deferred.log.calls == immediate.log.calls)
         #expect(deferred.routed() == immediate.routed())
     }
+
+    /// Live feeds rehearse the last signalled instrument's checks in idle cycles: a dry run
+    /// through the order's own code that must change nothing anyone can see.
+    @Test func rehearsalsChangeNothing() throws {
+        let rehearsing = try Setup(deferring: true)
+        let plain = try Setup(deferring: true)
+        defer { unlink(rehearsing.path); unlink(plain.path) }
+        rehearsing.agent.rehearsing = true
+        rehearsing.agent.rehearsalPeriod = 0
+        let sell = EngineMessage.signal(Signal(instrument: Self.id, direction: -1, confidence: 1, target: Quantity(units: -50),
+                                               tsEvent: Nanos(4_000)))
+        for s in [rehearsing, plain] {
+            s.send([Self.quote(1_000), Self.buy, Self.quote(3_000)])
+            _ = s.agent.doWork()
+            _ = s.agent.doWork()  // idle: what was held is told
+        }
+        // A working order on the instrument: idle cycles now rehearse a further order on it.
+        for _ in 0..<50 { _ = rehearsing.agent.doWork() }
+        #expect(rehearsing.agent.rehearsals >= 40)
+        #expect(plain.agent.rehearsals == 0)
+        for s in [rehearsing, plain] {
+            s.send([sell, Self.quote(5_000)])
+            _ = s.agent.doWork()
+            _ = s.agent.doWork()
+        }
+        #expect(rehearsing.routed() == plain.routed())
+        #expect(rehearsing.log.calls == plain.log.calls)
+        #expect(rehearsing.agent.approved == plain.agent.approved && rehearsing.agent.rejected == plain.agent.rejected)
+        #expect(RiskRejectReason.allCases.map { rehearsing.agent.risk.rejections($0) } == RiskRejectReason.allCases.map { plain.agent.risk.rejections($0) })
+        #expect(rehearsing.agent.risk.orders.workingCount == plain.agent.risk.orders.workingCount)
+        #expect(rehearsing.agent.intents == plain.agent.intents)
+    }
 }

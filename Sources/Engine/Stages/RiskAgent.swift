@@ -291,6 +291,7 @@ public final class RiskAgent: Agent {
             }
             return work
         }
+        if rehearsing && work == 0 && lastSignalled >= 0 && input.isEmpty { rehearseIfDue() }
         let limit = lockstep && venueBusy() ? (routingCaughtUp() ? 1 : 0) : batch
         var taken = 0
         while taken < limit {
@@ -335,6 +336,7 @@ public final class RiskAgent: Agent {
                 advanceClock(signal.tsEvent)
                 guard signal.instrument.index < instruments else { break }
                 targets[signal.instrument.index] = signal.target.raw
+                lastSignalled = signal.instrument.index
                 coolingDown[signal.instrument.index] = false
                 // Live feeds only: a backtest's outputs depend on the data and seed alone.
                 if traceClock.realtime { signalTraces[signal.instrument.index] = signal.trace }
@@ -351,6 +353,17 @@ public final class RiskAgent: Agent {
         }
         if taken > 0 { publishCounters() }
         return work + taken
+    }
+
+    /// An idle cycle's rehearsal (see `rehearsing`), after the cycle's own work: the next is
+    /// due a period after this one ends, so however long one takes (a debug build's are slow)
+    /// idle cycles still run their housekeeping in between.
+    @inline(never)
+    func rehearseIfDue() {
+        guard traceClock.now().raw >= nextRehearsal else { return }
+        rehearsals &+= 1
+        review(InstrumentID(UInt32(lastSignalled)), rehearsal: true)
+        nextRehearsal = traceClock.now().raw &+ rehearsalPeriod
     }
 
     @inline(__always)
@@ -400,21 +413,22 @@ public final class RiskAgent: Agent {
     /// Works the instrument toward its target: cancels orders that work against it or beyond
     /// it, or sends one order for the rest. One step per call; the next report or quote
     /// continues.
-    func review(_ id: InstrumentID) {
+    func review(_ id: InstrumentID, rehearsal: Bool = false) {
         let i = id.index
         let position = risk.positions.quantity(id).raw
         let open = risk.orders.open(id)
         let workingNet = open.openBuy.raw - open.openSell.raw
-        let desired = targets[i] - position
+        var desired = targets[i] - position
+        if rehearsal { desired = workingNet &+ (desired >= workingNet ? Self.rehearsalQuantity : -Self.rehearsalQuantity) }
         if desired == workingNet { return }
-        if workingCount[i] > 0 {
+        if workingCount[i] > 0 && !rehearsal {
             // Something is working but the target moved: cancel and re-decide on the answers.
             if workingNet != 0 && (workingNet.signum() != desired.signum() || abs(workingNet) > abs(desired)) {
                 cancelWorking(id)
             }
             return
         }
-        if coolingDown[i] || risk.isHalted || endSeen { return }
+        if !rehearsal && (coolingDown[i] || risk.isHalted || endSeen) { return }
         let remaining = desired - workingNet
         let side: Side = remaining > 0 ? .buy : .sell
         let bid = bids[i], ask = asks[i]
@@ -439,8 +453,10 @@ public final class RiskAgent: Agent {
             instrument: id, side: side, quantity: Quantity(raw: abs(remaining)), orderType: .limit,
             limitPrice: Price(raw: price), referencePrice: Price(raw: reference), timeInForce: timeInForce, tsEvent: now,
             trace: signalTraces[id.index])
-        intents &+= 1
-        let decision = risk.onIntent(intent, now: now, outbox: &outbox)
+        // One call site for orders and rehearsals: a rehearsal warms the very code an order runs.
+        intents &+= rehearsal ? 0 : 1
+        let decision = risk.onIntent(intent, now: now, outbox: &outbox, rehearsal: rehearsal)
+        if rehearsal { return }
         observe(.decision(decision))
         if decision.approved {
             approved &+= 1
@@ -580,6 +596,22 @@ public final class RiskAgent: Agent {
     }
 
     var sincePublished = 0
+    /// Live feeds: in idle cycles, at most every `rehearsalPeriod` ns, risk runs the last
+    /// signalled instrument's checks through the very call an order takes, as a dry run
+    /// (`RiskStage.onIntent(rehearsal:)`: nothing changed, written, counted or told), so the
+    /// next order finds the checks' code and data in the near caches. Timed in place (bench,
+    /// fused, 100 k msg/s), a cold `onIntent` took 0.6–1 µs: reading the context 220–320 ns,
+    /// the checks 170 ns, opening the order ~300 ns; rehearsed, the first two took 90–150 and
+    /// 90 ns (opening the order is not rehearsed). Four interleaved bench pairs: risk hop p50
+    /// 0.69–0.74 against 0.79–0.89 µs, p90 1.08–1.14 against 1.29–1.42, p99 1.64–1.85 against
+    /// 2.25–2.71 (one outlier at 49); tick-to-order p50 2.11–2.21 against 2.24–2.40 µs.
+    public var rehearsing = false
+    /// Rehearsals run (live feeds).
+    public private(set) var rehearsals = 0
+    var lastSignalled = -1
+    var nextRehearsal: Int64 = 0
+    public var rehearsalPeriod: Int64 = 50_000
+    static let rehearsalQuantity = Quantity(units: 1).raw
 
     func publishCounters() {
         sincePublished &+= 1
