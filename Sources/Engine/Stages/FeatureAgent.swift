@@ -176,7 +176,7 @@ public final class FeatureAgent: Agent {
         var consumed = 0
         let readable = input.readable(upTo: min((free - 1) / 5, batch))
         if originAtReceive && readable.count > 0 { batchStart = traceClock.now() }
-        let lookingAhead = booksRef { $0.hashedOrders > 0 || $0.liveOrders > prefetchAboveLiveOrders }
+        let lookingAhead = booksRef { $0.lookAheadPays }
         for i in 0..<readable.count {
             if lookingAhead { prefetch(readable, after: i) }
             let message = readable[i]
@@ -211,20 +211,11 @@ public final class FeatureAgent: Agent {
         return consumed
     }
 
-    /// Live orders in the books above which `doWork` prefetches (see `prefetch`); it always
-    /// does while any order id is hashed (`OrderBooks.hashedOrders`). A directly indexed book
-    /// that fits in the near caches gains nothing from the look-ahead and pays its loads and
-    /// branches. EMA backtests, three interleaved pairs each, prefetching on / off in both this
-    /// stage and routing: 16 generated symbols (6,400 live orders) 8.05 / 8.39 M events/s
-    /// fused and 13.6 / 14.9 M on two threads; 100 symbols (40,000) 6.1 / 5.4; 500 symbols
-    /// (200,000) 3.9 / 2.9. On the ESH4 day (CME ids, hashed; about 11,000) five pairs gave a
-    /// median 4.91 on, 4.73 off.
-    public var prefetchAboveLiveOrders = 8_192
-
     /// Starts loading what the books will look up for the events 16 and 8 messages ahead in
     /// this batch: the order's id-table entry, then its record. An order id is a random
     /// access into tables larger than the caches (on the CME day most of an add's time was
     /// the duplicate check's miss), and the batch is already decoded, so the loads can overlap.
+    /// Only while that pays (`OrderBooks.lookAheadPays`).
     @inline(__always)
     func prefetch(_ readable: UnsafeBufferPointer<EngineMessage>, after i: Int) {
         let far = i &+ 16

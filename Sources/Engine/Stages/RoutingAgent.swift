@@ -72,10 +72,6 @@ public final class RoutingAgent: Agent {
         venueRef { $0.inFlight > 0 || $0.pendingReports > 0 || $0.liveOrders > 0 } || pendingReport != nil
     }
 
-    /// Live orders in the venue's book above which `doWork` prefetches (see
-    /// `FeatureAgent.prefetchAboveLiveOrders`).
-    public var prefetchAboveLiveOrders = 8_192
-
     public func doWork() -> Int {
         if ending { return finishEnding() }
         var work = 0
@@ -87,12 +83,12 @@ public final class RoutingAgent: Agent {
             return 0
         }
         var consumed = 0
-        let lookingAhead = venueRef { $0.books.hashedOrders > 0 || $0.books.liveOrders > prefetchAboveLiveOrders }
+        let lookingAhead = venueRef { $0.books.lookAheadPays }
         for i in 0..<batch.count {
             consumed += 1
             // The venue's book looks up the same orders as the features stage's: start loading
             // its entries and records ahead (see `FeatureAgent.prefetch`), when the book is
-            // large enough for that to pay (`FeatureAgent.prefetchAboveLiveOrders`).
+            // large enough for that to pay (`OrderBooks.lookAheadPays`).
             if lookingAhead {
                 if i &+ 16 < batch.count, case .event(let upcoming) = batch[i &+ 16] { venueRef { $0.prefetchEntry(for: upcoming) } }
                 if i &+ 8 < batch.count, case .event(let upcoming) = batch[i &+ 8] { venueRef { $0.prefetchOrder(for: upcoming) } }
