@@ -156,6 +156,13 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
         (slots + ((headLocal.pointee &+ offset) & mask)).initialize(to: value)
     }
 
+    /// The slot `offset` past the first unpublished one (wrapping), to write in place; the same
+    /// rules as `write(_:at:)`.
+    @inlinable
+    public func slot(at offset: Int) -> UnsafeMutablePointer<Element> {
+        slots + ((headLocal.pointee &+ offset) & mask)
+    }
+
     /// Publishes `count` slots previously claimed and written, with one release store.
     @inlinable
     public func publish(_ count: Int) {

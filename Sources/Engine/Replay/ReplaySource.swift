@@ -151,7 +151,8 @@ public final class ITCHReplaySource: ReplaySource {
             return 0
         }
         var written = 0
-        var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        let blank = EngineMessage.event(MarketEvent(kind: .tick, instrument: InstrumentID(0)))
+        let base = out.baseAddress!
         // Locals for the per-message closure: a class property read there (`var decoder`)
         // was retained and released on every message.
         while written == 0 {
@@ -163,8 +164,13 @@ public final class ITCHReplaySource: ReplaySource {
             let decoder = self.decoder, locateMap = self.locateMap, dayShift = self.dayShift, feedLatency = self.feedLatency
             var overflow = false
             try reader.read(limit: out.count - written) { p, length, at in
-                guard case .event = decoder.decode(p, length: length, into: &event) else { return }
-                let locate = Int(event.instrument.raw)
+                // Decoded where it will be read (see `EngineMessage.event(in:)`); a message that
+                // is not an event leaves the slot to the next.
+                let slot = base + written
+                slot.initialize(to: blank)
+                let event = EngineMessage.event(in: slot)
+                guard case .event = decoder.decode(p, length: length, into: &event.pointee) else { return }
+                let locate = Int(event.pointee.instrument.raw)
                 var mapped = locate < 65_536 ? locateMap[locate] : 0
                 if mapped == 0 {
                     let name = decoder.symbol(locate: UInt16(truncatingIfNeeded: locate)).description.trimmingSpaces()
@@ -175,11 +181,11 @@ public final class ITCHReplaySource: ReplaySource {
                     mapped = id + 1
                     if locate < 65_536 { locateMap[locate] = mapped }
                 }
-                event.instrument = InstrumentID(mapped - 1)
-                event.tsEvent = Nanos(event.tsEvent.raw &+ dayShift)
-                event.tsReceive = event.tsEvent + feedLatency
-                event.decodeOffset = UInt32(truncatingIfNeeded: at)
-                out[written] = .event(event)
+                event.pointee.instrument = InstrumentID(mapped - 1)
+                let time = event.pointee.tsEvent.raw &+ dayShift
+                event.pointee.tsEvent = Nanos(time)
+                event.pointee.tsReceive = Nanos(time) + feedLatency
+                event.pointee.decodeOffset = UInt32(truncatingIfNeeded: at)
                 written += 1
             }
             if overflow { throw ReplayError.tooManyInstruments(instrumentCapacity) }
@@ -276,7 +282,8 @@ public final class DBNReplaySource: ReplaySource {
             return 0
         }
         var written = 0
-        var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+        let blank = EngineMessage.event(MarketEvent(kind: .tick, instrument: InstrumentID(0)))
+        let base = out.baseAddress!
         // The open file's box in a local: read through the optional property per record, it
         // was retained and released every time (5 % of a CME replay's cycles).
         var box = decoder!
@@ -290,10 +297,14 @@ public final class DBNReplaySource: ReplaySource {
                 box = decoder!
                 continue
             }
-            if ref.marketEvent(into: &event) {
-                event.instrument = try denseID(event.instrument.raw)
-                if event.tsReceive.raw == 0 { event.tsReceive = event.tsEvent + feedLatency }
-                out[written] = .event(event)
+            // Decoded where it will be read (see `EngineMessage.event(in:)`); a record that is
+            // not an event leaves the slot to what comes next.
+            let slot = base + written
+            slot.initialize(to: blank)
+            let event = EngineMessage.event(in: slot)
+            if ref.marketEvent(into: &event.pointee) {
+                event.pointee.instrument = try denseID(event.pointee.instrument.raw)
+                if event.pointee.tsReceive.raw == 0 { event.pointee.tsReceive = event.pointee.tsEvent + feedLatency }
                 written += 1
                 counters.events += 1
             } else if ref.rtype == 0x11 || (0x20...0x24).contains(ref.rtype), case .ohlcv(let r) = ref.record {

@@ -177,21 +177,26 @@ public final class FeatureAgent: Agent {
         let readable = input.readable(upTo: min((free - 1) / 5, batch))
         if originAtReceive && readable.count > 0 { batchStart = traceClock.now() }
         let lookingAhead = booksRef { $0.lookAheadPays }
+        let first = readable.baseAddress
         for i in 0..<readable.count {
             if lookingAhead { prefetch(readable, after: i) }
-            let message = readable[i]
+            let source = UnsafeMutablePointer(mutating: first.unsafelyUnwrapped + i)
             consumed += 1
-            if case .event(var event) = message {
-                // Executions and cancels get the resting order's price and side here, so
-                // bars, trade features, risk and the venue all see complete events.
-                let update = booksRef { $0.applyCompleting(&event) }
-                room[used] = .event(event)
+            if EngineMessage.isEvent(source) {
+                // Completed where it lies in the input ring (`EngineMessage.event(in:)`; this
+                // stage owns the slot until it advances), then forwarded slot to slot:
+                // executions and cancels get the resting order's price and side here, so bars,
+                // trade features, risk and the venue all see complete events.
+                let event = EngineMessage.event(in: source)
+                let update = booksRef { $0.applyCompleting(&event.pointee) }
+                out.slot(at: used).initialize(to: source.pointee)
                 used += 1
                 let signalsBefore = signals
-                used += onEvent(event, update: update, room: room, at: used)
+                used += onEvent(UnsafePointer(event), update: update, room: room, at: used)
                 if publishSignalsAtOnce && signals != signalsBefore { break }
                 continue
             }
+            let message = source.pointee
             room[used] = message
             used += 1
             let signalsBefore = signals
@@ -245,10 +250,11 @@ public final class FeatureAgent: Agent {
         counters.booksCapacityRejects.set(Int64(integrity.capacityRejects))
     }
 
+    /// `e`: the event in the slot it was forwarded in (read field by field).
     @inline(__always)
-    func onEvent(_ event: MarketEvent, update: BookUpdate, room: RingWriter, at start: Int) -> Int {
+    func onEvent(_ e: UnsafePointer<MarketEvent>, update: BookUpdate, room: RingWriter, at start: Int) -> Int {
         eventsSeen &+= 1
-        let id = event.instrument
+        let id = e.pointee.instrument
         guard id.index < instruments else { return 0 }
         var written = 0
         if update == .changed {
@@ -256,7 +262,7 @@ public final class FeatureAgent: Agent {
             if bid != lastBid[id.index] || ask != lastAsk[id.index] {
                 lastBid[id.index] = bid
                 lastAsk[id.index] = ask
-                room[start] = .quote(id, bid: Price(raw: bid), ask: Price(raw: ask), time: event.tsEvent)
+                room[start] = .quote(id, bid: Price(raw: bid), ask: Price(raw: ask), time: e.pointee.tsEvent)
                 written = 1
             }
         }
@@ -268,28 +274,28 @@ public final class FeatureAgent: Agent {
                         quote: quote, bidSizes: UnsafeBufferPointer(start: bidSizes, count: depth),
                         askSizes: UnsafeBufferPointer(start: askSizes, count: depth)), into: row)
                 }
-                if plan.readsTrades, event.kind == .trade || (event.kind == .execute && event.flags.contains(.printable)) {
-                    plan.update(instrument: id.index, trade: TradePrint(price: event.price, size: event.quantity, aggressor: event.side),
-                                at: event.tsEvent, into: row)
+                if plan.readsTrades, e.pointee.kind == .trade || (e.pointee.kind == .execute && e.pointee.flags.contains(.printable)) {
+                    plan.update(instrument: id.index, trade: TradePrint(price: e.pointee.price, size: e.pointee.quantity, aggressor: e.pointee.side),
+                                at: e.pointee.tsEvent, into: row)
                 }
             }
         }
         if let barsRef {
             var sink = barSink
-            _ = barsRef { $0.onEvent(event, into: &sink) }
+            _ = barsRef { $0.onEvent(e.pointee, into: &sink) }
             while let bar = barSink.ring({ $0.pop() }) { written += onBar(bar, room: room, at: start + written) }
         }
         let fire: Bool
         switch trigger {
         case .book: fire = update == .changed
-        case .trade: fire = event.kind == .trade || (event.kind == .execute && event.flags.contains(.printable))
+        case .trade: fire = e.pointee.kind == .trade || (e.pointee.kind == .execute && e.pointee.flags.contains(.printable))
         case .bar: fire = false
         }
         if fire {
             if let observer, let bid = booksRef({ $0.bestBid(id) }), let ask = booksRef({ $0.bestAsk(id) }) {
-                observer(id, event.tsEvent, UnsafeBufferPointer(start: row, count: width), (bid.price.doubleValue + ask.price.doubleValue) / 2)
+                observer(id, e.pointee.tsEvent, UnsafeBufferPointer(start: row, count: width), (bid.price.doubleValue + ask.price.doubleValue) / 2)
             }
-            written += evaluate(id, event.tsEvent, room: room, at: start + written, received: event.tsReceive, sequence: event.decodeOffset)
+            written += evaluate(id, e.pointee.tsEvent, room: room, at: start + written, received: e.pointee.tsReceive, sequence: e.pointee.decodeOffset)
         }
         return written
     }

@@ -298,13 +298,21 @@ public final class RiskAgent: Agent {
             // A batch stops as soon as the venue has something in flight: what comes back
             // must be applied before the next message (lockstep, backtest only).
             if lockstep && taken > 0 && venueBusy() { break }
-            guard outbox.commandCount == 0, out.free(needed: reserve) >= reserve, let message = input.peek()?.pointee else { break }
-            input.advance(1)
+            guard outbox.commandCount == 0, out.free(needed: reserve) >= reserve, let slot = input.peek() else { break }
             taken += 1
+            if EngineMessage.isEvent(slot) {
+                // Market data, most messages: copied slot to slot and read where it lies (see
+                // `EngineMessage.event(in:)`), before the slot is handed back.
+                forward(slot)
+                onEvent(UnsafePointer(EngineMessage.event(in: UnsafeMutablePointer(mutating: slot))))
+                input.advance(1)
+                continue
+            }
+            let message = slot.pointee
+            input.advance(1)
             switch message {
-            case .event(let event):
-                forward(message)
-                onEvent(event)
+            case .event:
+                break
             case .quote(let id, let bid, let ask, let time):
                 advanceClock(time)
                 guard id.index < instruments else { break }
@@ -378,16 +386,25 @@ public final class RiskAgent: Agent {
         messagesForwarded &+= 1
     }
 
+    /// Forwards the message in `slot` as it lies (no copy through the stack).
     @inline(__always)
-    func onEvent(_ event: MarketEvent) {
-        advanceClock(event.tsReceive)
-        if event.kind == .status, event.instrument.index < instruments {
-            statusSource[event.instrument.index] = 2
-            risk.onTradingStatus(event.instrument, TradingState(rawValue: UInt8(truncatingIfNeeded: event.aux)) ?? .unknown)
-        } else if event.kind == .gap {
+    func forward(_ slot: UnsafePointer<EngineMessage>) {
+        out.slot(at: 0).initialize(to: slot.pointee)
+        out.publish(1)
+        messagesForwarded &+= 1
+    }
+
+    @inline(__always)
+    func onEvent(_ e: UnsafePointer<MarketEvent>) {
+        advanceClock(e.pointee.tsReceive)
+        let kind = e.pointee.kind
+        if kind == .status, e.pointee.instrument.index < instruments {
+            statusSource[e.pointee.instrument.index] = 2
+            risk.onTradingStatus(e.pointee.instrument, TradingState(rawValue: UInt8(truncatingIfNeeded: e.pointee.aux)) ?? .unknown)
+        } else if kind == .gap {
             // A live feed's sequence gap: all ones in orderID means the whole feed.
-            risk.onFeedStale(event.orderID.raw == .max ? nil : event.instrument, stale: event.aux != 0)
-            feedGaps &+= event.aux != 0 ? 1 : 0
+            risk.onFeedStale(e.pointee.orderID.raw == .max ? nil : e.pointee.instrument, stale: e.pointee.aux != 0)
+            feedGaps &+= e.pointee.aux != 0 ? 1 : 0
         }
     }
 
