@@ -16,7 +16,7 @@ import TicklineCore
 ///   #  or { kind: multiclass, directions: [-1, 0, 1], minimum_probability: 0.5 }
 ///   sizing: { max_position: 100, lot_size: 1, scale_by_confidence: true }
 ///   ema_crossover: { fast: 10, slow: 30, full_confidence_gap: 0.01 }   # kind: ema_crossover
-///   evaluate_on: bar                # bar | book | trade (the engine's trigger; ema_crossover: bar)
+///   evaluate_on: bar                # bar | book | trade (the engine's trigger; ema_crossover: bar closes, the mid on every book change, or trade prices)
 /// ```
 public struct StrategyConfig: Sendable, Equatable {
     public enum Kind: String, Sendable, Equatable { case model, emaCrossover = "ema_crossover" }

@@ -287,9 +287,6 @@ public struct EngineConfig {
         case "trade": trigger = .trade
         default: trigger = .bar
         }
-        if strategy.kind == .emaCrossover, trigger != .bar {
-            throw strategyNode.error("ema_crossover evaluates on bar closes: evaluate_on must be bar")
-        }
 
         var execution = ExecutionPolicy()
         if let executionNode = top["execution"] {

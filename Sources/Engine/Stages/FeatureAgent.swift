@@ -53,7 +53,10 @@ public final class FeatureAgent: Agent {
     let bars: BarBuilder?
     let barRing: BarRing
     let strategy: StageStrategy
-    var emas: [EMACrossover]
+    /// The EMA crossover's state per instrument (raw memory: updated per book change or trade
+    /// with a tick trigger), and its sizing; nil for other strategies.
+    let emas: UnsafeMutablePointer<EMACrossover>?
+    let emaSizer: TargetSizer?
     let trigger: EvaluationTrigger
     let lastTarget: UnsafeMutablePointer<Int64>
     /// Best bid and ask prices last announced per instrument (raw; `Price.undefined` when empty).
@@ -104,10 +107,15 @@ public final class FeatureAgent: Agent {
         self.bars = bars
         barRing = BarRing(capacity: 1_024)
         self.strategy = strategy
-        if case .emaCrossover(let fast, let slow, let gap, _) = strategy {
-            emas = try (0..<instruments).map { _ in try EMACrossover(fast: fast, slow: slow, fullConfidenceGap: gap) }
+        if case .emaCrossover(let fast, let slow, let gap, let sizer) = strategy {
+            let prototype = try EMACrossover(fast: fast, slow: slow, fullConfidenceGap: gap)
+            let states = UnsafeMutablePointer<EMACrossover>.allocate(capacity: max(instruments, 1))
+            states.initialize(repeating: prototype, count: max(instruments, 1))
+            emas = states
+            emaSizer = sizer
         } else {
-            emas = []
+            emas = nil
+            emaSizer = nil
         }
         self.trigger = trigger
         lastTarget = .allocate(capacity: instruments)
@@ -129,6 +137,8 @@ public final class FeatureAgent: Agent {
     }
 
     deinit {
+        emas?.deinitialize(count: max(instruments, 1))
+        emas?.deallocate()
         values.deallocate()
         lastTarget.deallocate()
         lastBid.deallocate()
@@ -295,7 +305,12 @@ public final class FeatureAgent: Agent {
             if let observer, let bid = booksRef({ $0.bestBid(id) }), let ask = booksRef({ $0.bestAsk(id) }) {
                 observer(id, e.pointee.tsEvent, UnsafeBufferPointer(start: row, count: width), (bid.price.doubleValue + ask.price.doubleValue) / 2)
             }
-            written += evaluate(id, e.pointee.tsEvent, room: room, at: start + written, received: e.pointee.tsReceive, sequence: e.pointee.decodeOffset)
+            if let emas, let emaSizer {
+                written += evaluateEMA(emas + id.index, emaSizer, id, e, room: room, at: start + written)
+            } else {
+                written += evaluate(id, e.pointee.tsEvent, room: room, at: start + written, received: e.pointee.tsReceive,
+                                    sequence: e.pointee.decodeOffset)
+            }
         }
         return written
     }
@@ -317,13 +332,32 @@ public final class FeatureAgent: Agent {
         if let observer {
             observer(id, bar.end, UnsafeBufferPointer(start: values + id.index * width, count: width), bar.close.doubleValue)
         }
-        if case .emaCrossover(_, _, _, let sizer) = strategy {
+        if let emas, let sizer = emaSizer {
             let (direction, confidence) = emas[id.index].update(bar.close.doubleValue)
             return emit(id, bar.end, direction: direction, confidence: confidence,
                         target: sizer.target(direction: direction, confidence: confidence), version: 0,
                         trace: traceFromNow(), room: room, at: start)
         }
         return evaluate(id, bar.end, room: room, at: start)
+    }
+
+    /// The EMA crossover on ticks: on every book change the mid price (both sides quoted;
+    /// otherwise no evaluation), on every trade its price.
+    @inline(__always)
+    func evaluateEMA(_ state: UnsafeMutablePointer<EMACrossover>, _ sizer: TargetSizer, _ id: InstrumentID,
+                     _ e: UnsafePointer<MarketEvent>, room: RingWriter, at start: Int) -> Int {
+        let price: Double
+        if trigger == .book {
+            let bid = lastBid[id.index], ask = lastAsk[id.index]
+            guard bid != Price.undefined.raw && ask != Price.undefined.raw else { return 0 }
+            price = (Price(raw: bid).doubleValue + Price(raw: ask).doubleValue) / 2
+        } else {
+            price = e.pointee.price.doubleValue
+        }
+        let (direction, confidence) = state.pointee.update(price)
+        return emit(id, e.pointee.tsEvent, direction: direction, confidence: confidence,
+                    target: sizer.target(direction: direction, confidence: confidence), version: 0,
+                    trace: traceFromNow(), room: room, at: start)
     }
 
     @inline(__always)
