@@ -260,7 +260,7 @@ public final class FeatureAgent: Agent {
         counters.booksCapacityRejects.set(Int64(integrity.capacityRejects))
     }
 
-    /// `e`: the event in the slot it was forwarded in (read field by field).
+    /// `e`: the event where it lies in the input ring, completed (read field by field).
     @inline(__always)
     func onEvent(_ e: UnsafePointer<MarketEvent>, update: BookUpdate, room: RingWriter, at start: Int) -> Int {
         eventsSeen &+= 1
