@@ -153,7 +153,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     /// The caller has checked `free(needed:)` covers `offset`; `publish` makes it visible.
     @inlinable
     public func write(_ value: Element, at offset: Int) {
-        (slots + ((headLocal.pointee &+ offset) & mask)).initialize(to: value)
+        slot(at: offset).initialize(to: value)
     }
 
     /// The slot `offset` past the first unpublished one (wrapping), to write in place; the same
