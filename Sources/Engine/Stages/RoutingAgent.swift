@@ -84,6 +84,7 @@ public final class RoutingAgent: Agent {
         }
         var consumed = 0
         let lookingAhead = venueRef { $0.books.lookAheadPays }
+        let first = batch.baseAddress
         for i in 0..<batch.count {
             consumed += 1
             // The venue's book looks up the same orders as the features stage's: start loading
@@ -93,16 +94,24 @@ public final class RoutingAgent: Agent {
                 if i &+ 16 < batch.count, case .event(let upcoming) = batch[i &+ 16] { venueRef { $0.prefetchEntry(for: upcoming) } }
                 if i &+ 8 < batch.count, case .event(let upcoming) = batch[i &+ 8] { venueRef { $0.prefetchOrder(for: upcoming) } }
             }
-            switch batch[i] {
-            case .event(let event):
+            let slot = first.unsafelyUnwrapped + i
+            if EngineMessage.isEvent(slot) {
+                // Read where it lies in the ring (`EngineMessage.event(in:)`): not copied out.
+                let event = UnsafePointer(EngineMessage.event(in: UnsafeMutablePointer(mutating: slot)))
                 if let latency = paperFeedLatency {
-                    paperDrift = event.tsReceive.raw &- event.tsEvent.raw
-                    let local = event.tsEvent + latency
+                    paperDrift = event.pointee.tsReceive.raw &- event.pointee.tsEvent.raw
+                    let local = event.pointee.tsEvent + latency
                     if local > localTime { localTime = local }
-                } else if event.tsReceive > localTime {
-                    localTime = event.tsReceive
+                } else if event.pointee.tsReceive > localTime {
+                    localTime = event.pointee.tsReceive
                 }
-                _ = venueRef { $0.onMarketEvent(event) }
+                _ = venueRef { $0.onMarketEvent(at: event) }
+                if !deliver() { break }
+                continue
+            }
+            switch slot.pointee {
+            case .event:
+                break  // above
             case .command(let command):
                 if let latency = paperFeedLatency {
                     let now = paperNow(latency)

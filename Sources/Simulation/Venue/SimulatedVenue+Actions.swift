@@ -169,6 +169,7 @@ extension SimulatedVenue {
         instrument.pointee.tail = Int32(slot)
         instrument.pointee.active &+= 1
         if status == .armed { instrument.pointee.armed &+= 1 }
+        refreshRestingPrices(instrument)
     }
 
     /// Takes a resting or armed order off its instrument's list (no-op otherwise).
@@ -182,6 +183,46 @@ extension SimulatedVenue {
         instrument.pointee.active &-= 1
         if status == .armed { instrument.pointee.armed &-= 1 }
         order.pointee.status = .working
+        refreshRestingPrices(instrument)
+    }
+
+    /// Recomputes the price range of the instrument's resting orders (`VenueInstrument.buyLow`
+    /// …): after every link and unlink, which are our own orders' changes, not the feed's. A
+    /// resting order's price changes only through unlink and link (`modify`).
+    @usableFromInline func refreshRestingPrices(_ instrument: UnsafeMutablePointer<VenueInstrument>) {
+        var buyLow = Int64.max, buyHigh = Int64.min, sellLow = Int64.max, sellHigh = Int64.min
+        if walksEveryOrder {
+            // Every event on the instrument walks our orders, as before the ranges existed.
+            instrument.pointee.buyLow = .min
+            instrument.pointee.buyHigh = .max
+            instrument.pointee.sellLow = .min
+            instrument.pointee.sellHigh = .max
+            return
+        }
+        var cursor = Int(instrument.pointee.head)
+        while cursor >= 0 {
+            let order = orders + cursor
+            if order.pointee.status == .resting {
+                let price = order.pointee.price
+                switch order.pointee.side {
+                case .buy:
+                    buyLow = min(buyLow, price)
+                    buyHigh = max(buyHigh, price)
+                case .sell:
+                    sellLow = min(sellLow, price)
+                    sellHigh = max(sellHigh, price)
+                case .none:
+                    // Never rests; counted on both sides if it did.
+                    buyLow = min(buyLow, price); buyHigh = max(buyHigh, price)
+                    sellLow = min(sellLow, price); sellHigh = max(sellHigh, price)
+                }
+            }
+            cursor = Int(order.pointee.next)
+        }
+        instrument.pointee.buyLow = buyLow
+        instrument.pointee.buyHigh = buyHigh
+        instrument.pointee.sellLow = sellLow
+        instrument.pointee.sellHigh = sellHigh
     }
 
     // MARK: Checks

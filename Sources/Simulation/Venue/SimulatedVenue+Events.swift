@@ -4,59 +4,85 @@ import TicklineCore
 // Market events on an instrument where we have live orders: queue position, passive fills,
 // stop triggers. Instruments without our orders take the fast path in `onMarketEvent`.
 extension SimulatedVenue {
-    @usableFromInline func onEventWithOrders(_ incoming: MarketEvent) -> BookUpdate {
-        var event = incoming
-        let index = event.instrument.index
+    /// An event on an instrument where we have resting or armed orders. The book is looked up
+    /// once for an event that names an order (its side and price move our queue positions,
+    /// then the event is applied to the located order), and our instrument's orders are walked
+    /// only when one of them could be concerned (`VenueInstrument.mayRest` and the like: most
+    /// events change levels none of ours is at).
+    @usableFromInline func onEventWithOrders(_ event: UnsafePointer<MarketEvent>) -> BookUpdate {
+        let index = event.pointee.instrument.index
         let instrument = instruments + index
-        switch event.kind {
+        switch event.pointee.kind {
         case .add:
-            let update = books.apply(event)
-            if update == .changed { added(index, event.orderID, side: event.side, price: event.price.raw, quantity: event.quantity.raw) }
+            let update = books.apply(event.pointee)
+            let side = event.pointee.side, price = event.pointee.price.raw
+            if update == .changed && instrument.pointee.mayMeetAdd(side, at: price) {
+                added(index, event.pointee.orderID, side: side, price: price, quantity: event.pointee.quantity.raw)
+            }
             return update
         case .cancel, .delete:
-            let slot = books.slotIndex(of: event.orderID)
-            if slot >= 0 {
-                let order = books.order(inSlot: slot)
-                let reduced = event.kind == .delete ? order.quantity.raw : min(max(event.quantity.raw, 0), order.quantity.raw)
-                reduceAhead(index, side: order.side, price: order.price.raw, slot: slot, by: reduced)
+            let located = books.locate(event.pointee.orderID)
+            if located.found {
+                let order = books.resting(located)
+                if instrument.pointee.mayRest(order.side, at: order.price) {
+                    let reduced = event.pointee.kind == .delete ? order.quantity : min(max(event.pointee.quantity.raw, 0), order.quantity)
+                    reduceAhead(index, side: order.side, price: order.price, slot: Int(located.slot), by: reduced)
+                }
             }
-            return books.apply(event)
+            return books.apply(event, to: located)
         case .execute:
-            let slot = books.slotIndex(of: event.orderID)
-            guard slot >= 0 else { return books.apply(event) }
-            let order = books.order(inSlot: slot)
-            if event.price.raw == 0 { event.price = order.price }
-            event.side = order.side
-            let executed = min(max(event.quantity.raw, 0), order.quantity.raw)
-            executionFills(index, order: order, slot: slot, executed: executed, time: event.tsEvent.raw)
-            instrument.pointee.lastTrade = event.price.raw
-            let update = books.apply(event)
-            if instrument.pointee.armed > 0 { triggerStops(index, price: event.price.raw) }
+            let located = books.locate(event.pointee.orderID)
+            guard located.found else { return books.apply(event.pointee) }
+            let order = books.resting(located)
+            let price = event.pointee.price.raw != 0 ? event.pointee.price.raw : order.price
+            if instrument.pointee.mayFillOnExecution(order.side, at: order.price) {
+                let executed = min(max(event.pointee.quantity.raw, 0), order.quantity)
+                executionFills(index, side: order.side, price: order.price, slot: Int(located.slot), executed: executed,
+                               time: event.pointee.tsEvent.raw)
+            }
+            instrument.pointee.lastTrade = price
+            let update: BookUpdate
+            if books.semantics == .reduce {
+                update = books.apply(event, to: located)
+            } else {
+                // Other semantics read the execution's price and side (completed from the book).
+                var completed = event.pointee
+                completed.price = Price(raw: price)
+                completed.side = order.side
+                update = books.apply(completed)
+            }
+            if instrument.pointee.armed > 0 { triggerStops(index, price: price) }
             return update
         case .replace:
-            let slot = books.slotIndex(of: event.orderID)
-            guard slot >= 0 else {
+            let located = books.locate(event.pointee.orderID)
+            guard located.found else {
                 // A Databento modify of an unseen order is an add.
-                let update = books.apply(event)
-                if update == .changed { added(index, OrderID(event.aux), side: event.side, price: event.price.raw, quantity: event.quantity.raw) }
+                let update = books.apply(event.pointee)
+                let side = event.pointee.side, price = event.pointee.price.raw
+                if update == .changed && instrument.pointee.mayMeetAdd(side, at: price) {
+                    added(index, OrderID(event.pointee.aux), side: side, price: price, quantity: event.pointee.quantity.raw)
+                }
                 return update
             }
-            let old = books.order(inSlot: slot)
+            let old = books.resting(located)
             // The book's rule: same id, same price, no larger size keeps the order's place.
-            let keepsPlace = event.aux == event.orderID.raw && event.price == old.price && event.quantity <= old.quantity
-            let reduced = keepsPlace ? old.quantity.raw &- max(event.quantity.raw, 0) : old.quantity.raw
-            reduceAhead(index, side: old.side, price: old.price.raw, slot: slot, by: reduced)
-            let update = books.apply(event)
-            if !keepsPlace && update == .changed {
-                added(index, OrderID(event.aux), side: event.side == .none ? old.side : event.side, price: event.price.raw,
-                      quantity: event.quantity.raw)
+            let price = event.pointee.price.raw, quantity = event.pointee.quantity.raw
+            let keepsPlace = event.pointee.aux == event.pointee.orderID.raw && price == old.price && quantity <= old.quantity
+            if instrument.pointee.mayRest(old.side, at: old.price) {
+                let reduced = keepsPlace ? old.quantity &- max(quantity, 0) : old.quantity
+                reduceAhead(index, side: old.side, price: old.price, slot: Int(located.slot), by: reduced)
+            }
+            let update = books.apply(event.pointee)
+            let side = event.pointee.side == .none ? old.side : event.pointee.side
+            if !keepsPlace && update == .changed && instrument.pointee.mayMeetAdd(side, at: price) {
+                added(index, OrderID(event.pointee.aux), side: side, price: price, quantity: quantity)
             }
             return update
         case .trade:
-            instrument.pointee.lastTrade = event.price.raw
-            tradeFills(index, event)
-            let update = books.apply(event)
-            if instrument.pointee.armed > 0 { triggerStops(index, price: event.price.raw) }
+            instrument.pointee.lastTrade = event.pointee.price.raw
+            tradeFills(index, event.pointee)
+            let update = books.apply(event.pointee)
+            if instrument.pointee.armed > 0 { triggerStops(index, price: event.pointee.price.raw) }
             return update
         case .clear:
             var cursor = Int(instrument.pointee.head)
@@ -64,13 +90,13 @@ extension SimulatedVenue {
                 orders[cursor].ahead = 0
                 cursor = Int(orders[cursor].next)
             }
-            return books.apply(event)
+            return books.apply(event.pointee)
         case .bbo:
-            storeQuote(instrument, event)
+            storeQuote(instrument, event.pointee)
             quoteQueue(index)
-            return books.apply(event)
+            return books.apply(event.pointee)
         case .status, .tick, .gap:
-            return books.apply(event)
+            return books.apply(event.pointee)
         }
     }
 
@@ -129,10 +155,8 @@ extension SimulatedVenue {
     /// or at a price worse than ours, the aggressor reached ours first. Fills go to our orders
     /// in join order and never exceed the executed quantity (less what a trade print of the
     /// same match already gave us).
-    @usableFromInline func executionFills(_ index: Int, order executedOrder: BookOrder, slot: Int, executed: Int64, time: Int64) {
+    @usableFromInline func executionFills(_ index: Int, side: Side, price: Int64, slot: Int, executed: Int64, time: Int64) {
         var remaining = executed
-        let side = executedOrder.side
-        let price = executedOrder.price.raw
         var cursor = Int(instruments[index].head)
         while cursor >= 0 {
             let order = orders + cursor

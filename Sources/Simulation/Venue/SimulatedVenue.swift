@@ -58,6 +58,10 @@ public final class SimulatedVenue: @unchecked Sendable {
     @usableFromInline let reports: UnsafeMutablePointer<ExecReport>
     @usableFromInline let reportMask: Int
     @usableFromInline let instruments: UnsafeMutablePointer<VenueInstrument>
+    /// Tests only: every event on an instrument with our orders walks them all, as if no
+    /// resting-price range were kept (`refreshRestingPrices`): the reference the ranges are
+    /// checked against. Read only when our orders change, never per event.
+    var walksEveryOrder = false
     @usableFromInline let instrumentCount: Int
     /// Per book slot: the event stamp of the market order's add (see the type's doc).
     @usableFromInline let stamps: UnsafeMutablePointer<UInt64>
@@ -184,33 +188,40 @@ public final class SimulatedVenue: @unchecked Sendable {
     /// to our orders' queue positions, fills and stop triggers. Returns the book's answer.
     @inlinable
     public func onMarketEvent(_ event: MarketEvent) -> BookUpdate {
+        withUnsafePointer(to: event) { onMarketEvent(at: $0) }
+    }
+
+    /// `onMarketEvent(_:)` for an event where it lies (a ring slot): nothing is copied.
+    @inlinable
+    public func onMarketEvent(at event: UnsafePointer<MarketEvent>) -> BookUpdate {
         let st = state
-        let time = event.tsEvent.raw
+        let time = event.pointee.tsEvent.raw
         if st.pointee.heapCount > 0 && heap[0].arrival <= time { runActions(through: time) }
         if time > st.pointee.now { st.pointee.now = time }
         st.pointee.eventStamp &+= 1
         st.pointee.counters.events &+= 1
-        let index = event.instrument.index
+        let index = event.pointee.instrument.index
         if index < instrumentCount {
             let instrument = instruments + index
             if instrument.pointee.active != 0 { return onEventWithOrders(event) }
-            switch event.kind {
+            switch event.pointee.kind {
             case .trade:
-                instrument.pointee.lastTrade = event.price.raw
+                instrument.pointee.lastTrade = event.pointee.price.raw
             case .execute:
-                if event.price.raw != 0 {
-                    instrument.pointee.lastTrade = event.price.raw
+                if event.pointee.price.raw != 0 {
+                    instrument.pointee.lastTrade = event.pointee.price.raw
                 } else if bandOnLastTrade {
-                    let slot = books.slotIndex(of: event.orderID)
-                    if slot >= 0 { instrument.pointee.lastTrade = books.order(inSlot: slot).price.raw }
+                    let located = books.locate(event.pointee.orderID)
+                    if located.found { instrument.pointee.lastTrade = books.resting(located).price }
+                    return books.apply(event, to: located)
                 }
             case .bbo:
-                storeQuote(instrument, event)
+                storeQuote(instrument, event.pointee)
             default:
                 break
             }
         }
-        return books.apply(event)
+        return books.apply(event.pointee)
     }
 
     /// Starts loading the book entry an upcoming order-referencing event will look up. A replay

@@ -158,8 +158,45 @@ public struct VenueCounters: Sendable, Equatable {
     @usableFromInline var askQuantity: Int64 = 0
     /// The instrument's data is top of book (`.bbo` events): match and queue against it.
     @usableFromInline var quoted: Bool = false
+    /// The lowest and highest prices of our resting buys and sells (low > high when there are
+    /// none), kept by `SimulatedVenue.link`/`unlink`: a market event at a price outside them
+    /// cannot concern any of our orders, and the venue does not walk them.
+    @usableFromInline var buyLow: Int64 = .max
+    @usableFromInline var buyHigh: Int64 = .min
+    @usableFromInline var sellLow: Int64 = .max
+    @usableFromInline var sellHigh: Int64 = .min
 
     @inlinable init() {}
+
+    /// Whether one of our resting orders could be at `price` on `side` (a market order there
+    /// canceled or executed would move its queue position).
+    @inlinable func mayRest(_ side: Side, at price: Int64) -> Bool {
+        switch side {
+        case .buy: price >= buyLow && price <= buyHigh
+        case .sell: price >= sellLow && price <= sellHigh
+        case .none: true
+        }
+    }
+
+    /// Whether the execution of a market order resting at `price` on `side` could fill one of
+    /// ours: one at that price (behind it, or moving up), or at a better one (traded through).
+    @inlinable func mayFillOnExecution(_ side: Side, at price: Int64) -> Bool {
+        switch side {
+        case .buy: price <= buyHigh
+        case .sell: price >= sellLow
+        case .none: true
+        }
+    }
+
+    /// Whether a market order added at `price` on `side` could join one of ours at its level
+    /// or cross one of ours on the other side.
+    @inlinable func mayMeetAdd(_ side: Side, at price: Int64) -> Bool {
+        switch side {
+        case .buy: (price >= buyLow && price <= buyHigh) || price >= sellLow
+        case .sell: (price >= sellLow && price <= sellHigh) || price <= buyHigh
+        case .none: true
+        }
+    }
 }
 
 /// Liquidity our own orders took from a displayed level, valid while the level's displayed

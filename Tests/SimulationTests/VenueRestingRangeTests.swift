@@ -1,0 +1,86 @@
+@testable import Simulation
+import MarketData
+import Testing
+import TicklineCore
+
+/// The venue walks our orders on an instrument only for market events that could concern one
+/// of them (`VenueInstrument.mayRest`, `mayFillOnExecution`, `mayMeetAdd`, from the price range
+/// of our resting orders). Skipping the others must change nothing.
+@Suite struct VenueRestingRangeTests {
+    /// The replay loop of `VenueReplayTests` (IOC, market, resting and stop-limit orders,
+    /// cancels, replaces, every 97 events at the engine's local time) with the ranges, and with
+    /// every event walking every order.
+    static func run(walkingEveryOrder: Bool, every: Int) -> [ExecReport] {
+        var config = VenueConfig(seed: 42, feedLatency: .empirical(samples: [15_000, 22_000, 90_000], source: "t"),
+                                 orderEntryLatency: .empirical(samples: [30_000, 45_000, 250_000], source: "t"),
+                                 cancelLatency: .constant(Nanos(35_000)), replaceLatency: .constant(Nanos(40_000)),
+                                 responseLatency: .empirical(samples: [20_000, 31_000], source: "t"))
+        config.maker = FeeSchedule(perShare: Money(raw: -2_000))
+        config.taker = FeeSchedule(bps: BasisPoints(units: 1), perShare: Money(raw: 3_000))
+        let venue = SimulatedVenue(config: config, bookCapacity: VenueReplayTests.capacity)
+        venue.walksEveryOrder = walkingEveryOrder
+        var feed = FeedLatency(config: config)
+        var rng = SplitMix64(seed: 11)
+        var live: [OrderID] = []
+        var reports: [ExecReport] = []
+        var report = ExecReport(execType: .new, clientOrderID: OrderID(0), instrument: InstrumentID(0), side: .none)
+        var nextID: UInt64 = 1
+        for (i, original) in VenueReplayTests.events.enumerated() {
+            var event = original
+            feed.stamp(&event)
+            _ = venue.onMarketEvent(at: &event)
+            while venue.nextReport(dueBy: event.tsReceive, into: &report) { reports.append(report) }
+            if i % every == 0,
+               let sent = VenueReplayTests.command(&rng, venue: venue, instrument: event.instrument, id: nextID, live: &live) {
+                nextID += 1
+                venue.submit(sent.command, at: event.tsReceive, stopPrice: sent.stop)
+            }
+        }
+        venue.advance(to: Nanos(Int64.max / 2))
+        while venue.nextReport(dueBy: Nanos(Int64.max), into: &report) { reports.append(report) }
+        return reports
+    }
+
+    @Test(arguments: [97, 13])
+    func skippingTheWalksChangesNoReport(every: Int) {
+        let walked = Self.run(walkingEveryOrder: true, every: every)
+        let ranged = Self.run(walkingEveryOrder: false, every: every)
+        // Passive fills come from the walks: the comparison must contain many.
+        let makerFills = walked.filter { $0.fills && $0.fee.raw < 0 }.count
+        #expect(makerFills > 50, "resting orders filled by market events: \(makerFills)")
+        #expect(walked.contains { $0.execType == .replaced } && walked.contains { $0.execType == .canceled })
+        #expect(walked.count == ranged.count)
+        // Report by report, byte for byte (a failure names the first that differs).
+        let differing = walked.indices.first { $0 >= ranged.count || VenueReplayTests.bytes([walked[$0]]) != VenueReplayTests.bytes([ranged[$0]]) }
+        #expect(differing == nil, "report \(differing ?? -1) of \(walked.count) differs")
+    }
+
+    @Test func theRangesFollowTheRestingOrders() {
+        let h = VenueHarness()
+        let instrument = h.venue.instruments + h.instrument.index
+        #expect(!instrument.pointee.mayRest(.buy, at: px("10.00").raw), "no order of ours: nothing in range")
+        _ = h.add(.buy, "10.00", 300)
+        _ = h.add(.sell, "10.05", 300)
+        let buy = h.limit(.buy, "10.00", 100)
+        _ = h.limit(.buy, "9.98", 100)
+        _ = h.limit(.sell, "10.05", 100)
+        #expect(instrument.pointee.buyLow == px("9.98").raw && instrument.pointee.buyHigh == px("10.00").raw)
+        #expect(instrument.pointee.sellLow == px("10.05").raw && instrument.pointee.sellHigh == px("10.05").raw)
+        // A cancel at a level none of ours is at cannot move a queue position.
+        #expect(instrument.pointee.mayRest(.buy, at: px("9.99").raw))  // inside the range: walked
+        #expect(!instrument.pointee.mayRest(.buy, at: px("10.01").raw))
+        #expect(!instrument.pointee.mayRest(.sell, at: px("10.06").raw))
+        // Executions: a buy at or below our best buy may fill us; above it, it is ahead of us.
+        #expect(instrument.pointee.mayFillOnExecution(.buy, at: px("9.90").raw))
+        #expect(!instrument.pointee.mayFillOnExecution(.buy, at: px("10.01").raw))
+        #expect(!instrument.pointee.mayFillOnExecution(.sell, at: px("10.04").raw))
+        // Adds: joining one of our levels, or crossing one of ours.
+        #expect(instrument.pointee.mayMeetAdd(.sell, at: px("10.00").raw), "a sell at our bid crosses it")
+        #expect(!instrument.pointee.mayMeetAdd(.sell, at: px("10.08").raw))
+        #expect(!instrument.pointee.mayMeetAdd(.buy, at: px("10.02").raw))
+        #expect(instrument.pointee.mayMeetAdd(.buy, at: px("10.05").raw))
+        h.cancel(buy)
+        #expect(instrument.pointee.buyLow == px("9.98").raw && instrument.pointee.buyHigh == px("9.98").raw,
+                "the canceled order leaves the range")
+    }
+}
