@@ -1,4 +1,5 @@
 import Benchmark
+import Foundation
 import MarketData
 import Simulation
 import TicklineCore
@@ -28,15 +29,15 @@ nonisolated(unsafe) let zeroAllocations: [BenchmarkMetric: BenchmarkThresholds] 
 /// figure is computed from the measured time rather than left to a scaling factor).
 let eventsPerSecond = BenchmarkMetric.custom("events_per_second", polarity: .prefersLarger, useScalingFactor: false)
 
-func freshBooks() -> OrderBooks {
-    let books = OrderBooks(capacity: BookCapacity(orders: 1 << 20, instruments: 128, levelsPerSide: 1 << 12, initialLevels: 256))
+func freshBooks(orders: Int = 1 << 20, densePages: Int = 1_024) -> OrderBooks {
+    let books = OrderBooks(capacity: BookCapacity(orders: orders, instruments: 128, levelsPerSide: 1 << 12, initialLevels: 256))
     books.preallocateLevels(for: 0..<128)
-    books.preallocateDensePages(1_024)
+    books.preallocateDensePages(densePages)
     return books
 }
 
 /// A venue with realistic latencies and fees (constant models: the draws cost nothing here).
-func freshVenue() -> SimulatedVenue {
+func freshVenue(books: OrderBooks = freshBooks()) -> SimulatedVenue {
     let config = VenueConfig(
         seed: 7, orders: 4_096, inFlight: 1_024, reports: 1 << 16,
         feedLatency: .constant(Nanos(20_000)), orderEntryLatency: .constant(Nanos(40_000)),
@@ -44,33 +45,63 @@ func freshVenue() -> SimulatedVenue {
         responseLatency: .constant(Nanos(35_000)),
         maker: FeeSchedule(perShare: Money(raw: -2_000)), taker: FeeSchedule(bps: BasisPoints(units: 1), perShare: Money(raw: 3_000)),
         priceBand: PriceBand(bps: BasisPoints(units: 1_000)))
-    return SimulatedVenue(config: config, books: freshBooks())
+    return SimulatedVenue(config: config, books: books)
 }
 
 /// The order-sending side of the benchmark: every `every` events, on the event's instrument, in
 /// turn a resting buy at the bid, a marketable IOC buy at the ask, a resting sell at the ask,
-/// and a cancel of the oldest remembered resting order once more than 48 are remembered (up to
-/// 256, filled ones included: about 165 of ours stay live, spread over the 100 symbols, so
-/// nearly every event meets an instrument where we rest). Every event polls the due reports.
-/// Fixed memory: a ring of client ids.
+/// and a cancel of the oldest remembered resting order once more than `keep` are remembered
+/// (up to `remember`, filled ones included). With the defaults (256, 48) about 165 of ours stay
+/// live, spread over the 100-symbol session's instruments, so nearly every event meets an
+/// instrument where we rest. Every event polls the due reports. Fixed memory: a ring of client
+/// ids.
 struct OrderLoop {
     let live: UnsafeMutablePointer<UInt64>
+    let remember: Int
+    let keep: Int
+    let every: Int
     var head = 0
     var count = 0
     var nextID: UInt64 = 1
     var step = 0
     var fills = 0
     var reports = 0
+    var countdown: Int
+    var feed = FeedLatency(model: .constant(Nanos(20_000)), seed: 7)
+    var report = ExecReport(execType: .new, clientOrderID: OrderID(0), instrument: InstrumentID(0), side: .none)
 
-    init() { live = .allocate(capacity: 256) }
+    /// `remember` is a power of two.
+    init(every: Int, remember: Int = 256, keep: Int = 48) {
+        precondition(remember.nonzeroBitCount == 1 && keep < remember)
+        live = .allocate(capacity: remember)
+        self.remember = remember
+        self.keep = keep
+        self.every = every
+        countdown = every
+    }
     func deallocate() { live.deallocate() }
+
+    /// One market event: to the venue (its receive time stamped), the due reports polled, and
+    /// every `every` events a command.
+    @inline(__always)
+    mutating func onEvent(_ venue: SimulatedVenue, _ event: inout MarketEvent) {
+        feed.stamp(&event)
+        _ = venue.onMarketEvent(at: &event)
+        let now = event.tsReceive
+        while venue.nextReport(dueBy: now, into: &report) {
+            reports &+= 1
+            if report.execType == .fill || report.execType == .partialFill { fills &+= 1 }
+        }
+        countdown &-= 1
+        if countdown == 0 {
+            countdown = every
+            send(venue, instrument: event.instrument, at: now)
+        }
+    }
 
     /// Replays the session; with `prefetching` it looks 16 and 8 events ahead for the book's
     /// entries and orders (`SimulatedVenue.prefetchEntry(for:)` / `prefetchOrder(for:)`).
-    mutating func run(_ venue: SimulatedVenue, every: Int, prefetching: Bool) -> Int {
-        var feed = FeedLatency(model: .constant(Nanos(20_000)), seed: 7)
-        var report = ExecReport(execType: .new, clientOrderID: OrderID(0), instrument: InstrumentID(0), side: .none)
-        var countdown = every
+    mutating func run(_ venue: SimulatedVenue, prefetching: Bool) -> Int {
         let count = events.count
         for i in 0..<count {
             if prefetching {
@@ -78,18 +109,7 @@ struct OrderLoop {
                 if i &+ 8 < count { venue.prefetchOrder(for: events[i &+ 8]) }
             }
             var event = events[i]
-            feed.stamp(&event)
-            _ = venue.onMarketEvent(event)
-            let now = event.tsReceive
-            while venue.nextReport(dueBy: now, into: &report) {
-                reports &+= 1
-                if report.execType == .fill || report.execType == .partialFill { fills &+= 1 }
-            }
-            countdown &-= 1
-            if countdown == 0 {
-                countdown = every
-                send(venue, instrument: event.instrument, at: now)
-            }
+            onEvent(venue, &event)
         }
         return reports
     }
@@ -102,20 +122,20 @@ struct OrderLoop {
         nextID &+= 1
         switch step & 3 {
         case 0, 2:
-            if count == 256 { return }
+            if count == remember { return }
             let buy = step & 3 == 0
             venue.submit(OrderCommand(action: .new, clientOrderID: id, instrument: instrument, side: buy ? .buy : .sell,
                                       quantity: Quantity(units: 100), price: buy ? bid.price : ask.price,
                                       timeInForce: .goodTillCancel), at: now)
-            live[(head &+ count) & 255] = id.raw
+            live[(head &+ count) & (remember &- 1)] = id.raw
             count &+= 1
         case 1:
             venue.submit(OrderCommand(action: .new, clientOrderID: id, instrument: instrument, side: .buy,
                                       quantity: Quantity(units: 200), price: ask.price, timeInForce: .immediateOrCancel), at: now)
         default:
-            guard count > 48 else { return }
+            guard count > keep else { return }
             let oldest = OrderID(live[head])
-            head = (head &+ 1) & 255
+            head = (head &+ 1) & (remember &- 1)
             count &-= 1
             venue.submit(OrderCommand(action: .cancel, clientOrderID: id, instrument: instrument, side: .none, quantity: .zero,
                                       price: .undefined, origClientOrderID: oldest), at: now)
@@ -130,6 +150,7 @@ let benchmarks: @Sendable () -> Void = {
         metrics: [.wallClock, .mallocCountTotal, eventsPerSecond],
         warmupIterations: 1, scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 12,
         thresholds: zeroAllocations)
+    if ProcessInfo.processInfo.environment["TICKLINE_BENCH_50M"] == "1" { registerLarge() }
 
     // The baseline: the replayed book alone (with and without looking ahead for its misses).
     for prefetching in [false, true] {
@@ -175,11 +196,11 @@ let benchmarks: @Sendable () -> Void = {
     for prefetching in [false, true] {
         Benchmark(prefetching ? "Venue.booksAndVenueTradingPrefetch" : "Venue.booksAndVenueTrading") { benchmark in
             let venue = freshVenue()
-            var loop = OrderLoop()
+            var loop = OrderLoop(every: 64)
             let clock = ContinuousClock()
             benchmark.startMeasurement()
             let start = clock.now
-            let reports = loop.run(venue, every: 64, prefetching: prefetching)
+            let reports = loop.run(venue, prefetching: prefetching)
             let elapsed = clock.now - start
             benchmark.stopMeasurement()
             benchmark.measurement(eventsPerSecond, rate(events.count, elapsed))
