@@ -37,6 +37,15 @@ let package = Package(
             path: "Sources/BenchSupport",
             swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"] + cpuFlags)]
         ),
+        .target(
+            name: "SessionSupport",
+            dependencies: [
+                .product(name: "MarketData", package: rootPackage),
+                .product(name: "Simulation", package: rootPackage),
+            ],
+            path: "Sources/SessionSupport",
+            swiftSettings: [.unsafeFlags(cpuFlags)]
+        ),
         .executableTarget(
             name: "ring-compare",
             dependencies: ["BenchSupport"],
@@ -57,6 +66,7 @@ let package = Package(
         .executableTarget(
             name: "MarketDataBenchmarks",
             dependencies: [
+                "SessionSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "MarketData", package: rootPackage),
                 .product(name: "Simulation", package: rootPackage),
@@ -101,6 +111,7 @@ let package = Package(
         .executableTarget(
             name: "SimulationBenchmarks",
             dependencies: [
+                "SessionSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Simulation", package: rootPackage),
                 .product(name: "MarketData", package: rootPackage),

@@ -70,8 +70,9 @@ import TicklineCore
 
     /// Replays the session, sending a command every `every` events at the engine's local time
     /// (the feed-latency receive time) and polling what is due then, as the engine does.
-    static func run(_ config: VenueConfig, every: Int = 97) -> [ExecReport] {
+    static func run(_ config: VenueConfig, every: Int = 97, prepare: (SimulatedVenue) -> Void = { _ in }) -> [ExecReport] {
         let venue = SimulatedVenue(config: config, bookCapacity: capacity)
+        prepare(venue)
         var feed = FeedLatency(config: config)
         var rng = SplitMix64(seed: 11)
         var live: [OrderID] = []
@@ -81,7 +82,7 @@ import TicklineCore
         for (i, original) in events.enumerated() {
             var event = original
             feed.stamp(&event)
-            _ = venue.onMarketEvent(event)
+            _ = venue.onMarketEvent(at: &event)
             while venue.nextReport(dueBy: event.tsReceive, into: &report) { reports.append(report) }
             if i % every == 0, let sent = Self.command(&rng, venue: venue, instrument: event.instrument, id: nextID, live: &live) {
                 nextID += 1
@@ -97,13 +98,19 @@ import TicklineCore
         reports.withUnsafeBytes { Array($0) }
     }
 
-    @Test func sameEventsAndSeedGiveByteIdenticalReports() {
+    /// Drawn latencies and maker/taker fees of opposite signs.
+    static func drawnLatencyConfig() -> VenueConfig {
         var config = VenueConfig(seed: 42, feedLatency: .empirical(samples: [15_000, 22_000, 90_000], source: "t"),
                                  orderEntryLatency: .empirical(samples: [30_000, 45_000, 250_000], source: "t"),
                                  cancelLatency: .constant(Nanos(35_000)), replaceLatency: .constant(Nanos(40_000)),
                                  responseLatency: .empirical(samples: [20_000, 31_000], source: "t"))
         config.maker = FeeSchedule(perShare: Money(raw: -2_000))
         config.taker = FeeSchedule(bps: BasisPoints(units: 1), perShare: Money(raw: 3_000))
+        return config
+    }
+
+    @Test func sameEventsAndSeedGiveByteIdenticalReports() {
+        var config = Self.drawnLatencyConfig()
         let first = Self.run(config)
         let second = Self.run(config)
         #expect(first.count > 1_000, "the loop trades")

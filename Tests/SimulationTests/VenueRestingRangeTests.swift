@@ -8,37 +8,10 @@ import TicklineCore
 /// of our resting orders). Skipping the others must change nothing.
 @Suite struct VenueRestingRangeTests {
     /// The replay loop of `VenueReplayTests` (IOC, market, resting and stop-limit orders,
-    /// cancels, replaces, every 97 events at the engine's local time) with the ranges, and with
-    /// every event walking every order.
+    /// cancels, replaces, at the engine's local time) with the ranges, and with every event
+    /// walking every order.
     static func run(walkingEveryOrder: Bool, every: Int) -> [ExecReport] {
-        var config = VenueConfig(seed: 42, feedLatency: .empirical(samples: [15_000, 22_000, 90_000], source: "t"),
-                                 orderEntryLatency: .empirical(samples: [30_000, 45_000, 250_000], source: "t"),
-                                 cancelLatency: .constant(Nanos(35_000)), replaceLatency: .constant(Nanos(40_000)),
-                                 responseLatency: .empirical(samples: [20_000, 31_000], source: "t"))
-        config.maker = FeeSchedule(perShare: Money(raw: -2_000))
-        config.taker = FeeSchedule(bps: BasisPoints(units: 1), perShare: Money(raw: 3_000))
-        let venue = SimulatedVenue(config: config, bookCapacity: VenueReplayTests.capacity)
-        venue.walksEveryOrder = walkingEveryOrder
-        var feed = FeedLatency(config: config)
-        var rng = SplitMix64(seed: 11)
-        var live: [OrderID] = []
-        var reports: [ExecReport] = []
-        var report = ExecReport(execType: .new, clientOrderID: OrderID(0), instrument: InstrumentID(0), side: .none)
-        var nextID: UInt64 = 1
-        for (i, original) in VenueReplayTests.events.enumerated() {
-            var event = original
-            feed.stamp(&event)
-            _ = venue.onMarketEvent(at: &event)
-            while venue.nextReport(dueBy: event.tsReceive, into: &report) { reports.append(report) }
-            if i % every == 0,
-               let sent = VenueReplayTests.command(&rng, venue: venue, instrument: event.instrument, id: nextID, live: &live) {
-                nextID += 1
-                venue.submit(sent.command, at: event.tsReceive, stopPrice: sent.stop)
-            }
-        }
-        venue.advance(to: Nanos(Int64.max / 2))
-        while venue.nextReport(dueBy: Nanos(Int64.max), into: &report) { reports.append(report) }
-        return reports
+        VenueReplayTests.run(VenueReplayTests.drawnLatencyConfig(), every: every) { $0.walksEveryOrder = walkingEveryOrder }
     }
 
     @Test(arguments: [97, 13])

@@ -1,6 +1,7 @@
 import Benchmark
 import Foundation
 import MarketData
+import SessionSupport
 import Simulation
 import TicklineCore
 
@@ -21,31 +22,6 @@ func freshBooks() -> OrderBooks {
     books.preallocateDensePages(512)
     return books
 }
-
-/// The 50,000,000-message session (10 symbols, seed 1: about 1.5 GB in memory), built
-/// only when `TICKLINE_BENCH_50M=1` is set (`ITCH.decode.50M`, `ITCH.decodeAndBook.50M`): too
-/// large for CI's allocation gate, which runs the 1 M session's benchmarks. `tickline itch
-/// bench FILE --latency` gives a session's per-message latency percentiles.
-nonisolated(unsafe) let largeSession: [UInt8] = {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(1_600_000_000)
-    ITCHGenerator(config: ITCHGeneratorConfig(symbols: 10, messages: 50_000_000, seed: 1)).generate { bytes.append(contentsOf: $0) }
-    return bytes
-}()
-
-/// Where each 1,000,000-message chunk of `largeSession` starts (51 offsets: the last is the end).
-nonisolated(unsafe) let largeChunks: [Int] = {
-    var offsets = [0]
-    var messages = 0
-    _ = largeSession.withUnsafeBytes { raw in
-        ITCHFrames.scan(raw, framing: .lengthPrefixed, { _, _, offset in
-            if messages > 0 && messages % 1_000_000 == 0 { offsets.append(offset) }
-            messages += 1
-        }, onError: { _, _ in })
-    }
-    offsets.append(largeSession.count)
-    return offsets
-}()
 
 /// The 50 M session's state across iterations: iteration k replays chunk k (mod 50) into books
 /// that carry over, so 50 iterations replay the whole session once, in order, and the figures

@@ -1,33 +1,9 @@
 import Benchmark
 import Foundation
 import MarketData
+import SessionSupport
 import Simulation
 import TicklineCore
-
-/// The 50,000,000-message generated session (10 symbols, seed 1: about 1.5 GB in
-/// memory), built only when `TICKLINE_BENCH_50M=1` is set: too large for CI's allocation gate,
-/// which runs the 4 M-event benchmarks above. The same session as MarketDataBenchmarks'
-/// `ITCH.decodeAndBook.50M`.
-nonisolated(unsafe) let largeSession: [UInt8] = {
-    var bytes: [UInt8] = []
-    bytes.reserveCapacity(1_600_000_000)
-    ITCHGenerator(config: ITCHGeneratorConfig(symbols: 10, messages: 50_000_000, seed: 1)).generate { bytes.append(contentsOf: $0) }
-    return bytes
-}()
-
-/// Where each 1,000,000-message chunk of `largeSession` starts (51 offsets: the last is the end).
-nonisolated(unsafe) let largeChunks: [Int] = {
-    var offsets = [0]
-    var messages = 0
-    _ = largeSession.withUnsafeBytes { raw in
-        ITCHFrames.scan(raw, framing: .lengthPrefixed, { _, _, offset in
-            if messages > 0 && messages % 1_000_000 == 0 { offsets.append(offset) }
-            messages += 1
-        }, onError: { _, _ in })
-    }
-    offsets.append(largeSession.count)
-    return offsets
-}()
 
 /// A replay of the 50 M session through one venue, carried across iterations: iteration k
 /// decodes chunk k and gives its events to the venue (its own L3 book, queue positions, fills,
@@ -90,12 +66,12 @@ func registerLarge() {
         metrics: [.wallClock, .throughput, .mallocCountTotal], warmupIterations: 0, scalingFactor: .mega,
         maxDuration: .seconds(120), maxIterations: 50, thresholds: zeroAllocations)
     // Decode, the venue's book, and the venue with no order of ours.
-    nonisolated(unsafe) let idle = LargeVenueReplay(trading: false)
+    let idle = LargeVenueReplay(trading: false)
     Benchmark("Venue.replayIdle.50M", configuration: configuration) { benchmark in
         idle.replayNext(benchmark)
     }
     // Decode, the venue's book, and our orders resting on every instrument and trading.
-    nonisolated(unsafe) let trading = LargeVenueReplay(trading: true)
+    let trading = LargeVenueReplay(trading: true)
     Benchmark("Venue.replayTrading.50M", configuration: configuration) { benchmark in
         trading.replayNext(benchmark)
         if trading.chunk == largeChunks.count - 1 {
