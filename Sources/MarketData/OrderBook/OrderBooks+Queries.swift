@@ -11,11 +11,6 @@ extension OrderBooks {
         Int(find(id.raw))
     }
 
-    /// The live order in `slot` (from `slotIndex(of:)`; the slot must hold a live order).
-    @inlinable public func order(inSlot slot: Int) -> BookOrder {
-        bookOrder(slot)
-    }
-
     /// Displayed quantity and order count of the level at `price` on a side; zero when there is
     /// no such level.
     @inlinable public func levelSize(_ instrument: InstrumentID, _ side: Side, price: Price) -> (quantity: Quantity, orders: Int) {
