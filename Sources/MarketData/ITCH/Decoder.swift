@@ -16,6 +16,16 @@ public enum ITCHStatusSource {
     /// A valid message with no book effect (directory, system event, imbalance, ...).
     case noEvent
     case error(ITCHDecodeError)
+
+    /// Inlinable: the synthesized `==` is a call across modules (a comparison with `.event` per
+    /// message cost a replay loop 1 % of its time).
+    @inlinable public static func == (a: ITCHDecodeResult, b: ITCHDecodeResult) -> Bool {
+        switch (a, b) {
+        case (.event, .event), (.noEvent, .noEvent): true
+        case (.error(let x), .error(let y)): x == y
+        default: false
+        }
+    }
 }
 
 /// Decodes ITCH 5.0 messages into `MarketEvent`s: zero-copy, big-endian, no allocation.
