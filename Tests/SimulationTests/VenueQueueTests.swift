@@ -32,6 +32,42 @@ import TicklineCore
         #expect(h.venue.order(ours)?.leaves == sh(240))
     }
 
+    /// Priority is a comparison of stamps: every add on an instrument where we rest is stamped,
+    /// a replace only when it lands where one of ours may rest, and elsewhere a book slot keeps
+    /// an older stamp. Orders that reached a level before us stay ahead, whatever path they
+    /// took there; those after us stay behind.
+    @Test func ordersThatReachedOurLevelBeforeUsAreAheadAndLaterOnesBehind() throws {
+        let h = VenueHarness()
+        h.standardBook()
+        let anchor = h.limit(.buy, "99.90", 100)  // the instrument is now one of ours
+        h.drain()
+        let early = h.add(.buy, "99.94", 200)  // no order of ours at 99.94 yet
+        // A market order moved from 99.93 to 99.94 by a replace (a new id), before we join.
+        let source = h.add(.buy, "99.93", 70)
+        let moved = OrderID(900)
+        h.event(.replace, order: source, price: px("99.94"), quantity: sh(80), aux: moved.raw)
+        let lateSource = h.add(.buy, "99.92", 40)  // moved to our level only after we join
+        let ours = h.limit(.buy, "99.94", 100)
+        h.drain()
+        #expect(h.venue.order(ours)?.ahead == sh(280))
+        // After we join: an add, and a replace onto our level.
+        let late = h.add(.buy, "99.94", 300)
+        let lateMoved = OrderID(901)
+        h.event(.replace, order: lateSource, price: px("99.94"), quantity: sh(40), aux: lateMoved.raw)
+        h.cancelMarket(late, 100)
+        h.deleteMarket(lateMoved)
+        #expect(h.venue.order(ours)?.ahead == sh(280), "orders behind us leave without moving us")
+        h.deleteMarket(moved)
+        #expect(h.venue.order(ours)?.ahead == sh(200))
+        h.cancelMarket(early, 150)
+        #expect(h.venue.order(ours)?.ahead == sh(50))
+        #expect(h.drain().isEmpty)
+        // An execution of an order behind us: the aggressor met us first.
+        h.executeMarket(late, 30)
+        #expect(fillSummary(h.drain()).map(\.0) == [30])
+        #expect(h.venue.order(anchor)?.leaves == sh(100))
+    }
+
     @Test func tradeThroughOurPriceFillsUsWhateverIsAhead() throws {
         let h = VenueHarness()
         h.standardBook()

@@ -4,8 +4,8 @@ import Testing
 import TicklineCore
 
 /// The venue walks our orders on an instrument only for market events that could concern one
-/// of them (`VenueInstrument.mayRest`, `mayFillOnExecution`, `mayMeetAdd`, from the price range
-/// of our resting orders). Skipping the others must change nothing.
+/// of them (`VenueInstrument.mayRest`, `mayFillOnExecution`, `mayCross`, from the price range of
+/// our resting orders). Skipping the others must change nothing.
 @Suite struct VenueRestingRangeTests {
     /// The replay loop of `VenueReplayTests` (IOC, market, resting and stop-limit orders,
     /// cancels, replaces, at the engine's local time) with the ranges, and with every event
@@ -47,11 +47,13 @@ import TicklineCore
         #expect(instrument.pointee.mayFillOnExecution(.buy, at: px("9.90").raw))
         #expect(!instrument.pointee.mayFillOnExecution(.buy, at: px("10.01").raw))
         #expect(!instrument.pointee.mayFillOnExecution(.sell, at: px("10.04").raw))
-        // Adds: joining one of our levels, or crossing one of ours.
-        #expect(instrument.pointee.mayMeetAdd(.sell, at: px("10.00").raw), "a sell at our bid crosses it")
-        #expect(!instrument.pointee.mayMeetAdd(.sell, at: px("10.08").raw))
-        #expect(!instrument.pointee.mayMeetAdd(.buy, at: px("10.02").raw))
-        #expect(instrument.pointee.mayMeetAdd(.buy, at: px("10.05").raw))
+        // Adds: crossing one of ours (our sell at 10.05, our buys at 9.98 and 10.00).
+        #expect(instrument.pointee.mayCross(.sell, at: px("10.00").raw), "a sell at our bid crosses it")
+        #expect(instrument.pointee.mayCross(.sell, at: px("9.90").raw))
+        #expect(!instrument.pointee.mayCross(.sell, at: px("10.01").raw))
+        #expect(!instrument.pointee.mayCross(.buy, at: px("10.04").raw), "a buy below our offer")
+        #expect(!instrument.pointee.mayCross(.buy, at: px("10.00").raw), "a buy joining our bid does not cross")
+        #expect(instrument.pointee.mayCross(.buy, at: px("10.05").raw))
         h.cancel(buy)
         #expect(instrument.pointee.buyLow == px("9.98").raw && instrument.pointee.buyHigh == px("9.98").raw,
                 "the canceled order leaves the range")

@@ -115,16 +115,22 @@ extension OrderBooks {
 
     @inlinable
     func add(_ id: UInt64, instrument: InstrumentID, side: Side, price: Int64, quantity: Int64) -> BookUpdate {
-        guard side != .none else { return reject(.unknownOrder) }
+        addOrder(id, instrument: instrument, side: side, price: price, quantity: quantity).update
+    }
+
+    /// `add`, answering also the new order's slot (-1 when the add is refused).
+    @inlinable @inline(__always)
+    func addOrder(_ id: UInt64, instrument: InstrumentID, side: Side, price: Int64, quantity: Int64) -> (update: BookUpdate, slot: Int32) {
+        guard side != .none else { return (reject(.unknownOrder), -1) }
         // The id's direct-index entry when its page exists: the duplicate check and the insert
         // share one directory lookup.
         let entry = dense.pointee.entryAddress(id)
-        if let entry, entry.pointee >= 0 { return reject(.duplicateOrder) }
-        if entry == nil || dense.pointee.overflow != 0, find(id) >= 0 { return reject(.duplicateOrder) }
-        if counters.pointee.liveOrders == orderCapacity { return reject(.capacityExceeded) }
+        if let entry, entry.pointee >= 0 { return (reject(.duplicateOrder), -1) }
+        if entry == nil || dense.pointee.overflow != 0, find(id) >= 0 { return (reject(.duplicateOrder), -1) }
+        if counters.pointee.liveOrders == orderCapacity { return (reject(.capacityExceeded), -1) }
         let sideIdx = sideIndex(instrument, side)
         let levelIndex = findOrInsertLevel(sideIdx, price: price, bids: side == .buy)
-        if levelIndex < 0 { return reject(.capacityExceeded) }
+        if levelIndex < 0 { return (reject(.capacityExceeded), -1) }
         let slot = takeSlot()
         if let entry { dense.pointee.fill(entry, id: id, slot: slot) } else { insert(id, slot: slot) }
         let level = records + Int(levelIndex)
@@ -139,7 +145,7 @@ extension OrderBooks {
         let best = opposite.pointee.best
         let crossed = side == .buy ? price >= best : price <= best
         integrityCounters[0] &+= crossed && opposite.pointee.count > 0 ? 1 : 0
-        return .changed
+        return (.changed, slot)
     }
 
     /// nautilus: a cancel removes the order; a fill is a modify to the fill's side, price and
@@ -460,6 +466,27 @@ extension OrderBooks {
     @inlinable public var found: Bool { slot >= 0 }
 }
 
+/// What a cancel, delete or execution did to the order it names (`OrderBooks.applyTaking(_:)`).
+@frozen public struct TakenOrder {
+    public let update: BookUpdate
+    /// The order's slot (`OrderBooks.slotIndex(of:)` before the event), -1 when the book did
+    /// not hold it (then nothing else is meaningful).
+    public let slot: Int32
+    public let side: Side
+    public let price: Int64
+    /// Displayed quantity taken off the order: the event's, at most what the order showed;
+    /// all of it for a delete.
+    public let quantity: Int64
+
+    @inlinable init(update: BookUpdate, slot: Int32, side: Side, price: Int64, quantity: Int64) {
+        self.update = update
+        self.slot = slot
+        self.side = side
+        self.price = price
+        self.quantity = quantity
+    }
+}
+
 extension OrderBooks {
     /// Finds a live order (see `LocatedOrder`).
     @inlinable @inline(__always)
@@ -468,12 +495,46 @@ extension OrderBooks {
         return LocatedOrder(slot: slot, entry: entry)
     }
 
+    /// Applies an add (`kind == .add`) and answers the new order's slot too (-1 when the add
+    /// is refused), for a caller that keeps data per book slot: the simulated venue stamps each
+    /// market order with the event that added it, for queue priority.
+    @inlinable @inline(__always)
+    public func applyAdd(_ event: UnsafePointer<MarketEvent>) -> (update: BookUpdate, slot: Int32) {
+        let instrument = event.pointee.instrument
+        guard instrument.index < instrumentCapacity else { return (reject(.badInstrument), -1) }
+        return addOrder(event.pointee.orderID.raw, instrument: instrument, side: event.pointee.side,
+                        price: event.pointee.price.raw, quantity: event.pointee.quantity.raw)
+    }
+
     /// A located order's side, price and displayed quantity (the order must be found).
     @inlinable @inline(__always)
     public func resting(_ order: LocatedOrder) -> (side: Side, price: Int64, quantity: Int64) {
         let record = records + Int(order.slot)
         let level = records + Int(record.pointee.link)
         return (level.pointee.side & 1 == 0 ? .buy : .sell, level.pointee.price, record.pointee.quantity)
+    }
+
+    /// Applies a cancel, delete or execution (`kind` one of these) on a book with `.reduce`
+    /// semantics, and answers what it did to the order it names: the order's slot, side and
+    /// price, and the displayed quantity taken off it (all of it for a delete). The same change
+    /// and the same `update` as `apply(event)`; the caller reads the order without a lookup of
+    /// its own, after the fact (the simulated venue moves its queue positions and fills by it).
+    @inlinable @inline(__always)
+    public func applyTaking(_ event: UnsafePointer<MarketEvent>) -> TakenOrder {
+        let (slot, entry) = locate(event.pointee.orderID.raw)
+        if slot < 0 { return TakenOrder(update: reject(.unknownOrder), slot: -1, side: .none, price: 0, quantity: 0) }
+        let record = records + Int(slot)
+        let level = records + Int(record.pointee.link)
+        let side: Side = level.pointee.side & 1 == 0 ? .buy : .sell
+        let price = level.pointee.price
+        let resting = record.pointee.quantity
+        let requested = event.pointee.quantity.raw
+        if event.pointee.kind == .delete {
+            remove(slot: slot, entry: entry)
+            return TakenOrder(update: .changed, slot: slot, side: side, price: price, quantity: resting)
+        }
+        reduce(slot: slot, by: requested, entry: entry)
+        return TakenOrder(update: .changed, slot: slot, side: side, price: price, quantity: min(max(requested, 0), resting))
     }
 
     /// Applies an event to the order located for it: the same change and the same answer as

@@ -14,53 +14,57 @@ extension SimulatedVenue {
         let instrument = instruments + index
         switch event.pointee.kind {
         case .add:
-            let update = books.apply(event.pointee)
-            let side = event.pointee.side, price = event.pointee.price.raw
-            if update == .changed && instrument.pointee.mayMeetAdd(side, at: price) {
-                added(index, event.pointee.orderID, side: side, price: price, quantity: event.pointee.quantity.raw)
+            let (update, slot) = books.applyAdd(event)
+            if slot >= 0 {
+                // Every add on an instrument of ours is stamped (see `added`): one store, where a
+                // walk of our orders would ask whether one of them is at the add's level.
+                stamps[Int(slot)] = state.pointee.eventStamp
+                let side = event.pointee.side, price = event.pointee.price.raw
+                if instrument.pointee.mayCross(side, at: price) {
+                    crossingFills(index, side: side, price: price, quantity: event.pointee.quantity.raw)
+                }
             }
             return update
         case .cancel, .delete:
-            let located = books.locate(event.pointee.orderID)
-            if located.found {
-                let order = books.resting(located)
-                if instrument.pointee.mayRest(order.side, at: order.price) {
-                    let reduced = event.pointee.kind == .delete ? order.quantity : min(max(event.pointee.quantity.raw, 0), order.quantity)
-                    reduceAhead(index, side: order.side, price: order.price, slot: Int(located.slot), by: reduced)
-                }
+            guard books.semantics == .reduce else { return onNamedOrder(event) }
+            // The book applies the event and says which order it took from: a market order
+            // ahead of ours at our level that leaves or shrinks moves ours up.
+            let taken = books.applyTaking(event)
+            if taken.slot >= 0 && instrument.pointee.mayRest(taken.side, at: taken.price) {
+                reduceAhead(index, side: taken.side, price: taken.price, slot: Int(taken.slot), by: taken.quantity)
             }
-            return books.apply(event, to: located)
+            return taken.update
         case .execute:
-            let located = books.locate(event.pointee.orderID)
-            guard located.found else { return books.apply(event.pointee) }
-            let order = books.resting(located)
-            let price = event.pointee.price.raw != 0 ? event.pointee.price.raw : order.price
-            if instrument.pointee.mayFillOnExecution(order.side, at: order.price) {
-                let executed = min(max(event.pointee.quantity.raw, 0), order.quantity)
-                executionFills(index, side: order.side, price: order.price, slot: Int(located.slot), executed: executed,
+            guard books.semantics == .reduce else { return onNamedOrder(event) }
+            let taken = books.applyTaking(event)
+            guard taken.slot >= 0 else { return taken.update }
+            let price = event.pointee.price.raw != 0 ? event.pointee.price.raw : taken.price
+            if instrument.pointee.mayFillOnExecution(taken.side, at: taken.price) {
+                executionFills(index, side: taken.side, price: taken.price, slot: Int(taken.slot), executed: taken.quantity,
                                time: event.pointee.tsEvent.raw)
             }
             instrument.pointee.lastTrade = price
-            let update: BookUpdate
-            if books.semantics == .reduce {
-                update = books.apply(event, to: located)
-            } else {
-                // Other semantics read the execution's price and side (completed from the book).
-                var completed = event.pointee
-                completed.price = Price(raw: price)
-                completed.side = order.side
-                update = books.apply(completed)
-            }
             if instrument.pointee.armed > 0 { triggerStops(index, price: price) }
-            return update
+            return taken.update
+        default:
+            return onOtherEventWithOrders(event)
+        }
+    }
+
+    /// `onEventWithOrders` for the rarer kinds (replaces, trades, clears, quotes, status), kept
+    /// out of line so that the common kinds' path stays small.
+    @inline(never) @usableFromInline func onOtherEventWithOrders(_ event: UnsafePointer<MarketEvent>) -> BookUpdate {
+        let index = event.pointee.instrument.index
+        let instrument = instruments + index
+        switch event.pointee.kind {
         case .replace:
             let located = books.locate(event.pointee.orderID)
             guard located.found else {
                 // A Databento modify of an unseen order is an add.
                 let update = books.apply(event.pointee)
-                let side = event.pointee.side, price = event.pointee.price.raw
-                if update == .changed && instrument.pointee.mayMeetAdd(side, at: price) {
-                    added(index, OrderID(event.pointee.aux), side: side, price: price, quantity: event.pointee.quantity.raw)
+                if update == .changed {
+                    added(index, OrderID(event.pointee.aux), side: event.pointee.side, price: event.pointee.price.raw,
+                          quantity: event.pointee.quantity.raw)
                 }
                 return update
             }
@@ -74,7 +78,7 @@ extension SimulatedVenue {
             }
             let update = books.apply(event.pointee)
             let side = event.pointee.side == .none ? old.side : event.pointee.side
-            if !keepsPlace && update == .changed && instrument.pointee.mayMeetAdd(side, at: price) {
+            if !keepsPlace && update == .changed {
                 added(index, OrderID(event.pointee.aux), side: side, price: price, quantity: quantity)
             }
             return update
@@ -97,6 +101,48 @@ extension SimulatedVenue {
             return books.apply(event.pointee)
         case .status, .tick, .gap:
             return books.apply(event.pointee)
+        case .add, .cancel, .delete, .execute:
+            return onEventWithOrders(event)  // handled there; never routed here
+        }
+    }
+
+    /// A cancel, delete or execution on an instrument of ours when the book's semantics are not
+    /// `.reduce` (`.nautilus`: a cancel removes the whole order, an execution is a modify): the
+    /// order is located and read first, then the event applied to it.
+    @inline(never) @usableFromInline func onNamedOrder(_ event: UnsafePointer<MarketEvent>) -> BookUpdate {
+        let index = event.pointee.instrument.index
+        let instrument = instruments + index
+        switch event.pointee.kind {
+        case .cancel, .delete:
+            let located = books.locate(event.pointee.orderID)
+            if located.found {
+                let order = books.resting(located)
+                if instrument.pointee.mayRest(order.side, at: order.price) {
+                    let reduced = event.pointee.kind == .delete ? order.quantity : min(max(event.pointee.quantity.raw, 0), order.quantity)
+                    reduceAhead(index, side: order.side, price: order.price, slot: Int(located.slot), by: reduced)
+                }
+            }
+            return books.apply(event, to: located)
+        case .execute:
+            let located = books.locate(event.pointee.orderID)
+            guard located.found else { return books.apply(event.pointee) }
+            let order = books.resting(located)
+            let price = event.pointee.price.raw != 0 ? event.pointee.price.raw : order.price
+            if instrument.pointee.mayFillOnExecution(order.side, at: order.price) {
+                let executed = min(max(event.pointee.quantity.raw, 0), order.quantity)
+                executionFills(index, side: order.side, price: order.price, slot: Int(located.slot), executed: executed,
+                               time: event.pointee.tsEvent.raw)
+            }
+            instrument.pointee.lastTrade = price
+            // The execution is a modify to its price and side (completed from the book).
+            var completed = event.pointee
+            completed.price = Price(raw: price)
+            completed.side = order.side
+            let update = books.apply(completed)
+            if instrument.pointee.armed > 0 { triggerStops(index, price: price) }
+            return update
+        default:
+            return books.apply(event.pointee)
         }
     }
 
@@ -109,37 +155,31 @@ extension SimulatedVenue {
         instrument.pointee.quoted = true
     }
 
-    /// A market order was just added (or moved) at (side, price). If one of ours rests at that
-    /// level the new order is behind it: stamp it with the current event count. (Orders added
-    /// elsewhere keep whatever stamp their slot held, always older than any later join, so they
-    /// count as ahead of orders of ours that join their level later, which they are. Only the
-    /// rare adds at our own levels touch the stamp table.) If it crosses one of ours on the
-    /// other side, fill ours.
-    @usableFromInline func added(_ index: Int, _ id: OrderID, side: Side, price: Int64, quantity: Int64) {
-        var atOurLevel = false
-        var crosses = false
-        var cursor = Int(instruments[index].head)
-        while cursor >= 0 {
-            let order = orders + cursor
-            if order.pointee.status == .resting {
-                if order.pointee.side == side {
-                    if order.pointee.price == price { atOurLevel = true }
-                } else if side == .sell ? price <= order.pointee.price : price >= order.pointee.price {
-                    crosses = true
-                }
-            }
-            cursor = Int(order.pointee.next)
-        }
-        if atOurLevel {
-            let slot = books.slotIndex(of: id)
-            if slot >= 0 { stamps[slot] = state.pointee.eventStamp }
-        }
-        if crosses { crossingFills(index, side: side, price: price, quantity: quantity) }
+    /// A market order was just moved to (side, price) by a replace or a modify, or a modify
+    /// added one: stamped with the current event count when one of ours may rest at that level,
+    /// and filling ours on the other side if it crosses them.
+    ///
+    /// Queue priority is a comparison of stamps: a market order whose stamp is at or below one
+    /// of ours' `joinStamp` was on the book first. Adds on an instrument of ours are all
+    /// stamped (`onEventWithOrders`); anywhere else a slot keeps the stamp of an earlier add,
+    /// always older than any later join, so such an order counts as ahead of orders of ours
+    /// that join its level later, which it is. Here only a move to a level where one of ours
+    /// may rest needs the stamp, and the slot's lookup that goes with it.
+    @inlinable func added(_ index: Int, _ id: OrderID, side: Side, price: Int64, quantity: Int64) {
+        let instrument = instruments + index
+        if instrument.pointee.mayRest(side, at: price) { stamp(id) }
+        if instrument.pointee.mayCross(side, at: price) { crossingFills(index, side: side, price: price, quantity: quantity) }
+    }
+
+    /// Stamps a market order with the current event count (see `added`).
+    @inline(never) @usableFromInline func stamp(_ id: OrderID) {
+        let slot = books.slotIndex(of: id)
+        if slot >= 0 { stamps[slot] = state.pointee.eventStamp }
     }
 
     /// A market order at (side, price) in book slot `slot` lost `amount`: orders of ours
     /// behind it advance. (Its stamp is read only when one of ours rests at its level.)
-    @usableFromInline func reduceAhead(_ index: Int, side: Side, price: Int64, slot: Int, by amount: Int64) {
+    @inline(never) @usableFromInline func reduceAhead(_ index: Int, side: Side, price: Int64, slot: Int, by amount: Int64) {
         var cursor = Int(instruments[index].head)
         while cursor >= 0 {
             let order = orders + cursor
@@ -155,7 +195,7 @@ extension SimulatedVenue {
     /// or at a price worse than ours, the aggressor reached ours first. Fills go to our orders
     /// in join order and never exceed the executed quantity (less what a trade print of the
     /// same match already gave us).
-    @usableFromInline func executionFills(_ index: Int, side: Side, price: Int64, slot: Int, executed: Int64, time: Int64) {
+    @inline(never) @usableFromInline func executionFills(_ index: Int, side: Side, price: Int64, slot: Int, executed: Int64, time: Int64) {
         var remaining = executed
         var cursor = Int(instruments[index].head)
         while cursor >= 0 {
@@ -192,7 +232,7 @@ extension SimulatedVenue {
     /// A trade print (no visible order named): fills ours when it went through our price, or
     /// at our price with nothing ahead. The passive side is the print's side (ITCH P names the
     /// resting order's side) or the opposite of a known aggressor (Databento).
-    @usableFromInline func tradeFills(_ index: Int, _ event: MarketEvent) {
+    @inline(never) @usableFromInline func tradeFills(_ index: Int, _ event: MarketEvent) {
         let passive: Side = event.flags.contains(.aggressorKnown) ? event.side.opposite : event.side
         let price = event.price.raw
         let quantity = max(event.quantity.raw, 0)
@@ -238,7 +278,7 @@ extension SimulatedVenue {
     /// A market order added (or moved) to a price that crosses one of ours on the other side
     /// would have traded with ours: fill ours, up to the added quantity, and remember that its
     /// liquidity is taken.
-    @usableFromInline func crossingFills(_ index: Int, side: Side, price: Int64, quantity: Int64) {
+    @inline(never) @usableFromInline func crossingFills(_ index: Int, side: Side, price: Int64, quantity: Int64) {
         var remaining = quantity
         var taken: Int64 = 0
         var cursor = Int(instruments[index].head)
@@ -262,7 +302,7 @@ extension SimulatedVenue {
 
     /// Arms fire on a trade at or through the trigger: stops become market orders, stop-limits
     /// limit orders, matched at once.
-    @usableFromInline func triggerStops(_ index: Int, price: Int64) {
+    @inline(never) @usableFromInline func triggerStops(_ index: Int, price: Int64) {
         var cursor = Int(instruments[index].head)
         while cursor >= 0 {
             let order = orders + cursor

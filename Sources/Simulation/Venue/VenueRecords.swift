@@ -188,12 +188,13 @@ public struct VenueCounters: Sendable, Equatable {
         }
     }
 
-    /// Whether a market order added at `price` on `side` could join one of ours at its level
-    /// or cross one of ours on the other side.
-    @inlinable func mayMeetAdd(_ side: Side, at price: Int64) -> Bool {
+    /// Whether a market order added at `price` on `side` could cross one of ours on the other
+    /// side (it would have traded with ours: our buy at or above its sell, our sell at or below
+    /// its buy).
+    @inlinable func mayCross(_ side: Side, at price: Int64) -> Bool {
         switch side {
-        case .buy: (price >= buyLow && price <= buyHigh) || price >= sellLow
-        case .sell: (price >= sellLow && price <= sellHigh) || price <= buyHigh
+        case .buy: price >= sellLow
+        case .sell: price <= buyHigh
         case .none: true
         }
     }

@@ -196,4 +196,66 @@ import TicklineCore
             }
         }
     }
+
+    /// `applyAdd` and `applyTaking` (the simulated venue's calls) make the same changes and
+    /// answers as `apply`, and describe the order they touched as it was: on the random stream
+    /// and on copies with bytes flipped.
+    @Test func applyAddAndApplyTakingMatchApply() {
+        var bytes = Self.stream(messages: 6_000, instruments: 8, seed: 11)
+        var state: UInt64 = 5
+        for round in 0..<3 {
+            let plain = OrderBooks(capacity: BookCapacity(orders: 1 << 14, instruments: 65_536, levelsPerSide: 256))
+            let taking = OrderBooks(capacity: BookCapacity(orders: 1 << 14, instruments: 65_536, levelsPerSide: 256))
+            let decoder = ITCHDecoder()
+            var event = MarketEvent(kind: .tick, instrument: InstrumentID(0))
+            var mismatches: [String] = []
+            var taken = 0
+            var added = 0
+            bytes.withUnsafeBytes { raw in
+                _ = ITCHFrames.scan(raw, framing: .lengthPrefixed, { p, length, _ in
+                    guard case .event = decoder.decode(p, length: length, into: &event) else { return }
+                    let expected = plain.apply(event)
+                    let got: BookUpdate
+                    switch event.kind {
+                    case .add:
+                        let answer = withUnsafePointer(to: event) { taking.applyAdd($0) }
+                        got = answer.update
+                        let slot = got == .changed ? taking.slotIndex(of: event.orderID) : -1
+                        if Int(answer.slot) != slot { mismatches.append("add slot \(answer.slot) against \(slot)") }
+                        if got == .changed { added += 1 }
+                    case .cancel, .delete, .execute:
+                        let located = taking.locate(event.orderID)
+                        let before = located.found ? taking.resting(located) : (side: Side.none, price: Int64(0), quantity: Int64(0))
+                        let answer = withUnsafePointer(to: event) { taking.applyTaking($0) }
+                        got = answer.update
+                        if answer.slot != located.slot { mismatches.append("slot \(answer.slot) against \(located.slot)") }
+                        if located.found {
+                            taken += 1
+                            let quantity = event.kind == .delete ? before.quantity : min(max(event.quantity.raw, 0), before.quantity)
+                            if answer.side != before.side || answer.price != before.price || answer.quantity != quantity {
+                                mismatches.append("\(event.kind): \(answer.side) \(answer.price) \(answer.quantity) against \(before) \(quantity)")
+                            }
+                        }
+                    default:
+                        got = taking.apply(event)
+                    }
+                    if got != expected { mismatches.append("\(event.kind): \(got) against \(expected)") }
+                }, onError: { _, _ in })
+            }
+            #expect(taken > 2_000 && added > 2_000, "round \(round): \(taken) taken, \(added) added")
+            #expect(mismatches.isEmpty, "round \(round): \(mismatches.prefix(3))")
+            #expect(taking.integrity == plain.integrity)
+            #expect(Self.snapshot(taking, instruments: 8) == Self.snapshot(plain, instruments: 8))
+            var bodies: [Int] = []
+            bytes.withUnsafeBytes { raw in
+                _ = ITCHFrames.scan(raw, framing: .lengthPrefixed, { _, length, offset in bodies += (offset + 2)..<(offset + 2 + length) },
+                                    onError: { _, _ in })
+            }
+            for _ in 0..<200 {
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                let at = bodies[Int(state >> 33) % bodies.count]
+                bytes[at] ^= UInt8(truncatingIfNeeded: state >> 17) | 1
+            }
+        }
+    }
 }
