@@ -37,8 +37,8 @@ import TicklineCore
 /// the calls.
 ///
 /// **Queue position.** On order-by-order data a resting order joins the back of its level:
-/// market orders added before it are ahead (a market add at a level where one of ours rests is
-/// stamped with the event count, so "ahead" is a comparison of stamps, exact FIFO); their
+/// market orders added before it are ahead (a market add on an instrument where we have orders
+/// is stamped with the event count, so "ahead" is a comparison of stamps, exact FIFO); their
 /// cancels and executions reduce the quantity ahead; an execution of an order behind ours, or
 /// at a price worse than ours (trade-through), fills ours first; a trade print at our price
 /// fills us once nothing is ahead, and an opposite add that crosses our price fills us. On
