@@ -451,8 +451,9 @@ extension OrderBooks {
 
 /// An order found in the book once, for a caller that reads it and then applies the event that
 /// names it (`OrderBooks.apply(_:to:)`) without looking it up again: the simulated venue reads
-/// a canceled or executed order's side and price to move its own orders' queue positions, then
-/// applies the event. Valid until the book next changes.
+/// a replaced order's side and price (and, on books with `.nautilus` semantics, a canceled or
+/// executed one's) to move its own orders' queue positions, then applies the event. Valid
+/// until the book next changes.
 @frozen public struct LocatedOrder {
     /// The order's slot (`OrderBooks.slotIndex(of:)`), -1 when the book does not hold it.
     public let slot: Int32

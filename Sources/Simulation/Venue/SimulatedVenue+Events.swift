@@ -4,11 +4,11 @@ import TicklineCore
 // Market events on an instrument where we have live orders: queue position, passive fills,
 // stop triggers. Instruments without our orders take the fast path in `onMarketEvent`.
 extension SimulatedVenue {
-    /// An event on an instrument where we have resting or armed orders. The book is looked up
-    /// once for an event that names an order (its side and price move our queue positions,
-    /// then the event is applied to the located order), and our instrument's orders are walked
-    /// only when one of them could be concerned (`VenueInstrument.mayRest` and the like: most
-    /// events change levels none of ours is at).
+    /// An event on an instrument where we have resting or armed orders. The book applies an
+    /// event that names an order and answers the order it touched, with no lookup of ours
+    /// (`OrderBooks.applyAdd`, `applyTaking`: its side and price move our queue positions), and
+    /// our instrument's orders are walked only when one of them could be concerned
+    /// (`VenueInstrument.mayRest` and the like: most events change levels none of ours is at).
     @usableFromInline func onEventWithOrders(_ event: UnsafePointer<MarketEvent>) -> BookUpdate {
         let index = event.pointee.instrument.index
         let instrument = instruments + index
