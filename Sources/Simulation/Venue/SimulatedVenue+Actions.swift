@@ -330,7 +330,7 @@ extension SimulatedVenue {
         let order = orders + slot
         let index = order.pointee.instrument.index
         let instrument = instruments[index]
-        order.pointee.joinStamp = state.pointee.eventStamp
+        order.pointee.joinStamp = state.pointee.counters.events
         order.pointee.tradedSinceQuote = 0
         order.pointee.creditTime = Int64.min
         order.pointee.credit = 0

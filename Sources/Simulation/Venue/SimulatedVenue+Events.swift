@@ -18,7 +18,7 @@ extension SimulatedVenue {
             if slot >= 0 {
                 // Every add on an instrument of ours is stamped (see `added`): one store, where a
                 // walk of our orders would ask whether one of them is at the add's level.
-                stamps[Int(slot)] = state.pointee.eventStamp
+                stamps[Int(slot)] = state.pointee.counters.events
                 let side = event.pointee.side, price = event.pointee.price.raw
                 if instrument.pointee.mayCross(side, at: price) {
                     crossingFills(index, side: side, price: price, quantity: event.pointee.quantity.raw)
@@ -174,7 +174,7 @@ extension SimulatedVenue {
     /// Stamps a market order with the current event count (see `added`).
     @inline(never) @usableFromInline func stamp(_ id: OrderID) {
         let slot = books.slotIndex(of: id)
-        if slot >= 0 { stamps[slot] = state.pointee.eventStamp }
+        if slot >= 0 { stamps[slot] = state.pointee.counters.events }
     }
 
     /// A market order at (side, price) in book slot `slot` lost `amount`: orders of ours

@@ -198,7 +198,6 @@ public final class SimulatedVenue: @unchecked Sendable {
         let time = event.pointee.tsEvent.raw
         if st.pointee.heapCount > 0 && heap[0].arrival <= time { runActions(through: time) }
         if time > st.pointee.now { st.pointee.now = time }
-        st.pointee.eventStamp &+= 1
         st.pointee.counters.events &+= 1
         let index = event.pointee.instrument.index
         if index < instrumentCount {

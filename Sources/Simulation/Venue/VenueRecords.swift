@@ -62,7 +62,7 @@ public struct VenueCounters: Sendable, Equatable {
     public var lateActions: UInt64 = 0
     /// Reports lost because the outbound queue was full (the engine did not poll).
     public var droppedReports: UInt64 = 0
-    /// Market events applied.
+    /// Market events applied; also the stamp of market adds for queue position.
     public var events: UInt64 = 0
 }
 
@@ -215,8 +215,6 @@ public struct VenueCounters: Sendable, Equatable {
 @usableFromInline struct VenueState {
     /// Venue (exchange) time: the latest event or action applied.
     @usableFromInline var now: Int64 = Int64.min
-    /// Market events applied; stamps market adds for queue position.
-    @usableFromInline var eventStamp: UInt64 = 0
     @usableFromInline var sequence: UInt64 = 0
     @usableFromInline var nextVenueOrderID: UInt64 = 1
     @usableFromInline var nextExecID: UInt64 = 1
