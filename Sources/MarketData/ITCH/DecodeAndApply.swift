@@ -8,7 +8,10 @@ extension ITCHDecoder {
     /// The common order messages (A, F, E, C, X, D, U) are dispatched once, on the message
     /// type, straight to the book's operation with the fields in registers; decode then apply
     /// dispatches twice, and the book reads the fields back from the event (10 generated
-    /// symbols: 30.6 → 28.6 ns/message). Other messages take the two-step path.
+    /// symbols: 30.6 → 28.6 ns/message). The add, delete, cancel and execute operations are
+    /// inlined into their arm (`applyAdd`, `applyDelete`, `applyReduce`): called, they cost a
+    /// second dispatch on the kind and a call with its register saves, 11 % of the
+    /// instructions of a decode + book pass. Other messages take the two-step path.
     ///
     /// Returns the book's answer, or nil when the message makes no event (malformed messages
     /// are counted as `decode` counts them).
@@ -33,8 +36,7 @@ extension ITCHDecoder {
             event.price = price
             event.aux = 0
             Self.storeTail(&event, kind: .add, side: side, flags: [])
-            return books.apply(kind: .add, instrument: instrument, side: side, orderID: id, price: price.raw,
-                               quantity: quantity.raw, aux: 0)
+            return books.applyAdd(orderID: id, instrument: instrument, side: side, price: price.raw, quantity: quantity.raw)
         case UInt8(ascii: "D"):
             counts[Int(type)] &+= 1
             let id = p.loadBE64(at: 11)
@@ -46,7 +48,7 @@ extension ITCHDecoder {
             event.price = .zero
             event.quantity = .zero
             Self.storeTail(&event, kind: .delete, side: .none, flags: [])
-            return books.apply(kind: .delete, instrument: instrument, side: .none, orderID: id, price: 0, quantity: 0, aux: 0)
+            return books.applyDelete(orderID: id)
         case UInt8(ascii: "E"), UInt8(ascii: "C"), UInt8(ascii: "X"):
             counts[Int(type)] &+= 1
             let id = p.loadBE64(at: 11)
@@ -77,8 +79,8 @@ extension ITCHDecoder {
             event.quantity = quantity
             event.aux = aux
             Self.storeTail(&event, kind: kind, side: .none, flags: flags)
-            return books.apply(kind: kind, instrument: instrument, side: .none, orderID: id, price: price, quantity: quantity.raw,
-                               aux: aux)
+            return books.applyReduce(kind: kind, instrument: instrument, side: .none, orderID: id, price: price,
+                                     quantity: quantity.raw)
         case UInt8(ascii: "U"):
             counts[Int(type)] &+= 1
             let id = p.loadBE64(at: 11)

@@ -18,22 +18,11 @@ extension OrderBooks {
                aux: UInt64) -> BookUpdate {
         switch kind {
         case .add:
-            guard instrument.index < instrumentCapacity else { return reject(.badInstrument) }
-            return add(orderID, instrument: instrument, side: side, price: price, quantity: quantity)
+            return applyAdd(orderID: orderID, instrument: instrument, side: side, price: price, quantity: quantity)
         case .cancel, .execute:
-            if semantics == .nautilus {
-                return applyNautilus(kind: kind, instrument: instrument, side: side, orderID: orderID, price: price,
-                                     quantity: quantity)
-            }
-            let (slot, entry) = locate(orderID)
-            if slot < 0 { return reject(.unknownOrder) }
-            reduce(slot: slot, by: quantity, entry: entry)
-            return .changed
+            return applyReduce(kind: kind, instrument: instrument, side: side, orderID: orderID, price: price, quantity: quantity)
         case .delete:
-            let (slot, entry) = locate(orderID)
-            if slot < 0 { return reject(.unknownOrder) }
-            remove(slot: slot, entry: entry)
-            return .changed
+            return applyDelete(orderID: orderID)
         case .replace:
             return replace(orderID, instrument: instrument, side: side, newID: aux, price: price, quantity: quantity)
         case .clear:
@@ -46,6 +35,40 @@ extension OrderBooks {
         case .trade, .bbo, .tick, .gap:
             return .unchanged
         }
+    }
+
+    // The common kinds, one operation each and inlined into their caller: `apply(kind:...)`
+    // for a decoded event, and the fused decoder's per-type arms, so that a message dispatched
+    // on its type is not dispatched again on its kind (and no call is made for it).
+
+    /// An add (`apply` with `.add`).
+    @inlinable @inline(__always)
+    func applyAdd(orderID: UInt64, instrument: InstrumentID, side: Side, price: Int64, quantity: Int64) -> BookUpdate {
+        guard instrument.index < instrumentCapacity else { return reject(.badInstrument) }
+        return addOrder(orderID, instrument: instrument, side: side, price: price, quantity: quantity).update
+    }
+
+    /// A cancel or an execution (`apply` with `.cancel` or `.execute`): the order reduced by
+    /// `quantity`, or under `.nautilus` semantics removed (cancel) or modified (fill).
+    @inlinable @inline(__always)
+    func applyReduce(kind: MarketEventKind, instrument: InstrumentID, side: Side, orderID: UInt64, price: Int64,
+                     quantity: Int64) -> BookUpdate {
+        if semantics == .nautilus {
+            return applyNautilus(kind: kind, instrument: instrument, side: side, orderID: orderID, price: price, quantity: quantity)
+        }
+        let (slot, entry) = locate(orderID)
+        if slot < 0 { return reject(.unknownOrder) }
+        reduceInline(slot: slot, by: quantity, entry: entry)
+        return .changed
+    }
+
+    /// A delete (`apply` with `.delete`).
+    @inlinable @inline(__always)
+    func applyDelete(orderID: UInt64) -> BookUpdate {
+        let (slot, entry) = locate(orderID)
+        if slot < 0 { return reject(.unknownOrder) }
+        removeInline(slot: slot, entry: entry)
+        return .changed
     }
 
     /// Applies an event and completes it from the book for the stages downstream: an execution
@@ -195,11 +218,17 @@ extension OrderBooks {
     /// the order's direct-index entry when the caller has it (see `locate`).
     @inlinable
     func reduce(slot: Int32, by amount: Int64, entry: UnsafeMutablePointer<Int32>? = nil) {
+        reduceInline(slot: slot, by: amount, entry: entry)
+    }
+
+    /// `reduce`, inlined where the caller is the hot path.
+    @inlinable @inline(__always)
+    func reduceInline(slot: Int32, by amount: Int64, entry: UnsafeMutablePointer<Int32>?) {
         let order = records + Int(slot)
         var taken = amount
         if taken >= order.pointee.quantity {
             if taken > order.pointee.quantity { integrityCounters[3] &+= 1 }
-            remove(slot: slot, entry: entry)
+            removeInline(slot: slot, entry: entry)
             return
         }
         if taken < 0 { taken = 0 }
@@ -211,6 +240,12 @@ extension OrderBooks {
     /// (see `locate`); otherwise its id is erased from the index by lookup.
     @inlinable
     func remove(slot: Int32, entry: UnsafeMutablePointer<Int32>? = nil) {
+        removeInline(slot: slot, entry: entry)
+    }
+
+    /// `remove`, inlined where the caller is the hot path.
+    @inlinable @inline(__always)
+    func removeInline(slot: Int32, entry: UnsafeMutablePointer<Int32>?) {
         let order = records[Int(slot)]
         // Either neighbour may be the level's record (the queue's sentinel).
         records[Int(order.prev)].next = order.next
