@@ -54,41 +54,43 @@ public enum ITCHFrames {
         guard let base = buffer.baseAddress else { return ITCHScan(consumed: 0, stopped: false) }
         let count = buffer.count
         let lengths = ITCH.lengthPointer
+        // Offsets stay within `count` (each step adds at most 2 + 65,535), so the arithmetic
+        // below wraps unchecked.
         var offset = 0
         var delivered = 0
-        while offset + 3 <= count && delivered < limit {
-            let type = base.loadByte(at: offset + 2)
+        while offset &+ 3 <= count && delivered < limit {
+            let type = base.loadByte(at: offset &+ 2)
             let expected = Int(lengths[Int(type)])
             switch framing {
             case .typeTable:
                 if expected == 0 {
-                    onError(baseOffset + offset, .unknownType(type))
+                    onError(baseOffset &+ offset, .unknownType(type))
                     return ITCHScan(consumed: offset, stopped: true)
                 }
-                if offset + 2 + expected > count { return ITCHScan(consumed: offset, stopped: false) }
-                body(base + offset + 2, expected, baseOffset + offset)
+                if offset &+ 2 &+ expected > count { return ITCHScan(consumed: offset, stopped: false) }
+                body(base + (offset &+ 2), expected, baseOffset &+ offset)
                 delivered &+= 1
-                offset += 2 + expected
+                offset &+= 2 &+ expected
             case .lengthPrefixed:
                 let declared = Int(base.loadBE16(at: offset))
                 if declared == 0 {
                     // A zero prefix cannot be skipped by itself; recover through the type table.
-                    onError(baseOffset + offset, .lengthMismatch(type: type, declared: 0, expected: expected))
+                    onError(baseOffset &+ offset, .lengthMismatch(type: type, declared: 0, expected: expected))
                     if expected == 0 { return ITCHScan(consumed: offset, stopped: true) }
-                    if offset + 2 + expected > count { return ITCHScan(consumed: offset, stopped: false) }
-                    offset += 2 + expected
+                    if offset &+ 2 &+ expected > count { return ITCHScan(consumed: offset, stopped: false) }
+                    offset &+= 2 &+ expected
                     continue
                 }
-                if offset + 2 + declared > count { return ITCHScan(consumed: offset, stopped: false) }
+                if offset &+ 2 &+ declared > count { return ITCHScan(consumed: offset, stopped: false) }
                 if expected == 0 {
-                    onError(baseOffset + offset, .unknownType(type))
+                    onError(baseOffset &+ offset, .unknownType(type))
                 } else if declared != expected {
-                    onError(baseOffset + offset, .lengthMismatch(type: type, declared: declared, expected: expected))
+                    onError(baseOffset &+ offset, .lengthMismatch(type: type, declared: declared, expected: expected))
                 } else {
-                    body(base + offset + 2, declared, baseOffset + offset)
+                    body(base + (offset &+ 2), declared, baseOffset &+ offset)
                     delivered &+= 1
                 }
-                offset += 2 + declared
+                offset &+= 2 &+ declared
             }
         }
         return ITCHScan(consumed: offset, stopped: false)
