@@ -36,7 +36,7 @@ extension ITCHDecoder {
             event.price = price
             event.aux = 0
             Self.storeTail(&event, kind: .add, side: side, flags: [])
-            return books.applyAdd(orderID: id, instrument: instrument, side: side, price: price.raw, quantity: quantity.raw)
+            return books.applyAdd(orderID: id, instrument: instrument, side: side, price: price.raw, quantity: quantity.raw).update
         case UInt8(ascii: "D"):
             counts[Int(type)] &+= 1
             let id = p.loadBE64(at: 11)

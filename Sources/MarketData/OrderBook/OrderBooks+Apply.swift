@@ -18,7 +18,7 @@ extension OrderBooks {
                aux: UInt64) -> BookUpdate {
         switch kind {
         case .add:
-            return applyAdd(orderID: orderID, instrument: instrument, side: side, price: price, quantity: quantity)
+            return applyAdd(orderID: orderID, instrument: instrument, side: side, price: price, quantity: quantity).update
         case .cancel, .execute:
             return applyReduce(kind: kind, instrument: instrument, side: side, orderID: orderID, price: price, quantity: quantity)
         case .delete:
@@ -41,11 +41,13 @@ extension OrderBooks {
     // for a decoded event, and the fused decoder's per-type arms, so that a message dispatched
     // on its type is not dispatched again on its kind (and no call is made for it).
 
-    /// An add (`apply` with `.add`).
+    /// An add (`apply` with `.add`), answering also the new order's slot (-1 when the add is
+    /// refused).
     @inlinable @inline(__always)
-    func applyAdd(orderID: UInt64, instrument: InstrumentID, side: Side, price: Int64, quantity: Int64) -> BookUpdate {
-        guard instrument.index < instrumentCapacity else { return reject(.badInstrument) }
-        return addOrder(orderID, instrument: instrument, side: side, price: price, quantity: quantity).update
+    func applyAdd(orderID: UInt64, instrument: InstrumentID, side: Side, price: Int64, quantity: Int64)
+        -> (update: BookUpdate, slot: Int32) {
+        guard instrument.index < instrumentCapacity else { return (reject(.badInstrument), -1) }
+        return addOrder(orderID, instrument: instrument, side: side, price: price, quantity: quantity)
     }
 
     /// A cancel or an execution (`apply` with `.cancel` or `.execute`): the order reduced by
@@ -536,10 +538,8 @@ extension OrderBooks {
     /// market order with the event that added it, for queue priority.
     @inlinable @inline(__always)
     public func applyAdd(_ event: UnsafePointer<MarketEvent>) -> (update: BookUpdate, slot: Int32) {
-        let instrument = event.pointee.instrument
-        guard instrument.index < instrumentCapacity else { return (reject(.badInstrument), -1) }
-        return addOrder(event.pointee.orderID.raw, instrument: instrument, side: event.pointee.side,
-                        price: event.pointee.price.raw, quantity: event.pointee.quantity.raw)
+        applyAdd(orderID: event.pointee.orderID.raw, instrument: event.pointee.instrument, side: event.pointee.side,
+                 price: event.pointee.price.raw, quantity: event.pointee.quantity.raw)
     }
 
     /// A located order's side, price and displayed quantity (the order must be found).
