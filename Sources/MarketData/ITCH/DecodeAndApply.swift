@@ -93,9 +93,8 @@ extension ITCHDecoder {
             event.aux = newID
             event.quantity = quantity
             event.price = price
-            Self.storeTail(&event, kind: .replace, side: .none, flags: [])
-            return books.apply(kind: .replace, instrument: instrument, side: .none, orderID: id, price: price.raw,
-                               quantity: quantity.raw, aux: newID)
+            ITCHDecoder.storeTail(&event, kind: .replace, side: .none, flags: [])
+            return books.applyReplace(orderID: id, instrument: instrument, newID: newID, price: price.raw, quantity: quantity.raw)
         default:
             return decodeThenApply(p, length: length, into: &event, books)
         }

@@ -24,6 +24,7 @@ extension OrderBooks {
         case .delete:
             return applyDelete(orderID: orderID)
         case .replace:
+            if side == .none { return applyReplace(orderID: orderID, instrument: instrument, newID: aux, price: price, quantity: quantity) }
             return replace(orderID, instrument: instrument, side: side, newID: aux, price: price, quantity: quantity)
         case .clear:
             guard instrument.index < instrumentCapacity else { return reject(.badInstrument) }
@@ -71,6 +72,24 @@ extension OrderBooks {
         if slot < 0 { return reject(.unknownOrder) }
         removeInline(slot: slot, entry: entry)
         return .changed
+    }
+
+    /// A replace to a new id (ITCH U: `apply` with `.replace` and no side): the order leaves its
+    /// queue and `newID` joins the back of the queue at `price` with `quantity`, on the same
+    /// instrument and side. One lookup, and the removal and the add inlined: through `replace`
+    /// it took about 270 instructions, a sixth of a generated session's decode + book work.
+    @inlinable
+    func applyReplace(orderID: UInt64, instrument: InstrumentID, newID: UInt64, price: Int64, quantity: Int64) -> BookUpdate {
+        if newID == orderID {
+            // In place (same id): priority depends on the change; `replace` has the rules.
+            return replace(orderID, instrument: instrument, side: .none, newID: newID, price: price, quantity: quantity)
+        }
+        let (slot, entry) = locate(orderID)
+        if slot < 0 { return reject(.unknownOrder) }
+        let level = records[Int(records[Int(slot)].link)]
+        removeInline(slot: slot, entry: entry)
+        return addOrder(newID, instrument: InstrumentID(UInt32(truncatingIfNeeded: level.side >> 1)),
+                        side: level.side & 1 == 0 ? .buy : .sell, price: price, quantity: quantity).update
     }
 
     /// Applies an event and completes it from the book for the stages downstream: an execution
