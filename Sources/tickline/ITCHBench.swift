@@ -90,19 +90,17 @@ struct ITCHBench: ParsableCommand {
                 }
                 check(&reference, changed, books, "the message-by-message pass")
             }
-            // Decode and apply in one step (ITCHDecoder.decode(_:length:into:applyingTo:)).
+            // Framing, decode and apply in one loop (ITCHDecoder.decodeAndApply).
             if selected.contains("fused") {
                 let decoder5 = ITCHDecoder()
                 let books5 = makeBooks()
-                var changed5 = 0
+                var counter = ITCHChangeCounter()
                 time("fused") {
                     _ = bytes.withUnsafeBytes { raw in
-                        ITCHFrames.scan(raw, framing: framing, { p, length, _ in
-                            if decoder5.decode(p, length: length, into: &event, applyingTo: books5) == .changed { changed5 &+= 1 }
-                        }, onError: { _, _ in })
+                        decoder5.decodeAndApply(raw, framing: framing, into: &event, applyingTo: books5, sink: &counter, onError: { _, _ in })
                     }
                 }
-                check(&reference, changed5, books5, "the fused pass")
+                check(&reference, counter.changed, books5, "the fused pass")
             }
             // Decode + books with look-ahead prefetching (what a replay can do).
             if selected.contains("replay") {
@@ -123,14 +121,15 @@ struct ITCHBench: ParsableCommand {
             if selected.contains("file") {
                 let books4 = makeBooks()
                 let decoder4 = ITCHDecoder()
-                var changed4 = 0
+                var counter = ITCHChangeCounter()
                 try time("file") {
                     let reader = try ITCHFileReader(path: file)
-                    try reader.forEachMessage { p, length, _ in
-                        if decoder4.decode(p, length: length, into: &event, applyingTo: books4) == .changed { changed4 &+= 1 }
+                    try reader.forEachChunk { chunk, framing, offset, onError in
+                        decoder4.decodeAndApply(chunk, framing: framing, baseOffset: offset, into: &event, applyingTo: books4,
+                                                sink: &counter, onError: onError)
                     }
                 }
-                check(&reference, changed4, books4, "the file replay")
+                check(&reference, counter.changed, books4, "the file replay")
             }
         }
         if checksum == 42 { print("") }  // keep the decode-only work observable
@@ -138,7 +137,7 @@ struct ITCHBench: ParsableCommand {
         func f(_ v: Double) -> String { String((v * 100).rounded() / 100) }
         print("file \(file): \(messages) messages, \(bytes.count) bytes, framing \(framing == .lengthPrefixed ? "length-prefixed" : "type-table")")
         let labels = [("decode", "decode      ", ""), ("book", "decode+book ", "  (message by message)"),
-                      ("fused", "fused       ", "  (decode and apply in one step, message by message)"),
+                      ("fused", "fused       ", "  (framing, decode and apply in one loop: decodeAndApply)"),
                       ("file", "file replay ", "  (read + fused decode and apply, streaming)"),
                       ("replay", "replay      ", "  (decode+book, look-ahead prefetch)")]
         for (mode, label, note) in labels {

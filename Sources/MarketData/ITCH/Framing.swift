@@ -155,6 +155,19 @@ public final class ITCHFileReader {
 
     /// Calls `body(message, length, fileOffset)` for every message in the file, in order.
     public func forEachMessage(_ body: (UnsafeRawPointer, Int, Int) -> Void) throws(ITCHFileError) {
+        try forEachChunk { chunk, framing, baseOffset, onError in
+            ITCHFrames.scan(chunk, framing: framing, baseOffset: baseOffset, body, onError: onError)
+        }
+    }
+
+    /// Hands the file to `scan` a buffer at a time, in order: `scan(chunk, framing, fileOffset,
+    /// onError)` frames the chunk's whole messages as `ITCHFrames.scan` does (with that framing,
+    /// file offsets from `fileOffset`, framing errors to `onError`) and returns its result; an
+    /// incomplete tail comes again at the start of the next chunk. For a loop that frames and
+    /// handles messages itself, such as `ITCHDecoder.decodeAndApply`.
+    public func forEachChunk(
+        _ scan: (UnsafeRawBufferPointer, ITCHFraming, Int, (Int, ITCHDecodeError) -> Void) -> ITCHScan
+    ) throws(ITCHFileError) {
         var filled = 0
         var fileOffset = 0
         var eof = false
@@ -177,7 +190,7 @@ public final class ITCHFileReader {
                 detectPending = false
             }
             if detectPending { continue }
-            let scan = ITCHFrames.scan(view, framing: framing, baseOffset: fileOffset, body) { offset, error in
+            let scan = scan(view, framing, fileOffset) { offset, error in
                 errorCount += 1
                 if errors.count < 1_000 { errors.append(ITCHStreamError(offset: offset, error: error)) }
             }
