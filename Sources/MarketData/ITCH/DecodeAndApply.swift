@@ -55,7 +55,9 @@ extension ITCHDecoder {
     }
 
     /// `decode(_:length:into:applyingTo:)`, forced inline into its two callers. `framed`: the
-    /// caller has checked `length` against the type table (as `ITCHFrames.scan` does).
+    /// caller has checked `length` against the type table (as `ITCHFrames.scan` does). Its
+    /// statics are spelled `ITCHDecoder.`, not `Self.`: inlined into `decodeAndApply`'s local
+    /// function, `Self` crashed Swift 6.3.1's debug build (IRGen, dynamic Self metadata).
     @usableFromInline @_transparent
     func decodeApplying(_ p: UnsafeRawPointer, length: Int, into event: inout MarketEvent, _ books: OrderBooks,
                         framed: Bool) -> BookUpdate? {
