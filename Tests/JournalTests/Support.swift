@@ -1,3 +1,4 @@
+import Testing
 import Foundation
 import Journal
 import Plumbing
@@ -149,3 +150,8 @@ func pause(milliseconds: Int) {
     var request = timespec(tv_sec: milliseconds / 1000, tv_nsec: (milliseconds % 1000) * 1_000_000)
     nanosleep(&request, nil)
 }
+
+/// Every suite that uses the loopback Redis and PostgreSQL (scripts/services), one test at a
+/// time: `JournalIntegrationTests` kills and restarts those servers, and a test of another
+/// suite running beside it met Redis down ("Connection refused") in CI.
+@Suite(.serialized) enum LoopbackServices {}
