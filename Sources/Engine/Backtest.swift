@@ -125,6 +125,7 @@ public final class Backtest {
             instruments: instruments, bars: upstream.bars, strategy: upstream.strategy, trigger: upstream.trigger, counters: counters)
         features.originAtReceive = live
         features.publishSignalsAtOnce = live
+        features.rehearsing = live
         features.traceClock = traceClock
         features.batch = config.batch
         let routing = RoutingAgent(input: (liveVenue == nil ? riskRing : SPSCRing<EngineMessage>(capacity: 64)).consumer,

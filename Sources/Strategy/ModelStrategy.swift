@@ -26,6 +26,8 @@ public final class ModelStrategy {
     @usableFromInline let inputIndex: UnsafeMutableBufferPointer<Int>
     @usableFromInline let row: UnsafeMutableBufferPointer<Double>
     @usableFromInline let outputs: UnsafeMutableBufferPointer<Double>
+    /// Where rehearsals (`rehearse`) write: `outputs` keeps the last evaluation's.
+    let rehearsalOutputs: UnsafeMutableBufferPointer<Double>
     /// Instruments whose last model input and output are kept (`evaluate`'s memo); 0: none.
     public let memoizedInstruments: Int
     /// Per memoized instrument: the bit patterns of the last input row the model saw, then its
@@ -89,6 +91,8 @@ public final class ModelStrategy {
         row.initialize(repeating: .nan)
         outputs = .allocate(capacity: forest.outputCount)
         outputs.initialize(repeating: .nan)
+        rehearsalOutputs = .allocate(capacity: forest.outputCount)
+        rehearsalOutputs.initialize(repeating: .nan)
         // At most 32 MiB of memo: instruments past that are evaluated every time.
         memoizedInstruments = min(max(memoizing, 0), (32 << 20) / (8 * (inputs + forest.outputCount) + 1))
         memoRows = .allocate(capacity: max(memoizedInstruments * inputs, 1))
@@ -103,6 +107,7 @@ public final class ModelStrategy {
         inputIndex.deallocate()
         row.deallocate()
         outputs.deallocate()
+        rehearsalOutputs.deallocate()
         memoRows.deallocate()
         memoOutputs.deallocate()
         memoHeld.deallocate()
@@ -141,13 +146,31 @@ public final class ModelStrategy {
 
     /// The model's outputs for `row`, into `outputs`.
     @inlinable @inline(__always)
-    func predict() {
+    func predict() { predict(into: outputs) }
+
+    /// The model's outputs for `row`, into `scores` (`forest.outputCount` doubles).
+    @inlinable @inline(__always)
+    func predict(into scores: UnsafeMutableBufferPointer<Double>) {
         if let compiledRow {
-            compiledRow(row.baseAddress!, outputs.baseAddress!)
-            forest.finish(outputs.baseAddress!)
+            compiledRow(row.baseAddress!, scores.baseAddress!)
+            forest.finish(scores.baseAddress!)
         } else {
-            forest.predict(row: UnsafeBufferPointer(row), into: outputs)
+            forest.predict(row: UnsafeBufferPointer(row), into: scores)
         }
+    }
+
+    /// A dry run of `evaluate(features:...)` for a live engine's idle cycles: the same gathering
+    /// of the model's inputs, walk of the forest (never the memo) and policy, with nothing kept
+    /// (`lastOutputs`, the memo and `memoHits` stay as they were), so that the next evaluation
+    /// finds the forest's nodes and code in the near caches rather than where the idle loop's
+    /// polling left them. Returns the target an evaluation would give.
+    @inline(never)
+    public func rehearse(features: UnsafePointer<Double>) -> Quantity {
+        let inputs = inputIndex.count
+        for i in 0..<inputs { row[i] = features[inputIndex[i]] }
+        predict(into: rehearsalOutputs)
+        let (direction, confidence) = policy.decide(UnsafeBufferPointer(rehearsalOutputs))
+        return sizer.target(direction: direction, confidence: confidence)
     }
 
     /// Whether the `count` doubles at `row` have exactly the bit patterns at `last` (NaN equal

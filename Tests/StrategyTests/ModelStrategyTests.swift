@@ -81,6 +81,30 @@ func tinyModelText(names: String = "a b c") -> String {
         #expect(fresh.memoHits == 0)
     }
 
+    /// A rehearsal (a live engine's idle-cycle dry run) answers what an evaluation of the same
+    /// features would, and leaves nothing behind: not the last outputs, not the memo (the next
+    /// repeat of the instrument's last input is still a hit), not the hit count.
+    @Test func rehearsalsAnswerLikeEvaluationsAndKeepNothing() throws {
+        let memo = try strategy(features: ["a", "b", "c"], memoizing: 2)
+        let reference = try strategy(features: ["a", "b", "c"])
+        let id = InstrumentID(0)
+        let buying: [Double] = [0, 0.9, 0.5], selling: [Double] = [0, 0.1, 0.5]
+        func evaluate(_ s: ModelStrategy, _ v: [Double]) -> Signal {
+            v.withUnsafeBufferPointer { s.evaluate(features: $0.baseAddress!, instrument: id, tsEvent: Nanos(5), trace: StageTrace(origin: Nanos(1))) }
+        }
+        let first = evaluate(memo, buying)
+        #expect(first.target == Quantity(units: 10))
+        let outputs = memo.lastOutputs[0]
+        let target = selling.withUnsafeBufferPointer { memo.rehearse(features: $0.baseAddress!) }
+        #expect(target == evaluate(reference, selling).target)
+        #expect(target == Quantity(units: -10))
+        #expect(memo.lastOutputs[0].bitPattern == outputs.bitPattern)
+        #expect(memo.memoHits == 0)
+        let again = evaluate(memo, buying)
+        #expect(memo.memoHits == 1)
+        #expect(again.target == first.target && again.confidence.bitPattern == first.confidence.bitPattern)
+    }
+
     @Test func mapsModelInputsToTheFeatureVectorByName() throws {
         // The plan computes the model's features in another order, plus one the model ignores.
         let stage = try strategy(features: ["c", "unused", "b", "a"])
