@@ -441,15 +441,15 @@ public final class FeatureAgent: Agent {
     public private(set) var rehearsals = 0
     var lastEvaluated = -1
     var nextRehearsal: Int64 = 0
-    /// The rehearsals' answers, summed so that their work is kept.
-    public private(set) var rehearsalChecksum: Int64 = 0
 
     @inline(never)
     func rehearseIfDue() {
         guard let modelRef, traceClock.now().raw >= nextRehearsal else { return }
         rehearsals &+= 1
         let row = values + lastEvaluated * width
-        rehearsalChecksum &+= modelRef { $0.rehearse(features: row) }.raw
+        // Kept without a use of its answer: the call writes the model's scratch memory and
+        // goes through the compiled forest's function pointer, so it cannot be dropped.
+        _ = modelRef { $0.rehearse(features: row) }
         nextRehearsal = traceClock.now().raw &+ rehearsalPeriod
     }
 
