@@ -24,13 +24,28 @@ public struct EMACrossover {
 
     /// Feeds one price (a bar close); returns the current direction and confidence.
     public mutating func update(_ price: Double) -> (direction: Int8, confidence: Double) {
+        let direction = step(price)
+        return (direction, confidence)
+    }
+
+    /// Feeds one price and returns the direction only: `update` without the confidence, whose
+    /// two divisions were most of a tick strategy's cost per book change (read `confidence`
+    /// when it is needed: sizing by it, a changed target, the journal).
+    public mutating func step(_ price: Double) -> Int8 {
         let f = fast.update(price)
         let s = slow.update(price)
-        guard let f, let s, s != 0, !f.isNaN, !s.isNaN else { return (0, 0) }
+        guard let f, let s, s != 0, !f.isNaN, !s.isNaN else { return 0 }
         let direction: Int8 = f > s ? 1 : (f < s ? -1 : last)
         if direction != 0 && last != 0 && direction != last { crossings += 1 }
         last = direction
-        return (direction, min(1, abs(f - s) / abs(s) / fullConfidenceGap))
+        return direction
+    }
+
+    /// The confidence of the latest direction: the gap between the averages relative to the
+    /// slow one, full at `fullConfidenceGap`; 0 before both are ready.
+    public var confidence: Double {
+        guard let f = fast.value, let s = slow.value, s != 0, !f.isNaN, !s.isNaN else { return 0 }
+        return min(1, abs(f - s) / abs(s) / fullConfidenceGap)
     }
 
     public mutating func reset() {

@@ -20,14 +20,15 @@ extension BacktestTests {
     /// Replays the generated session the run read, outside the engine, through a plain book:
     /// every event that changes an instrument's book with both sides quoted is one evaluation
     /// of an EMA crossover on the mid; returns the evaluations and the target changes.
-    static func expected(sessionIn directory: String, messages: Int) throws -> (evaluations: Int, signals: Int) {
+    static func expected(sessionIn directory: String, messages: Int, scaleByConfidence: Bool = true) throws
+        -> (evaluations: Int, signals: Int) {
         // The backtest tests share the directory, with sessions of other lengths.
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".itch") && $0.contains("-m\(messages)-") }
         try #require(files.count == 1, "one generated session in \(directory): \(files)")
         let reader = try ITCHStreamReader(path: directory + "/" + files[0])
         let decoder = ITCHDecoder()
         let books = OrderBooks(capacity: BookCapacity(orders: 1 << 20, instruments: 64), semantics: .reduce)
-        let sizer = TargetSizer(maxPosition: Quantity(units: 300), lotSize: Quantity(units: 100), scaleByConfidence: true)
+        let sizer = TargetSizer(maxPosition: Quantity(units: 300), lotSize: Quantity(units: 100), scaleByConfidence: scaleByConfidence)
         var emas: [Int: EMACrossover] = [:]
         var targets: [Int: Int64] = [:]
         var evaluations = 0, signals = 0
@@ -62,6 +63,16 @@ extension BacktestTests {
         #expect(result.evaluations == expected.evaluations)
         #expect(result.signals == expected.signals && result.signals > 0)
         #expect(result.report.summary.fills > 0, "the tick EMA trades")
+    }
+
+    /// Unscaled sizing: the engine reads the confidence only when the direction moves the
+    /// target, and still makes every signal the plain replay makes.
+    @Test func anUnscaledTickEMAMakesTheSameSignals() throws {
+        let strategy = Self.tickEMA.replacingOccurrences(of: "scale_by_confidence: true", with: "scale_by_confidence: false")
+        let (result, _) = try Self.run(try Self.config(messages: 40_000, strategy: strategy), "tick-ema-unscaled")
+        let expected = try Self.expected(sessionIn: Self.directory, messages: 40_000, scaleByConfidence: false)
+        #expect(result.evaluations == expected.evaluations)
+        #expect(result.signals == expected.signals && result.signals > 50, "targets move on crossings (\(expected.signals))")
     }
 
     @Test func aTickEMAGivesIdenticalOutputsOnTheFusedAndTwoThreadPlans() throws {

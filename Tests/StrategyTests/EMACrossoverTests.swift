@@ -28,6 +28,30 @@ import Testing
         }
     }
 
+    /// `step` then `confidence` is `update`, bit for bit, whether the confidence is read after
+    /// every price or only now and then (the engine reads it only when a target may change).
+    @Test func stepThenConfidenceIsUpdate() throws {
+        var whole = try EMACrossover(fast: 4, slow: 16, fullConfidenceGap: 0.002)
+        var split = whole
+        var price = 100.0
+        var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var directions: Set<Int8> = []
+        for i in 0..<5_000 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            price += Double(Int64(seed >> 33) % 21 - 10) * 0.01
+            let (direction, confidence) = whole.update(price)
+            let stepped = split.step(price)
+            #expect(stepped == direction)
+            if i % 3 == 0 || stepped != 0 {
+                #expect(split.confidence.bitPattern == confidence.bitPattern)
+            }
+            directions.insert(direction)
+        }
+        #expect(whole.crossings == split.crossings)
+        #expect(whole.crossings > 10, "the walk crosses often enough to test something")
+        #expect(directions == [-1, 0, 1])
+    }
+
     @Test func invalidSettingsAreRefused() {
         #expect(throws: StrategyConfigError.self) { _ = try EMACrossover(fast: 10, slow: 5) }
         #expect(throws: StrategyConfigError.self) { _ = try EMACrossover(fast: 2, slow: 5, fullConfidenceGap: 0) }

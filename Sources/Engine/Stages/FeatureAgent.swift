@@ -57,6 +57,9 @@ public final class FeatureAgent: Agent {
     /// with a tick trigger), and its sizing; nil for other strategies.
     let emas: UnsafeMutablePointer<EMACrossover>?
     let emaSizer: TargetSizer?
+    /// The sizer's target at direction +1 and full confidence: without confidence scaling,
+    /// every target is this times the direction (no division per evaluation).
+    let emaFullTarget: Int64
     let trigger: EvaluationTrigger
     let lastTarget: UnsafeMutablePointer<Int64>
     /// Best bid and ask prices last announced per instrument (raw; `Price.undefined` when empty).
@@ -113,9 +116,11 @@ public final class FeatureAgent: Agent {
             states.initialize(repeating: prototype, count: max(instruments, 1))
             emas = states
             emaSizer = sizer
+            emaFullTarget = sizer.target(direction: 1, confidence: 1).raw
         } else {
             emas = nil
             emaSizer = nil
+            emaFullTarget = 0
         }
         self.trigger = trigger
         lastTarget = .allocate(capacity: instruments)
@@ -358,7 +363,14 @@ public final class FeatureAgent: Agent {
         } else {
             price = e.pointee.price.doubleValue
         }
-        let (direction, confidence) = state.pointee.update(price)
+        let direction = state.pointee.step(price)
+        // The confidence only where something reads it (a sized target, a signal, the
+        // journal): most book changes leave the target as it was.
+        if !sizer.scaleByConfidence && journal == nil && Int64(direction) &* emaFullTarget == lastTarget[id.index] {
+            evaluations &+= 1
+            return 0
+        }
+        let confidence = state.pointee.confidence
         return emit(id, e.pointee.tsEvent, direction: direction, confidence: confidence,
                     target: sizer.target(direction: direction, confidence: confidence), version: 0,
                     trace: traceFromNow(), room: room, at: start)
