@@ -298,7 +298,13 @@ public final class RiskAgent: Agent {
             // A batch stops as soon as the venue has something in flight: what comes back
             // must be applied before the next message (lockstep, backtest only).
             if lockstep && taken > 0 && venueBusy() { break }
-            guard outbox.commandCount == 0, out.free(needed: reserve) >= reserve, let slot = input.peek() else { break }
+            guard outbox.commandCount == 0 else { break }
+            let run = forwardPlainEvents(upTo: limit - taken)
+            if run > 0 {
+                taken += run
+                continue
+            }
+            guard out.free(needed: reserve) >= reserve, let slot = input.peek() else { break }
             taken += 1
             if EngineMessage.isEvent(slot) {
                 // Market data, most messages: copied slot to slot and read where it lies (see
@@ -384,6 +390,35 @@ public final class RiskAgent: Agent {
         out.write(message, at: 0)
         out.publish(1)
         messagesForwarded &+= 1
+    }
+
+    /// Forwards the run of plain market events (not status, not gap: nothing here but the
+    /// clock) at the head of the input, at most `limit`, in one copy and one publish: what
+    /// `doWork` does to each of them one message at a time (peek, room check, forward,
+    /// `onEvent`, advance), for the messages that are most of a replay. Returns how many.
+    @inline(__always)
+    func forwardPlainEvents(upTo limit: Int) -> Int {
+        let room = out.free(needed: reserve &+ 1) &- reserve
+        guard room > 0 else { return 0 }
+        let readable = input.readable(upTo: min(limit, room))
+        guard let first = readable.baseAddress else { return 0 }
+        var n = 0
+        while n < readable.count {
+            let slot = first + n
+            guard EngineMessage.isEvent(slot) else { break }
+            let event = EngineMessage.event(in: UnsafeMutablePointer(mutating: slot))
+            let kind = event.pointee.kind
+            if kind == .status || kind == .gap { break }
+            out.slot(at: n).initialize(to: slot.pointee)
+            advanceClock(event.pointee.tsReceive)
+            n &+= 1
+        }
+        if n > 0 {
+            out.publish(n)
+            input.advance(n)
+            messagesForwarded &+= n
+        }
+        return n
     }
 
     /// Forwards the message in `slot` as it lies (no copy through the stack).
