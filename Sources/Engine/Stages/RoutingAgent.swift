@@ -106,7 +106,8 @@ public final class RoutingAgent: Agent {
                     localTime = event.pointee.tsReceive
                 }
                 _ = venueRef { $0.onMarketEvent(at: event) }
-                if !deliver() { break }
+                // Most events leave nothing to deliver: two loads instead of the call.
+                if (pendingReport != nil || venueRef { $0.pendingReports > 0 }) && !deliver() { break }
                 continue
             }
             switch slot.pointee {

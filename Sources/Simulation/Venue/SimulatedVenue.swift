@@ -282,7 +282,7 @@ public final class SimulatedVenue: @unchecked Sendable {
     public var now: Nanos { Nanos(state.pointee.now) }
     public var counters: VenueCounters { state.pointee.counters }
     /// Reports queued, due or not.
-    public var pendingReports: Int { state.pointee.reportCount }
+    @inlinable public var pendingReports: Int { state.pointee.reportCount }
     /// When the oldest queued report reaches the engine, or nil.
     public var nextReportDue: Nanos? { state.pointee.reportCount > 0 ? reports[state.pointee.reportHead].tsReceive : nil }
     /// Commands on their way.
