@@ -1,0 +1,163 @@
+import Synchronization
+import Testing
+@testable import Plumbing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file for the read-ahead thread: `bytes`, handed out at most `chunk` at a time, then
+/// `failure` (if any) instead of the end; optionally slow (a pause before every read).
+final class FakeFile: ReadAheadProducer {
+    struct Failure: Error, Equatable { let file: Int }
+    let bytes: [UInt8]
+    let chunk: Int
+    let failure: Failure?
+    let pauseMicros: Int
+    let tag: Int
+    var position = 0
+
+    init(_ bytes: [UInt8], chunk: Int = .max, failure: Failure? = nil, pauseMicros: Int = 0, tag: Int = 0) {
+        self.bytes = bytes
+        self.chunk = chunk
+        self.failure = failure
+        self.pauseMicros = pauseMicros
+        self.tag = tag
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if pauseMicros > 0 {
+            var pause = timespec(tv_sec: 0, tv_nsec: pauseMicros * 1_000)
+            nanosleep(&pause, nil)
+        }
+        let n = min(buffer.count, chunk, bytes.count - position)
+        if n == 0, let failure { throw failure }
+        for i in 0..<n { buffer[i] = bytes[position + i] }
+        position += n
+        return n
+    }
+}
+
+@Suite struct ReadAheadTests {
+    /// Deterministic bytes for file `file` (each file's differ).
+    static func content(_ file: Int, count: Int) -> [UInt8] {
+        var state = UInt64(file) &* 0x9E37_79B9_7F4A_7C15 &+ 1
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return UInt8(truncatingIfNeeded: state >> 56)
+        }
+    }
+
+    /// Reads file `file` to its end in reads of the sizes given in turn.
+    static func readAll(_ ahead: ReadAhead, file: Int, sizes: [Int]) throws -> [UInt8] {
+        var out: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: sizes.max()!, alignment: 8)
+        defer { buffer.deallocate() }
+        var i = 0
+        while true {
+            let size = sizes[i % sizes.count]
+            i += 1
+            let n = try ahead.read(file: file, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size]))
+            if n == 0 { break }
+            out.append(contentsOf: buffer[0..<n])
+        }
+        return out
+    }
+
+    /// Files of many lengths (empty, shorter than a block, exactly a block, many times all the
+    /// blocks) through tiny blocks and reads of awkward sizes: every byte, in order, each file
+    /// with its tag.
+    @Test func everyFileArrivesWholeAndInOrder() throws {
+        let lengths = [0, 5, 16, 1, 1_000, 48, 0, 10_007]
+        let files = lengths.enumerated().map { Self.content($0.offset, count: $0.element) }
+        let ahead = try ReadAhead(files: files.count, blockSize: 16, blocks: 3) { k in FakeFile(files[k], chunk: 7, tag: k * 10) }
+        let spare = UnsafeMutableRawBufferPointer.allocate(byteCount: 4, alignment: 1)
+        defer { spare.deallocate() }
+        for (k, bytes) in files.enumerated() {
+            #expect(try ahead.begin(file: k) == k * 10)
+            #expect(try Self.readAll(ahead, file: k, sizes: [3, 16, 1, 40]) == bytes, "file \(k)")
+            #expect(try ahead.read(file: k, into: spare) == 0, "the end stays the end")
+        }
+    }
+
+    /// A file that fails part way: its good bytes first, then the error (again on every later
+    /// read); a file that cannot be opened fails at `begin`; the files after both are whole.
+    @Test func failuresArriveAfterTheGoodBytesAndStayWithTheirFile() throws {
+        let good = Self.content(0, count: 100), partial = Self.content(1, count: 37), last = Self.content(3, count: 64)
+        let ahead = try ReadAhead(files: 4, blockSize: 8, blocks: 2) { k in
+            switch k {
+            case 0: return FakeFile(good)
+            case 1: return FakeFile(partial, chunk: 5, failure: FakeFile.Failure(file: 1))
+            case 2: throw FakeFile.Failure(file: 2)
+            default: return FakeFile(last)
+            }
+        }
+        _ = try ahead.begin(file: 0)
+        #expect(try Self.readAll(ahead, file: 0, sizes: [9]) == good)
+        _ = try ahead.begin(file: 1)
+        var got: [UInt8] = []
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 6, alignment: 1)
+        defer { buffer.deallocate() }
+        var thrown: FakeFile.Failure?
+        while thrown == nil {
+            do {
+                let n = try ahead.read(file: 1, into: buffer)
+                #expect(n > 0, "the failing file never reads as ended")
+                if n == 0 { break }
+                got.append(contentsOf: buffer[0..<n])
+            } catch let failure as FakeFile.Failure {
+                thrown = failure
+            }
+        }
+        #expect(got == partial, "every good byte before the error")
+        #expect(thrown == FakeFile.Failure(file: 1))
+        #expect(throws: FakeFile.Failure(file: 1)) { try ahead.read(file: 1, into: buffer) }
+        #expect(throws: FakeFile.Failure(file: 2)) { try ahead.begin(file: 2) }
+        _ = try ahead.begin(file: 3)
+        #expect(try Self.readAll(ahead, file: 3, sizes: [64]) == last)
+    }
+
+    /// A file given up part way (a decoder that stopped) is passed over by the next `begin`.
+    @Test func anUnfinishedFileIsPassedOver() throws {
+        let files = (0..<3).map { Self.content($0, count: 500) }
+        let ahead = try ReadAhead(files: 3, blockSize: 32, blocks: 4) { k in FakeFile(files[k]) }
+        _ = try ahead.begin(file: 0)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 10, alignment: 1)
+        defer { buffer.deallocate() }
+        #expect(try ahead.read(file: 0, into: buffer) == 10)
+        #expect(Array(buffer) == Array(files[0][0..<10]))
+        _ = try ahead.begin(file: 2)
+        #expect(try Self.readAll(ahead, file: 2, sizes: [100]) == files[2])
+    }
+
+    /// A slow reader makes the consumer wait (and sleep) for blocks, and nothing is lost.
+    @Test func aConsumerAheadOfTheThreadWaitsForItsBlocks() throws {
+        let bytes = Self.content(7, count: 4_000)
+        let ahead = try ReadAhead(files: 1, blockSize: 256, blocks: 2) { _ in FakeFile(bytes, chunk: 100, pauseMicros: 2_000) }
+        _ = try ahead.begin(file: 0)
+        #expect(try Self.readAll(ahead, file: 0, sizes: [512]) == bytes)
+        #expect(ahead.consumerSleeps > 0)
+    }
+
+    /// Released with its thread asleep on full blocks, in the middle of an endless file: the
+    /// release stops and joins the thread (the test would hang otherwise), and the thread read
+    /// no further than the blocks could hold.
+    @Test func releasingStopsTheThread() throws {
+        final class Endless: ReadAheadProducer {
+            let reads = Atomic<Int>(0)
+            let tag = 0
+            func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+                reads.add(1, ordering: .relaxed)
+                buffer.initializeMemory(as: UInt8.self, repeating: 1)
+                return buffer.count
+            }
+        }
+        let endless = Endless()
+        var ahead: ReadAhead? = try ReadAhead(files: 1, blockSize: 64, blocks: 4) { _ in endless }
+        _ = try ahead!.begin(file: 0)
+        var pause = timespec(tv_sec: 0, tv_nsec: 20_000_000)
+        nanosleep(&pause, nil)
+        #expect(endless.reads.load(ordering: .relaxed) == 4, "four blocks filled, then asleep")
+        ahead = nil
+        #expect(endless.reads.load(ordering: .relaxed) == 4, "no read after the release")
+    }
+}
