@@ -1,4 +1,5 @@
 import MarketData
+import Plumbing
 import TicklineCore
 #if canImport(Glibc)
 import Glibc
@@ -68,8 +69,13 @@ func fileSize(_ path: String) -> Int {
 /// fewer are given) and its times become UTC epoch nanoseconds, so calendars, bars and reports
 /// see real dates. `feedLatency` is added to exchange time as the receive stamp (ITCH files
 /// carry no local time).
+///
+/// With `readAhead` (the default) the files are read (and gunzipped) on a thread of their own
+/// (`ReadAhead`, as `DBNReplaySource` does): the decode stage's thread copies bytes out of
+/// memory instead of calling read(2), and the next file is opened while this one is decoded.
 public final class ITCHReplaySource: ReplaySource {
     let paths: [String]
+    let ahead: ReadAhead?
     var fileIndex = -1
     var reader: ITCHStreamReader?
     var decoder = ITCHDecoder()
@@ -93,10 +99,11 @@ public final class ITCHReplaySource: ReplaySource {
     let dates: [CivilDate]
 
     public init(paths: [String], dates: [CivilDate] = [CivilDate(2024, 1, 2)], feedLatency: Nanos = .microseconds(5),
-                instrumentCapacity: Int = 16_384) throws {
+                instrumentCapacity: Int = 16_384, readAhead: Bool = true) throws {
         guard !paths.isEmpty else { throw ReplayError.noFiles }
         for path in paths where access(path, R_OK) != 0 { throw ReplayError.cannotOpen(path) }
         self.paths = paths
+        ahead = readAhead ? try ReadAhead(files: paths.count, blockSize: 1 << 20, blocks: 4) { try ITCHRawFile(path: paths[$0]) } : nil
         self.feedLatency = feedLatency
         self.instrumentCapacity = instrumentCapacity
         dense = DenseInstruments(capacity: instrumentCapacity)
@@ -132,7 +139,12 @@ public final class ITCHReplaySource: ReplaySource {
         fileIndex += 1
         guard fileIndex < paths.count else { return false }
         do {
-            reader = try ITCHStreamReader(path: paths[fileIndex])
+            if let ahead {
+                _ = try ahead.begin(file: fileIndex)
+                reader = ITCHStreamReader(path: paths[fileIndex], bytes: ITCHAheadBytes(ahead, file: fileIndex))
+            } else {
+                reader = try ITCHStreamReader(path: paths[fileIndex])
+            }
         } catch {
             throw ReplayError.cannotOpen("\(error)")
         }
@@ -205,8 +217,14 @@ public final class ITCHReplaySource: ReplaySource {
 /// Databento DBN files (plain or zstd): MBO, MBP, trades and BBO records become market events,
 /// OHLCV records become bars; other records are passed over and counted. Databento instrument
 /// ids map to dense ids (named by the metadata's symbol mappings) across files.
+///
+/// With `readAhead` (the default) the files are read and decompressed on a thread of their
+/// own (`ReadAhead`: 2 MiB of blocks, opened in order, the next file while this one is
+/// decoded), so the decode stage's thread only decodes: zstd was 30 % of a CME MBO replay's
+/// time on that thread. The records, their order and every error are the same either way.
 public final class DBNReplaySource: ReplaySource {
     let paths: [String]
+    let ahead: ReadAhead?
     var fileIndex = -1
     /// The open file's decoder (noncopyable, so boxed to be optional in a class).
     final class Box {
@@ -226,10 +244,11 @@ public final class DBNReplaySource: ReplaySource {
     public private(set) var finished = false
     public let instrumentCapacity: Int
 
-    public init(paths: [String], feedLatency: Nanos = .microseconds(5), instrumentCapacity: Int = 16_384) throws {
+    public init(paths: [String], feedLatency: Nanos = .microseconds(5), instrumentCapacity: Int = 16_384, readAhead: Bool = true) throws {
         guard !paths.isEmpty else { throw ReplayError.noFiles }
         for path in paths where access(path, R_OK) != 0 { throw ReplayError.cannotOpen(path) }
         self.paths = paths
+        ahead = readAhead ? try ReadAhead(files: paths.count) { DBNFileProducer(try DBNByteStream(path: paths[$0])) } : nil
         self.feedLatency = feedLatency
         self.instrumentCapacity = instrumentCapacity
         dense = DenseInstruments(capacity: instrumentCapacity)
@@ -250,7 +269,13 @@ public final class DBNReplaySource: ReplaySource {
         guard fileIndex < paths.count else { return false }
         let path = paths[fileIndex]
         do {
-            let opened = try DBNDecoder(path: path)
+            let opened: DBNDecoder
+            if let ahead {
+                let tag = try ahead.begin(file: fileIndex)
+                opened = try DBNDecoder(stream: DBNByteStream(external: AheadBytes(ahead, file: fileIndex), compressed: tag == 1))
+            } else {
+                opened = try DBNDecoder(path: path)
+            }
             for entry in opened.metadata?.mappings ?? [] {
                 for interval in entry.intervals {
                     if let id = UInt32(interval.symbol) { symbolByRawID[id] = entry.rawSymbol }
@@ -326,6 +351,67 @@ public final class DBNReplaySource: ReplaySource {
             }
         }
         return written
+    }
+}
+
+/// A DBN file read on the read-ahead thread: its decoded bytes, tagged 1 when it is zstd.
+final class DBNFileProducer: ReadAheadProducer {
+    var stream: DBNByteStream
+    let tag: Int
+
+    init(_ stream: consuming DBNByteStream) {
+        tag = stream.isCompressed ? 1 : 0
+        self.stream = stream
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try stream.read(into: buffer)
+    }
+}
+
+/// One file's bytes out of a `ReadAhead`, for the decoder on the consuming thread.
+final class AheadBytes: DBNExternalBytes {
+    let ahead: ReadAhead
+    let file: Int
+
+    init(_ ahead: ReadAhead, file: Int) {
+        self.ahead = ahead
+        self.file = file
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(DBNError) -> Int {
+        do {
+            return try ahead.read(file: file, into: buffer)
+        } catch let error as DBNError {
+            throw error
+        } catch {
+            throw DBNError.readFailed(errno: EIO, fileOffset: 0)
+        }
+    }
+}
+
+extension ITCHRawFile: ReadAheadProducer {
+    public var tag: Int { 0 }
+}
+
+/// One ITCH file's bytes out of a `ReadAhead`, for the stream reader on the consuming thread.
+final class ITCHAheadBytes: ITCHBytes {
+    let ahead: ReadAhead
+    let file: Int
+
+    init(_ ahead: ReadAhead, file: Int) {
+        self.ahead = ahead
+        self.file = file
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ITCHFileError) -> Int {
+        do {
+            return try ahead.read(file: file, into: buffer)
+        } catch let error as ITCHFileError {
+            throw error
+        } catch {
+            throw ITCHFileError.readFailed("read-ahead file \(file)", "\(error)")
+        }
     }
 }
 

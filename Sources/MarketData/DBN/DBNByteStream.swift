@@ -10,6 +10,13 @@ private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count:
     read(fd, buffer, count)
 }
 
+/// Decoded DBN bytes from elsewhere: a thread that reads and decompresses a file ahead of its
+/// decoder (the engine's replay sources), handing them over as `DBNByteStream.read(into:)`
+/// would, errors included, in the same order.
+public protocol DBNExternalBytes: AnyObject {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(DBNError) -> Int
+}
+
 /// The bytes of a DBN stream: a file or an in-memory copy, decompressed on the fly when it
 /// is zstd (detected by the frame magic 0xFD2FB528; concatenated frames and skippable
 /// frames are fine). Refuses legacy DBZ files (a leading zstd skippable frame, magic
@@ -39,9 +46,12 @@ public struct DBNByteStream: ~Copyable {
     /// A decompression error met after some output was produced: reported by the next read,
     /// so that every good byte is delivered first.
     private var pendingError: Optional<DBNError>  // spelled out: no implicit nil default (see init)
+    /// Decoded bytes read elsewhere (`init(external:compressed:)`): the file is not read here.
+    private let external: Optional<any DBNExternalBytes>
+    private let compressed: Bool
 
     /// Whether the stream is zstd-compressed.
-    public var isCompressed: Bool { zstd != nil }
+    public var isCompressed: Bool { compressed }
 
     /// Offset in the stored file (compressed bytes for zstd) of the next unread input byte.
     public var fileOffset: Int { rawConsumed - (inputEnd - inputPosition) }
@@ -83,6 +93,25 @@ public struct DBNByteStream: ~Copyable {
         rawConsumed = staged
         rawEnded = ended
         zstd = context
+        external = nil
+        compressed = context != nil
+    }
+
+    /// Reads bytes already decoded elsewhere (see `DBNExternalBytes`); `compressed` says
+    /// whether the file they come from is zstd.
+    public init(external source: any DBNExternalBytes, compressed: Bool) {
+        fd = -1
+        inputPosition = 0
+        frameOpen = false
+        pendingError = nil
+        input = .allocate(byteCount: 64, alignment: 64)
+        inputCapacity = 64
+        inputEnd = 0
+        rawConsumed = 0
+        rawEnded = true
+        zstd = nil
+        external = source
+        self.compressed = compressed
     }
 
     /// Reads from a copy of `bytes` (tests, data received over a socket).
@@ -107,6 +136,8 @@ public struct DBNByteStream: ~Copyable {
         rawConsumed = bytes.count
         rawEnded = true
         zstd = context
+        external = nil
+        compressed = context != nil
     }
 
     deinit {
@@ -171,6 +202,7 @@ public struct DBNByteStream: ~Copyable {
     /// Fills `buffer` with the next stream bytes; returns how many (0 only at the end).
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws(DBNError) -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        if let external { return try external.read(into: buffer) }
         return zstd == nil ? try readPlain(into: base, count: buffer.count) : try readZstd(into: base, count: buffer.count)
     }
 

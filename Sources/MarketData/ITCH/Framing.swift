@@ -236,6 +236,36 @@ public final class ITCHFileReader {
     }
 }
 
+/// The decompressed bytes of an ITCH file, a buffer at a time (0 at the end).
+public protocol ITCHBytes: AnyObject {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ITCHFileError) -> Int
+}
+
+/// An ITCH file's bytes, plain or gzip (zlib reads both).
+public final class ITCHRawFile: ITCHBytes {
+    public let path: String
+    let file: gzFile
+
+    public init(path: String) throws(ITCHFileError) {
+        guard let handle = gzopen(path, "rb") else { throw .cannotOpen(path) }
+        self.path = path
+        file = handle
+        gzbuffer(file, 1 << 17)
+    }
+
+    deinit { gzclose(file) }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(ITCHFileError) -> Int {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        let n = gzread(file, base, UInt32(min(buffer.count, Int(Int32.max))))
+        if n < 0 {
+            var code: Int32 = 0
+            throw .readFailed(path, String(cString: gzerror(file, &code)))
+        }
+        return Int(n)
+    }
+}
+
 /// A pull reader over an ITCH file (plain or gzip): `read(limit:)` hands at most `limit`
 /// messages to the body and returns how many it handed over, 0 at the end. Memory is the read
 /// buffer only, whatever the file's length, so a replay stage can take exactly as many
@@ -255,18 +285,23 @@ public final class ITCHStreamReader {
     public private(set) var stoppedEarly = false
     /// Bytes of the (decompressed) stream consumed so far.
     public private(set) var offset = 0
-    let file: gzFile
+    /// Where the bytes come from: the file itself, or a thread reading it ahead.
+    let source: any ITCHBytes
     let buffer: UnsafeMutableRawBufferPointer
     var start = 0
     var filled = 0
     var eof = false
     var detectPending = true
 
-    public init(path: String, bufferSize: Int = 1 << 20, framing forced: ITCHFraming? = nil) throws(ITCHFileError) {
+    public convenience init(path: String, bufferSize: Int = 1 << 20, framing forced: ITCHFraming? = nil) throws(ITCHFileError) {
+        self.init(path: path, bytes: try ITCHRawFile(path: path), bufferSize: bufferSize, framing: forced)
+    }
+
+    /// Reads the (decompressed) bytes of the file `path` from `bytes`: an `ITCHRawFile`, or
+    /// bytes read elsewhere (the engine's read-ahead thread) as it would give them.
+    public init(path: String, bytes: any ITCHBytes, bufferSize: Int = 1 << 20, framing forced: ITCHFraming? = nil) {
         self.path = path
-        guard let handle = gzopen(path, "rb") else { throw .cannotOpen(path) }
-        file = handle
-        gzbuffer(file, 1 << 17)
+        source = bytes
         buffer = .allocate(byteCount: max(bufferSize, 1 << 16), alignment: 64)
         if let forced {
             framing = forced
@@ -275,7 +310,6 @@ public final class ITCHStreamReader {
     }
 
     deinit {
-        gzclose(file)
         buffer.deallocate()
     }
 
@@ -288,12 +322,8 @@ public final class ITCHStreamReader {
             start = 0
         }
         while !eof && filled < buffer.count {
-            let n = gzread(file, buffer.baseAddress! + filled, UInt32(buffer.count - filled))
-            if n < 0 {
-                var code: Int32 = 0
-                throw .readFailed(path, String(cString: gzerror(file, &code)))
-            }
-            if n == 0 { eof = true } else { filled += Int(n) }
+            let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer.baseAddress! + filled, count: buffer.count - filled))
+            if n == 0 { eof = true } else { filled += n }
         }
         if detectPending {
             framing = ITCHFrames.detect(UnsafeRawBufferPointer(start: buffer.baseAddress, count: filled))
