@@ -272,7 +272,7 @@ public final class DBNReplaySource: ReplaySource {
             let opened: DBNDecoder
             if let ahead {
                 let tag = try ahead.begin(file: fileIndex)
-                opened = try DBNDecoder(stream: DBNByteStream(external: AheadBytes(ahead, file: fileIndex), compressed: tag == 1))
+                opened = try DBNDecoder(stream: DBNByteStream(external: DBNAheadBytes(ahead, file: fileIndex), compressed: tag == 1))
             } else {
                 opened = try DBNDecoder(path: path)
             }
@@ -369,8 +369,9 @@ final class DBNFileProducer: ReadAheadProducer {
     }
 }
 
-/// One file's bytes out of a `ReadAhead`, for the decoder on the consuming thread.
-final class AheadBytes: DBNExternalBytes {
+/// One file's bytes out of a `ReadAhead`, for the reader on the consuming thread, with the
+/// thread's errors as the reader's own type (`DBNAheadBytes`, `ITCHAheadBytes`).
+class AheadFile {
     let ahead: ReadAhead
     let file: Int
 
@@ -379,40 +380,26 @@ final class AheadBytes: DBNExternalBytes {
         self.file = file
     }
 
+    @inline(__always)
+    final func pull<E: Error>(into buffer: UnsafeMutableRawBufferPointer, _ typed: (any Error) -> E) throws(E) -> Int {
+        do { return try ahead.read(file: file, into: buffer) } catch { throw typed(error) }
+    }
+}
+
+final class DBNAheadBytes: AheadFile, DBNExternalBytes {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(DBNError) -> Int {
-        do {
-            return try ahead.read(file: file, into: buffer)
-        } catch let error as DBNError {
-            throw error
-        } catch {
-            throw DBNError.readFailed(errno: EIO, fileOffset: 0)
-        }
+        try pull(into: buffer) { $0 as? DBNError ?? .readFailed(errno: EIO, fileOffset: 0) }
+    }
+}
+
+final class ITCHAheadBytes: AheadFile, ITCHBytes {
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ITCHFileError) -> Int {
+        try pull(into: buffer) { [file] in $0 as? ITCHFileError ?? .readFailed("read-ahead file \(file)", "\($0)") }
     }
 }
 
 extension ITCHRawFile: ReadAheadProducer {
     public var tag: Int { 0 }
-}
-
-/// One ITCH file's bytes out of a `ReadAhead`, for the stream reader on the consuming thread.
-final class ITCHAheadBytes: ITCHBytes {
-    let ahead: ReadAhead
-    let file: Int
-
-    init(_ ahead: ReadAhead, file: Int) {
-        self.ahead = ahead
-        self.file = file
-    }
-
-    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ITCHFileError) -> Int {
-        do {
-            return try ahead.read(file: file, into: buffer)
-        } catch let error as ITCHFileError {
-            throw error
-        } catch {
-            throw ITCHFileError.readFailed("read-ahead file \(file)", "\(error)")
-        }
-    }
 }
 
 public enum ReplayError: Error, Equatable, Sendable, CustomStringConvertible {
