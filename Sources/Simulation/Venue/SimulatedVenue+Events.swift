@@ -9,7 +9,10 @@ extension SimulatedVenue {
     /// (`OrderBooks.applyAdd`, `applyTaking`: its side and price move our queue positions), and
     /// our instrument's orders are walked only when one of them could be concerned
     /// (`VenueInstrument.mayRest` and the like: most events change levels none of ours is at).
-    @usableFromInline func onEventWithOrders(_ event: UnsafePointer<MarketEvent>) -> BookUpdate {
+    ///
+    /// `completing`: the event is completed in place as `OrderBooks.applyCompleting` would
+    /// (`onMarketEvent(completing:)`); otherwise it is only read.
+    @usableFromInline func onEventWithOrders(_ event: UnsafeMutablePointer<MarketEvent>, completing: Bool) -> BookUpdate {
         let index = event.pointee.instrument.index
         let instrument = instruments + index
         switch event.pointee.kind {
@@ -26,19 +29,27 @@ extension SimulatedVenue {
             }
             return update
         case .cancel, .delete:
-            guard books.semantics == .reduce else { return onNamedOrder(event) }
+            guard books.semantics == .reduce else { return onNamedOrder(event, completing: completing) }
             // The book applies the event and says which order it took from: a market order
             // ahead of ours at our level that leaves or shrinks moves ours up.
             let taken = books.applyTaking(event)
+            if completing && taken.slot >= 0 && event.pointee.kind == .cancel {
+                if event.pointee.price.raw == 0 { event.pointee.price = Price(raw: taken.price) }
+                event.pointee.side = taken.side
+            }
             if taken.slot >= 0 && instrument.pointee.mayRest(taken.side, at: taken.price) {
                 reduceAhead(index, side: taken.side, price: taken.price, slot: Int(taken.slot), by: taken.quantity)
             }
             return taken.update
         case .execute:
-            guard books.semantics == .reduce else { return onNamedOrder(event) }
+            guard books.semantics == .reduce else { return onNamedOrder(event, completing: completing) }
             let taken = books.applyTaking(event)
             guard taken.slot >= 0 else { return taken.update }
             let price = event.pointee.price.raw != 0 ? event.pointee.price.raw : taken.price
+            if completing {
+                event.pointee.price = Price(raw: price)
+                event.pointee.side = taken.side
+            }
             if instrument.pointee.mayFillOnExecution(taken.side, at: taken.price) {
                 executionFills(index, side: taken.side, price: taken.price, slot: Int(taken.slot), executed: taken.quantity,
                                time: event.pointee.tsEvent.raw)
@@ -102,14 +113,14 @@ extension SimulatedVenue {
         case .status, .tick, .gap:
             return books.apply(event.pointee)
         case .add, .cancel, .delete, .execute:
-            return onEventWithOrders(event)  // handled there; never routed here
+            return onEventWithOrders(UnsafeMutablePointer(mutating: event), completing: false)  // handled there; never routed here
         }
     }
 
     /// A cancel, delete or execution on an instrument of ours when the book's semantics are not
     /// `.reduce` (`.nautilus`: a cancel removes the whole order, an execution is a modify): the
     /// order is located and read first, then the event applied to it.
-    @inline(never) @usableFromInline func onNamedOrder(_ event: UnsafePointer<MarketEvent>) -> BookUpdate {
+    @inline(never) @usableFromInline func onNamedOrder(_ event: UnsafeMutablePointer<MarketEvent>, completing: Bool) -> BookUpdate {
         let index = event.pointee.instrument.index
         let instrument = instruments + index
         switch event.pointee.kind {
@@ -117,6 +128,10 @@ extension SimulatedVenue {
             let located = books.locate(event.pointee.orderID)
             if located.found {
                 let order = books.resting(located)
+                if completing && event.pointee.kind == .cancel {
+                    if event.pointee.price.raw == 0 { event.pointee.price = Price(raw: order.price) }
+                    event.pointee.side = order.side
+                }
                 if instrument.pointee.mayRest(order.side, at: order.price) {
                     let reduced = event.pointee.kind == .delete ? order.quantity : min(max(event.pointee.quantity.raw, 0), order.quantity)
                     reduceAhead(index, side: order.side, price: order.price, slot: Int(located.slot), by: reduced)
@@ -128,6 +143,10 @@ extension SimulatedVenue {
             guard located.found else { return books.apply(event.pointee) }
             let order = books.resting(located)
             let price = event.pointee.price.raw != 0 ? event.pointee.price.raw : order.price
+            if completing {
+                event.pointee.price = Price(raw: price)
+                event.pointee.side = order.side
+            }
             if instrument.pointee.mayFillOnExecution(order.side, at: order.price) {
                 let executed = min(max(event.pointee.quantity.raw, 0), order.quantity)
                 executionFills(index, side: order.side, price: order.price, slot: Int(located.slot), executed: executed,

@@ -194,6 +194,21 @@ public final class SimulatedVenue: @unchecked Sendable {
     /// `onMarketEvent(_:)` for an event where it lies (a ring slot): nothing is copied.
     @inlinable
     public func onMarketEvent(at event: UnsafePointer<MarketEvent>) -> BookUpdate {
+        marketEvent(UnsafeMutablePointer(mutating: event), completing: false)
+    }
+
+    /// Applies a market event as `onMarketEvent(at:)` does and completes it in place as
+    /// `OrderBooks.applyCompleting` does (executions and cancels get the resting order's side,
+    /// and its price when they have none): an engine whose book stage reads this venue's book
+    /// (`DirectBacktestAgent`) applies each event once, here, instead of to a book of its own.
+    /// The caller must have submitted every command decided on the events before this one.
+    @inlinable
+    public func onMarketEvent(completing event: UnsafeMutablePointer<MarketEvent>) -> BookUpdate {
+        marketEvent(event, completing: true)
+    }
+
+    @inlinable @inline(__always)
+    func marketEvent(_ event: UnsafeMutablePointer<MarketEvent>, completing: Bool) -> BookUpdate {
         let st = state
         let time = event.pointee.tsEvent.raw
         if st.pointee.heapCount > 0 && heap[0].arrival <= time { runActions(through: time) }
@@ -202,11 +217,16 @@ public final class SimulatedVenue: @unchecked Sendable {
         let index = event.pointee.instrument.index
         if index < instrumentCount {
             let instrument = instruments + index
-            if instrument.pointee.active != 0 { return onEventWithOrders(event) }
+            if instrument.pointee.active != 0 { return onEventWithOrders(event, completing: completing) }
             switch event.pointee.kind {
             case .trade:
                 instrument.pointee.lastTrade = event.pointee.price.raw
             case .execute:
+                if completing {
+                    let update = books.applyCompleting(&event.pointee)
+                    if event.pointee.price.raw != 0 { instrument.pointee.lastTrade = event.pointee.price.raw }
+                    return update
+                }
                 if event.pointee.price.raw != 0 {
                     instrument.pointee.lastTrade = event.pointee.price.raw
                 } else if bandOnLastTrade {
@@ -220,7 +240,7 @@ public final class SimulatedVenue: @unchecked Sendable {
                 break
             }
         }
-        return books.apply(event.pointee)
+        return completing ? books.applyCompleting(&event.pointee) : books.apply(event.pointee)
     }
 
     /// Starts loading the book entry an upcoming order-referencing event will look up. A replay
