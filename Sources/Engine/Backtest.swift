@@ -93,8 +93,9 @@ public final class Backtest {
             throw EngineError.setup("risk: \(error)")
         }
 
-        // The simulated venue keeps its own book of the replay (it must see each event before
-        // the book drops the orders it names). Live mode: a venue session instead.
+        // The simulated venue (live mode: a venue session instead). It must see each event
+        // before the book drops the orders it names, and every command that arrives before an
+        // event before it applies that event.
         guard let venueNode = config.venueNode else {
             throw EngineError.setup("\(config.file): a venue: section is required for \(config.mode.rawValue) mode (the simulated venue)")
         }
@@ -106,10 +107,20 @@ public final class Backtest {
             do { venueConfig = try VenueConfig.parse(venueNode) } catch { throw EngineError.setup("\(error)") }
             if (try? venueNode.mapping(allowed: ["seed", "capacity", "latency", "fees", "price_band", "queue"]))?["seed"] == nil { venueConfig.seed = config.seed }
         }
-        let venueBooks = OrderBooks(
-            capacity: liveVenue == nil ? Upstream.bookCapacity(config) : BookCapacity(orders: 1_024, instruments: 1, levelsPerSide: 16),
-            semantics: upstream.books.semantics)
-        if liveVenue == nil { Upstream.preallocate(venueBooks, config) }
+        // A backtest whose plan runs features, risk and routing on one thread keeps one book,
+        // the venue's, and drives the three stages an event at a time (`DirectBacktestAgent`);
+        // other plans and modes keep the features stage's book and the venue's apart.
+        let direct = config.mode == .backtest && liveVenue == nil
+            && config.threads.threads.contains { thread in ["features", "risk", "routing"].allSatisfy(thread.agents.contains) }
+        let venueBooks: OrderBooks
+        if direct {
+            venueBooks = upstream.books
+        } else {
+            venueBooks = OrderBooks(
+                capacity: liveVenue == nil ? Upstream.bookCapacity(config) : BookCapacity(orders: 1_024, instruments: 1, levelsPerSide: 16),
+                semantics: upstream.books.semantics)
+            if liveVenue == nil { Upstream.preallocate(venueBooks, config) }
+        }
         let venue = SimulatedVenue(config: venueConfig, books: venueBooks)
 
         let decodeRing = SPSCRing<EngineMessage>(capacity: config.ringCapacity)
@@ -227,7 +238,16 @@ public final class Backtest {
             }
         }
         defer { metrics?.stop() }
-        let agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": liveRouting ?? routing]
+        var agents: [String: any Agent] = ["decode": decode, "features": features, "risk": riskAgent, "routing": liveRouting ?? routing]
+        if direct {
+            features.sharedVenue = UnownedRef(venue)
+            routing.eventsAppliedUpstream = true
+            agents["features"] = DirectBacktestAgent(
+                input: decodeRing.consumer, features: features, risk: riskAgent, routing: routing, riskInput: featureRing.consumer,
+                routingInput: riskRing.consumer, reports: reportRing.consumer, batch: config.batch)
+            agents["risk"] = DrivenElsewhere(name: "risk")
+            agents["routing"] = DrivenElsewhere(name: "routing")
+        }
         onStart?(Started(feedEndpoint: (upstream.source as? MoldUDP64FeedSource)?.localEndpoint, counters: counters, journal: journal))
         defer { withExtendedLifetime(routing) {} }
         var printer = ProgressPrinter(minuteBars: upstream.eventsAreBars && config.barInterval == .seconds(60))

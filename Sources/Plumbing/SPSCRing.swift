@@ -213,7 +213,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
     }
 
     /// Records available, refreshing the view of the producer only when the cached one is empty.
-    @inlinable
+    @inlinable @inline(__always)
     public func available() -> Int {
         let t = tailLocal.pointee
         var count = cachedHead.pointee - t
@@ -273,7 +273,7 @@ public final class SPSCRing<Element: BitwiseCopyable>: @unchecked Sendable {
 
     /// Contiguous readable records (up to `limit`, up to the end of the buffer) for in-place
     /// reading; follow with `advance(n)` for the `n` consumed.
-    @inlinable
+    @inlinable @inline(__always)
     public func readable(upTo limit: Int = .max) -> UnsafeBufferPointer<Element> {
         let count = min(available(), limit)
         let start = tailLocal.pointee & mask

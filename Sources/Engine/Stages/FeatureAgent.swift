@@ -3,6 +3,7 @@ import Journal
 import MarketData
 import Models
 import Plumbing
+import Simulation
 import Strategy
 import TicklineCore
 
@@ -199,41 +200,60 @@ public final class FeatureAgent: Agent {
         let first = readable.baseAddress
         for i in 0..<readable.count {
             if lookingAhead { prefetch(readable, after: i) }
-            let source = UnsafeMutablePointer(mutating: first.unsafelyUnwrapped + i)
             consumed += 1
-            if EngineMessage.isEvent(source) {
-                // Completed where it lies in the input ring (`EngineMessage.event(in:)`; this
-                // stage owns the slot until it advances), then forwarded slot to slot:
-                // executions and cancels get the resting order's price and side here, so bars,
-                // trade features, risk and the venue all see complete events.
-                let event = EngineMessage.event(in: source)
-                let update = booksRef { $0.applyCompleting(&event.pointee) }
-                out.slot(at: used).initialize(to: source.pointee)
-                used += 1
-                let signalsBefore = signals
-                used += onEvent(UnsafePointer(event), update: update, room: room, at: used)
-                if publishSignalsAtOnce && signals != signalsBefore { break }
-                continue
-            }
-            let message = source.pointee
-            room[used] = message
-            used += 1
-            let signalsBefore = signals
-            switch message {
-            case .event: break
-            case .bar(let bar): used += onBar(bar, room: room, at: used)
-            case .signal, .quote, .command: break
-            case .end:
-                ended = true
-                break
-            }
-            if ended || (publishSignalsAtOnce && signals != signalsBefore) { break }
+            if take(UnsafeMutablePointer(mutating: first.unsafelyUnwrapped + i), room: room, used: &used) { break }
         }
         if consumed > 0 { input.advance(consumed) }
         if used > 0 { out.publish(used) }
         if consumed > 0 { publishCounters() }
         return consumed
     }
+
+    /// One message of the input where it lies in the input ring: an event is completed and
+    /// applied to the books (through the simulated venue when it shares them: `sharedVenue`),
+    /// forwarded with what it produced (quotes, bars, signals) into `room` from `used` on.
+    /// Returns whether the batch must end here (the end, or a signal to publish at once).
+    /// `forwardEvent` false: an event is not written to `room` (`DirectBacktestAgent` passes
+    /// it to risk and routing itself), only what it produced.
+    @inline(__always)
+    func take(_ source: UnsafeMutablePointer<EngineMessage>, room: RingWriter, used: inout Int, forwardEvent: Bool = true) -> Bool {
+        if EngineMessage.isEvent(source) {
+            // Completed where it lies in the input ring (`EngineMessage.event(in:)`; this
+            // stage owns the slot until it advances), then forwarded slot to slot:
+            // executions and cancels get the resting order's price and side here, so bars,
+            // trade features, risk and the venue all see complete events.
+            let event = EngineMessage.event(in: source)
+            let update: BookUpdate
+            if let sharedVenue {
+                update = sharedVenue { $0.onMarketEvent(completing: event) }
+            } else {
+                update = booksRef { $0.applyCompleting(&event.pointee) }
+            }
+            if forwardEvent {
+                out.slot(at: used).initialize(to: source.pointee)
+                used += 1
+            }
+            let signalsBefore = signals
+            used += onEvent(UnsafePointer(event), update: update, room: room, at: used)
+            return publishSignalsAtOnce && signals != signalsBefore
+        }
+        let message = source.pointee
+        room[used] = message
+        used += 1
+        let signalsBefore = signals
+        switch message {
+        case .event: break
+        case .bar(let bar): used += onBar(bar, room: room, at: used)
+        case .signal, .quote, .command: break
+        case .end: ended = true
+        }
+        return ended || (publishSignalsAtOnce && signals != signalsBefore)
+    }
+
+    /// A fused backtest's one book (`DirectBacktestAgent`): the simulated venue's, which this
+    /// stage's `books` then is. Each event is applied through the venue (its fills, queue
+    /// positions and arrivals with it) before this stage reads the book; set before the run.
+    var sharedVenue: UnownedRef<SimulatedVenue>?
 
     /// Starts loading what the books will look up for the events 16 and 8 messages ahead in
     /// this batch: the order's id-table entry, then its record. An order id is a random

@@ -267,10 +267,17 @@ public final class RiskAgent: Agent {
             if input.isEmpty && reports.isEmpty { deliverHeld(heldCount) } else if heldCount > Self.heldWhileBusy { deliverHeld(heldCount - Self.heldWhileBusy) }
         }
         // Reports first: they are older than anything still in the input.
-        while let report = reports.tryPop() {
-            onReport(report)
-            work += 1
-        }
+        work += applyReports()
+        dutyCycleChecks()
+        let taken = takeInput(reportsApplied: work)
+        if taken > 0 { publishCounters() }
+        return work + taken
+    }
+
+    /// What is looked at once a duty cycle: the journal's halt signal, operator commands (the
+    /// kill switch), client order ids, the live venue's session.
+    @inline(__always)
+    func dutyCycleChecks() {
         if let journalHalt, journalHalt.isHalted, !risk.isHalted(by: journalHalt.reason) {
             risk.halt(journalHalt.reason, now: now, detail: "journal", outbox: &outbox)
         }
@@ -281,7 +288,44 @@ public final class RiskAgent: Agent {
         // Without this an engine stopped trading after two blocks (found by a soak).
         if risk.needsOrderIDRefill && orderIDRefillError == nil { refillOrderIDs() }
         if let venueLink { checkVenue(venueLink) }
-        guard flushOutbox() else { return work }
+    }
+
+    /// A fused backtest's market event, taken as `doWork` takes one from the input and
+    /// forwards it, where the features stage's input ring holds it (`DirectBacktestAgent`:
+    /// routing takes it from there with `RoutingAgent.pass`). Only when the lockstep rule
+    /// lets risk take a message: routing has caught up and every report is applied.
+    @inline(__always)
+    func pass(_ e: UnsafePointer<MarketEvent>) {
+        onEvent(e)
+        messagesForwarded &+= 1
+    }
+
+    /// Applies the reports routing has sent back; returns how many.
+    @inline(__always)
+    func applyReports() -> Int {
+        var applied = 0
+        while let report = reports.tryPop() {
+            onReport(report)
+            applied += 1
+        }
+        return applied
+    }
+
+    /// A fused backtest's step (`DirectBacktestAgent`): `doWork` without what it does once a
+    /// duty cycle (the journal's halt signal, operator commands, the counters file), which the
+    /// direct agent does once per batch of events. Returns the reports and messages taken.
+    @inline(__always)
+    func step() -> Int {
+        let applied = applyReports()
+        if risk.needsOrderIDRefill && orderIDRefillError == nil { refillOrderIDs() }
+        return applied + takeInput(reportsApplied: applied)
+    }
+
+    /// Messages from the input, as many as the lockstep rule allows (see the type's doc);
+    /// returns how many were taken.
+    @inline(__always)
+    func takeInput(reportsApplied work: Int) -> Int {
+        guard flushOutbox() else { return 0 }
         if endSeen {
             // Finished before empty: routing's flag is stored after its last push.
             if !done, routingFinished(), reports.isEmpty {
@@ -289,7 +333,7 @@ public final class RiskAgent: Agent {
                 publishCounters()
                 doneFlag.store(true, ordering: .releasing)
             }
-            return work
+            return 0
         }
         if rehearsing && work == 0 && lastSignalled >= 0 && input.isEmpty { rehearseIfDue() }
         let limit = lockstep && venueBusy() ? (routingCaughtUp() ? 1 : 0) : batch
@@ -365,8 +409,7 @@ public final class RiskAgent: Agent {
             }
             if endSeen { break }
         }
-        if taken > 0 { publishCounters() }
-        return work + taken
+        return taken
     }
 
     /// An idle cycle's rehearsal (see `rehearsing`), after the cycle's own work: the next is
@@ -551,9 +594,15 @@ public final class RiskAgent: Agent {
     /// hands its halts to the observer; true when the outbox is empty.
     @inline(__always) @discardableResult
     func flushOutbox() -> Bool {
+        if outbox.commandCount == 0 && outbox.halts.count == 0 { return true }
+        return flushOutboxNow()
+    }
+
+    /// `flushOutbox` when the outbox holds anything.
+    @inline(never) @discardableResult
+    func flushOutboxNow() -> Bool {
         let commands = outbox.commands
         let halts = outbox.halts
-        if commands.count == 0 && halts.count == 0 { return true }
         let pending = commands.count - flushedCommands
         if pending > 0 {
             let n = min(pending, out.free(needed: pending))

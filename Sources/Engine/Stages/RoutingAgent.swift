@@ -23,7 +23,11 @@ public final class RoutingAgent: Agent {
     /// resting then are expired).
     let drain: Nanos
     public private(set) var localTime = Nanos.zero
-    var pendingReport: ExecReport?
+    var pendingReport: ExecReport? {
+        didSet { holdsReport = pendingReport != nil }
+    }
+    /// `pendingReport != nil`, kept as a flag: reading the optional copied the whole report.
+    private(set) var holdsReport = false
     var report = ExecReport(execType: .new, clientOrderID: OrderID(0), instrument: InstrumentID(0), side: .buy)
     public private(set) var fills = 0
     public private(set) var reportsSent = 0
@@ -69,12 +73,25 @@ public final class RoutingAgent: Agent {
     /// flight or resting, or reports not yet delivered. Commands still in this agent's ring
     /// are risk's to count (`RiskAgent.venueBusy`).
     public var busy: Bool {
-        venueRef { $0.inFlight > 0 || $0.pendingReports > 0 || $0.liveOrders > 0 } || pendingReport != nil
+        holdsReport || venueRef { $0.inFlight > 0 || $0.pendingReports > 0 || $0.liveOrders > 0 }
     }
+
+    /// A fused backtest's one book (`DirectBacktestAgent`): the features stage applies each
+    /// event through the venue before routing passes it, so routing only keeps its clock and
+    /// delivers the reports due.
+    var eventsAppliedUpstream = false
 
     public func doWork() -> Int {
         if ending { return finishEnding() }
-        var work = 0
+        let work = step()
+        if work > 0 || ending { publishCounters() }
+        return work
+    }
+
+    /// `doWork` without the counters file (`DirectBacktestAgent` calls this once per event and
+    /// `publishCounters` once per batch). Returns the messages taken.
+    @inline(__always)
+    func step() -> Int {
         let batch = input.readable(upTo: self.batch)
         if let latency = paperFeedLatency, batch.count == 0 {
             let now = paperNow(latency)
@@ -83,7 +100,7 @@ public final class RoutingAgent: Agent {
             return 0
         }
         var consumed = 0
-        let lookingAhead = venueRef { $0.books.lookAheadPays }
+        let lookingAhead = !eventsAppliedUpstream && venueRef { $0.books.lookAheadPays }
         let first = batch.baseAddress
         for i in 0..<batch.count {
             consumed += 1
@@ -105,9 +122,9 @@ public final class RoutingAgent: Agent {
                 } else if event.pointee.tsReceive > localTime {
                     localTime = event.pointee.tsReceive
                 }
-                _ = venueRef { $0.onMarketEvent(at: event) }
+                if !eventsAppliedUpstream { _ = venueRef { $0.onMarketEvent(at: event) } }
                 // Most events leave nothing to deliver: two loads instead of the call.
-                if (pendingReport != nil || venueRef { $0.pendingReports > 0 }) && !deliver() { break }
+                if (holdsReport || venueRef { $0.pendingReports > 0 }) && !deliver() { break }
                 continue
             }
             switch slot.pointee {
@@ -137,9 +154,16 @@ public final class RoutingAgent: Agent {
         }
         if consumed > 0 { input.advance(consumed) }
         messagesTaken &+= consumed
-        work += consumed
-        if consumed > 0 || ending { publishCounters() }
-        return work
+        return consumed
+    }
+
+    /// A fused backtest's market event, already applied through the venue
+    /// (`DirectBacktestAgent`, after `RiskAgent.pass`): routing's clock, and the reports due.
+    @inline(__always)
+    func pass(_ event: UnsafePointer<MarketEvent>) {
+        if event.pointee.tsReceive > localTime { localTime = event.pointee.tsReceive }
+        messagesTaken &+= 1
+        if holdsReport || venueRef({ $0.pendingReports > 0 }) { deliver() }
     }
 
     /// Sends every report due by the local time; false while risk's ring is full.

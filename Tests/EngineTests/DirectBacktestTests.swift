@@ -1,0 +1,79 @@
+import Engine
+import Foundation
+import MarketData
+import TestSupport
+import Testing
+import TicklineConfig
+import TicklineCore
+
+/// The fused backtest's one book (`DirectBacktestAgent`): the features stage applies each event
+/// through the simulated venue and risk and routing take their turn before the next, so the
+/// venue sees commands, arrivals and events in the order the two-book plans give it. Each test
+/// runs the same backtest fused and on two threads (features apart from risk and routing, each
+/// with its own book) and compares the outputs byte for byte.
+@Suite(.serialized) struct DirectBacktestTests {
+    static let directory = NSTemporaryDirectory() + "tickline-direct-tests-\(getpid())"
+
+    /// The engine tests' generated session and limits, with `execution` and `venue` as given.
+    static func config(threads: String, execution: String, venue: String, messages: Int = 100_000) throws -> EngineConfig {
+        let yaml = """
+            \(EngineTestConfigs.engine(mode: "backtest", counters: "\(directory)/counters"))
+            source:
+              kind: generator
+              generator: { symbols: 6, messages: \(messages), seed: 33, cache: \(directory) }
+            \(EngineTestConfigs.strategy().replacingOccurrences(of: "execution: { style: marketable, offset_ticks: 1, tick: 0.01 }", with: execution))
+            \(EngineTestConfigs.risk(maxOrdersPerSecond: 200))
+            \(venue)
+            \(threads)
+            """
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        return try EngineConfig.parse(ConfigNode.parse(yaml, file: "direct.yaml"), file: "direct.yaml")
+    }
+
+    static let twoThreads = BacktestTests.groups("decode, features", "risk, routing")
+
+    static func run(_ config: EngineConfig, _ name: String) throws -> (Backtest.Result, String) {
+        let out = directory + "/" + name
+        return (try Backtest(config: config).run(outputDirectory: out, showProgress: false), out)
+    }
+
+    /// Runs `execution` and `venue` fused and on two threads; the same trades, orders and report.
+    static func expectSameOutputs(execution: String, venue: String, _ name: String) throws -> Backtest.Result {
+        let (fused, a) = try run(try config(threads: EngineTestConfigs.fusedThreads, execution: execution, venue: venue), "\(name)-fused")
+        let (two, b) = try run(try config(threads: twoThreads, execution: execution, venue: venue), "\(name)-two")
+        #expect(fused.books === fused.venueBooks, "the fused plan keeps one book, the venue's")
+        #expect(two.books !== two.venueBooks, "the two-thread plan keeps the features stage's book and the venue's")
+        #expect(fused.report.summary.fills > 0, "the strategy trades")
+        #expect(fused.report.summary.fills == two.report.summary.fills)
+        for file in ["trades.csv", "orders.csv", "report.html"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: a + "/" + file)) == (try Data(contentsOf: URL(fileURLWithPath: b + "/" + file))),
+                    "\(file) differs between the fused plan (one book) and two threads (two books)")
+        }
+        #expect(fused.venueCounters == two.venueCounters, "the venue saw the same commands, fills and rejects")
+        return fused
+    }
+
+    /// Passive day orders rest at our best and are filled by the replay's executions: queue
+    /// positions move with cancels ahead of ours, reports come back while later events pass,
+    /// and risk takes one message at a time while the venue holds orders.
+    @Test func restingOrdersGiveTheSameOutputsWithOneBook() throws {
+        let result = try Self.expectSameOutputs(
+            execution: "execution: { style: passive, offset_ticks: 0, tick: 0.01 }", venue: EngineTestConfigs.simulatedVenue, "passive")
+        #expect(result.venueCounters.fills > 0 && result.venueCounters.lateActions == 0)
+    }
+
+    /// Latencies far shorter than the gap between events, drawn from a distribution, and a
+    /// venue that refuses commands beyond one in flight: a command decided on an event must
+    /// reach the venue before the next event is applied to the shared book.
+    @Test func shortRandomLatenciesAndRefusalsGiveTheSameOutputsWithOneBook() throws {
+        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
+        let samples = Self.directory + "/latency-samples.txt"
+        try "# ns\n800\n1200\n3000\n650\n20000\n".write(toFile: samples, atomically: true, encoding: .utf8)
+        let venue = """
+            venue:
+              latency: { order_entry: { kind: empirical, file: \(samples) }, response: { kind: constant, ns: 500 } }
+              capacity: { in_flight: 1 }
+            """
+        _ = try Self.expectSameOutputs(execution: "execution: { style: marketable, offset_ticks: 1, tick: 0.01 }", venue: venue, "short")
+    }
+}
