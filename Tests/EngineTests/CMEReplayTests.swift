@@ -16,14 +16,15 @@ struct CMEReplayTests {
     static let file = SharedData.path("dbn/nautilus-glbx/esh4-glbx-mdp3-20231225.mbo.dbn.zst")
     static let directory = NSTemporaryDirectory() + "tickline-cme-\(getpid())"
 
-    static func config(strategy: String) throws -> EngineConfig {
+    static func config(strategy: String, execution: String = "execution: { style: marketable, offset_ticks: 1, tick: 0.25 }",
+                       threads: String = "threads: { mode: fused, idle: backoff }") throws -> EngineConfig {
         let yaml = """
             engine: { mode: backtest, seed: 5, instruments: 4, orders: 262144, capital: 1000000, counters: \(directory)/counters }
             source: { kind: dbn, files: [\(file)] }
             bars: { interval_s: 60, session: continuous }
             strategy:
             \(strategy)
-            execution: { style: marketable, offset_ticks: 1, tick: 0.25 }
+            \(execution)
             risk:
               max_order_qty: 5
               max_order_notional: 200000
@@ -43,7 +44,7 @@ struct CMEReplayTests {
             venue:
               latency: { order_entry: { kind: constant, ns: 50000 }, response: { kind: constant, ns: 50000 } }
               fees: { maker: { bps: 0, per_share: 0.5 }, taker: { bps: 0, per_share: 1.0 } }
-            threads: { mode: fused, idle: backoff }
+            \(threads)
             """
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         return try EngineConfig.parse(ConfigNode.parse(yaml, file: "cme.yaml"), file: "cme.yaml")
@@ -90,6 +91,31 @@ struct CMEReplayTests {
         #expect(result.events == 68_792)
         #expect(result.report.summary.fills > 0, "the crossover trades on a real day")
         try checkInvariants(result, maxPosition: 4)
+    }
+
+    /// Passive orders on the real day with a fast crossover on every book change (over a
+    /// hundred fills, resting orders cancelled and replaced as the target moves): the fused
+    /// plan, one book shared by the features stage and the venue (`DirectBacktestAgent`), gives
+    /// the trades and orders of two threads with a book each.
+    @Test func oneBookAndTwoBooksGiveTheSameTradesOnTheRealDay() throws {
+        let strategy = """
+              kind: ema_crossover
+              ema_crossover: { fast: 3, slow: 8, full_confidence_gap: 0.00001 }
+              sizing: { max_position: 2, lot_size: 1, scale_by_confidence: false }
+              evaluate_on: book
+            """
+        let passive = "execution: { style: passive, offset_ticks: 0, tick: 0.25 }"
+        let fused = try Backtest(config: try Self.config(strategy: strategy, execution: passive))
+            .run(outputDirectory: Self.directory + "/one-book", showProgress: false)
+        let two = try Backtest(config: try Self.config(strategy: strategy, execution: passive, threads: BacktestTests.groups("decode, features", "risk, routing")))
+            .run(outputDirectory: Self.directory + "/two-books", showProgress: false)
+        #expect(fused.books === fused.venueBooks && two.books !== two.venueBooks)
+        #expect(fused.report.summary.fills > 50, "the crossover trades all day (\(fused.report.summary.fills) fills)")
+        for file in ["trades.csv", "orders.csv"] {
+            let one = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/one-book/" + file))
+            #expect(one == (try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/two-books/" + file))), "\(file) differs")
+        }
+        try checkInvariants(fused, maxPosition: 4)
     }
 
     @Test func lightGBMModelOnEveryBookChange() throws {
