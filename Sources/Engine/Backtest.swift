@@ -156,6 +156,7 @@ public final class Backtest {
         liveRouting?.probe = latencyProbe
         liveRouting?.routingOrders = counters.routingOrders
         if config.mode == .paper { routing.paperFeedLatency = config.feedLatency }
+        routing.barsAreTheMarket = upstream.eventsAreBars
         routing.traceClock = traceClock
         routing.batch = config.batch
         routing.probe = latencyProbe

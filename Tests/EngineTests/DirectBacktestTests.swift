@@ -62,6 +62,60 @@ import TicklineCore
         #expect(result.venueCounters.fills > 0 && result.venueCounters.lateActions == 0)
     }
 
+    /// A bars file (no book): orders sent after a bar take its close, passive ones rest until
+    /// a later bar trades through them (`SimulatedVenue.onBar`). Before bars were the venue's
+    /// market, every order of a bars backtest was cancelled unfilled.
+    @Test(arguments: ["marketable, offset_ticks: 1", "passive, offset_ticks: 0"])
+    func aBarsBacktestTradesAndGivesTheSameOutputsOnBothPlans(style: String) throws {
+        try FileManager.default.createDirectory(atPath: Self.directory, withIntermediateDirectories: true)
+        let file = Self.directory + "/walk-bars.csv"
+        // Three days of minute bars: a seeded random walk in cents around 50.00.
+        var lines = ["timestamp_utc,open,high,low,close,volume"]
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ n: UInt64) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % n)
+        }
+        var cents = 5_000
+        let start = 1_704_186_000  // 2024-01-02 09:00:00 UTC
+        for minute in 0..<(3 * 390) {
+            let open = cents
+            cents += next(9) - 4
+            let high = max(open, cents) + next(3), low = min(open, cents) - next(3)
+            let t = start + (minute / 390) * 86_400 + (minute % 390) * 60
+            let stamp = Date(timeIntervalSince1970: TimeInterval(t)).formatted(.iso8601.year().month().day().dateSeparator(.dash)
+                .time(includingFractionalSeconds: false).timeSeparator(.colon).dateTimeSeparator(.space))
+            func d(_ c: Int) -> String { String(format: "%d.%02d", c / 100, c % 100) }
+            lines.append("\(stamp),\(d(open)),\(d(high)),\(d(low)),\(d(cents)),\(200 + next(800))")
+        }
+        try lines.joined(separator: "\n").appending("\n").write(toFile: file, atomically: true, encoding: .utf8)
+        func config(_ threads: String) throws -> EngineConfig {
+            let yaml = """
+                \(EngineTestConfigs.engine(mode: "backtest", counters: "\(Self.directory)/bars-counters"))
+                source: { kind: bars, files: [\(file)], symbols: [WALK] }
+                bars: { interval_s: 60, session: continuous }
+                strategy:
+                \(EngineTestConfigs.emaCrossover)
+                execution: { style: \(style), tick: 0.01 }
+                \(EngineTestConfigs.risk(maxOrdersPerSecond: 200))
+                \(EngineTestConfigs.simulatedVenue)
+                \(threads)
+                """
+            return try EngineConfig.parse(ConfigNode.parse(yaml, file: "bars.yaml"), file: "bars.yaml")
+        }
+        let name = style.hasPrefix("passive") ? "bars-passive" : "bars-marketable"
+        let (fused, a) = try Self.run(try config(EngineTestConfigs.fusedThreads), "\(name)-fused")
+        let (two, b) = try Self.run(try config(Self.twoThreads), "\(name)-two")
+        #expect(fused.report.summary.fills > 20, "a bars backtest fills (\(fused.report.summary.fills) fills)")
+        #expect(fused.report.summary.fills == two.report.summary.fills)
+        for file in ["trades.csv", "orders.csv"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: a + "/" + file)) == (try Data(contentsOf: URL(fileURLWithPath: b + "/" + file))))
+        }
+        for instrument in fused.report.instruments {
+            #expect(fused.positions[instrument.instrument.index] == instrument.position, "positions follow the fills")
+        }
+    }
+
     /// Latencies far shorter than the gap between events, drawn from a distribution, and a
     /// venue that refuses commands beyond one in flight: a command decided on an event must
     /// reach the venue before the next event is applied to the shared book.

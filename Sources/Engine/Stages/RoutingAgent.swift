@@ -80,6 +80,10 @@ public final class RoutingAgent: Agent {
     /// event through the venue before routing passes it, so routing only keeps its clock and
     /// delivers the reports due.
     var eventsAppliedUpstream = false
+    /// A source of bars and no book (bar files): each bar is the market the venue matches
+    /// against (`SimulatedVenue.onBar`). Otherwise bars (built from the events) only move the
+    /// venue's clock.
+    public var barsAreTheMarket = false
 
     public func doWork() -> Int {
         if ending { return finishEnding() }
@@ -140,7 +144,7 @@ public final class RoutingAgent: Agent {
                 commands &+= 1
             case .bar(let bar):
                 if bar.end > localTime { localTime = bar.end }
-                venueRef { $0.advance(to: bar.end) }
+                if barsAreTheMarket { venueRef { $0.onBar(bar) } } else { venueRef { $0.advance(to: bar.end) } }
             case .end(let time):
                 ending = true
                 venue.expireDayOrders(at: time + drain)
