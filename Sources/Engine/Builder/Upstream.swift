@@ -21,6 +21,17 @@ public struct Upstream {
     public let trigger: EvaluationTrigger
     public let eventsAreBars: Bool
 
+    /// Whether the DBN file at `path` declares an OHLCV schema (bars, no book). A file that
+    /// cannot be read says no here; the replay reports its error.
+    public static func holdsBarsOnly(_ path: String) -> Bool {
+        let schema: DBNSchema?
+        do { schema = try DBNDecoder(path: path).metadata?.schema } catch { return false }
+        switch schema {
+        case .ohlcv1s, .ohlcv1m, .ohlcv1h, .ohlcv1d, .ohlcvEod: return true
+        default: return false
+        }
+    }
+
     /// The engine's book capacity: `engine.orders`, `engine.instruments`, 64 price levels per
     /// side allocated up front (sides grow by doubling past that).
     public static func bookCapacity(_ config: EngineConfig) -> BookCapacity {
@@ -51,6 +62,9 @@ public struct Upstream {
             // the semantics that reproduce Databento's and Nautilus's books.
             semantics = .nautilus
             source = try DBNReplaySource(paths: files, feedLatency: config.feedLatency, instrumentCapacity: config.instruments)
+            // Files of OHLCV bars only (by their metadata's schema) carry no book: their bars
+            // are the venue's market, as a bars file's are.
+            eventsAreBars = !files.isEmpty && files.allSatisfy(Self.holdsBarsOnly)
         case .moldUDP64(let feed):
             var symbols: [String] = []
             if config.mode == .live, let venue = config.venueNode {
