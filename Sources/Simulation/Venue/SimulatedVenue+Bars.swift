@@ -32,11 +32,7 @@ extension SimulatedVenue {
             if bar.low.isDefined { printTrade(bar, at: bar.low, passive: .buy, liquidity) }
             if bar.high.isDefined { printTrade(bar, at: bar.high, passive: .sell, liquidity) }
         }
-        instrument.pointee.bidPrice = bar.close.raw
-        instrument.pointee.askPrice = bar.close.raw
-        instrument.pointee.bidQuantity = liquidity
-        instrument.pointee.askQuantity = liquidity
-        instrument.pointee.quoted = true
+        storeQuote(instrument, bid: bar.close.raw, bidQuantity: liquidity, ask: bar.close.raw, askQuantity: liquidity)
         instrument.pointee.lastTrade = bar.close.raw
         // A new quote: what our orders took from the last one is forgotten.
         forgetConsumption(index)

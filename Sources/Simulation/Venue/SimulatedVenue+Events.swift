@@ -167,10 +167,17 @@ extension SimulatedVenue {
 
     /// Top of book as `.bbo` carries it (see `MarketEventKind.bbo`).
     @inlinable func storeQuote(_ instrument: UnsafeMutablePointer<VenueInstrument>, _ event: MarketEvent) {
-        instrument.pointee.bidPrice = event.price.raw
-        instrument.pointee.bidQuantity = event.quantity.raw
-        instrument.pointee.askPrice = Int64(bitPattern: event.aux)
-        instrument.pointee.askQuantity = Int64(bitPattern: event.orderID.raw)
+        storeQuote(instrument, bid: event.price.raw, bidQuantity: event.quantity.raw, ask: Int64(bitPattern: event.aux),
+                   askQuantity: Int64(bitPattern: event.orderID.raw))
+    }
+
+    /// The instrument's top of book (`.bbo` events, and a bar's close: `onBar`).
+    @inlinable func storeQuote(_ instrument: UnsafeMutablePointer<VenueInstrument>, bid: Int64, bidQuantity: Int64, ask: Int64,
+                               askQuantity: Int64) {
+        instrument.pointee.bidPrice = bid
+        instrument.pointee.bidQuantity = bidQuantity
+        instrument.pointee.askPrice = ask
+        instrument.pointee.askQuantity = askQuantity
         instrument.pointee.quoted = true
     }
 
