@@ -9,8 +9,9 @@ import TicklineCore
 /// The fused backtest's one book (`DirectBacktestAgent`): the features stage applies each event
 /// through the simulated venue and risk and routing take their turn before the next, so the
 /// venue sees commands, arrivals and events in the order the two-book plans give it. Each test
-/// runs the same backtest fused and on two threads (features apart from risk and routing, each
-/// with its own book) and compares the outputs byte for byte.
+/// runs the same backtest fused, on two threads (features apart from risk and routing, each
+/// with its own book) and with decode alone on a thread (one book on the other), and compares
+/// the outputs byte for byte.
 @Suite(.serialized) struct DirectBacktestTests {
     static let directory = NSTemporaryDirectory() + "tickline-direct-tests-\(getpid())"
 
@@ -31,6 +32,8 @@ import TicklineCore
     }
 
     static let twoThreads = BacktestTests.groups("decode, features", "risk, routing")
+    /// Decode on a thread of its own, one book on the other (the plan for two free cores).
+    static let decodeApart = BacktestTests.groups("decode", "features, risk, routing")
 
     static func run(_ config: EngineConfig, _ name: String) throws -> (Backtest.Result, String) {
         let out = directory + "/" + name
@@ -50,6 +53,13 @@ import TicklineCore
                     "\(file) differs between the fused plan (one book) and two threads (two books)")
         }
         #expect(fused.venueCounters == two.venueCounters, "the venue saw the same commands, fills and rejects")
+        let (apart, c) = try run(try config(threads: decodeApart, execution: execution, venue: venue), "\(name)-apart")
+        #expect(apart.books === apart.venueBooks, "decode apart, the other thread keeps one book")
+        for file in ["trades.csv", "orders.csv", "report.html"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: a + "/" + file)) == (try Data(contentsOf: URL(fileURLWithPath: c + "/" + file))),
+                    "\(file) differs between the fused plan and decode on a thread of its own")
+        }
+        #expect(fused.venueCounters == apart.venueCounters)
         return fused
     }
 

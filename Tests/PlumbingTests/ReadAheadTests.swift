@@ -160,4 +160,21 @@ final class FakeFile: ReadAheadProducer {
         ahead = nil
         #expect(endless.reads.load(ordering: .relaxed) == 4, "no read after the release")
     }
+
+    /// The thread runs where it is told (the engine puts it beside a decode stage pinned to a
+    /// CPU of its own), and anywhere the process may run when not told: the files are opened on
+    /// it, so each file's tag here is the CPU set the thread found itself on.
+    @Test func theThreadRunsOnTheCPUsItIsGiven() throws {
+        let all = CPUSet.process()
+        let cpu = try #require(all.last)
+        func where_(_ cpus: [Int]?) throws -> Int {
+            let ahead = try ReadAhead(files: 1, blockSize: 16, blocks: 2, cpus: cpus) { _ in
+                let mine = CPUSet.currentThread()
+                return FakeFile([1, 2, 3], tag: mine.count == 1 ? mine[0] : -mine.count)
+            }
+            return try ahead.begin(file: 0)
+        }
+        #expect(try where_([cpu]) == cpu)
+        #expect(try where_(nil) == (all.count == 1 ? all[0] : -all.count))
+    }
 }

@@ -99,11 +99,12 @@ public final class ITCHReplaySource: ReplaySource {
     let dates: [CivilDate]
 
     public init(paths: [String], dates: [CivilDate] = [CivilDate(2024, 1, 2)], feedLatency: Nanos = .microseconds(5),
-                instrumentCapacity: Int = 16_384, readAhead: Bool = true) throws {
+                instrumentCapacity: Int = 16_384, readAhead: Bool = true, readAheadCPUs: [Int]? = nil) throws {
         guard !paths.isEmpty else { throw ReplayError.noFiles }
         for path in paths where access(path, R_OK) != 0 { throw ReplayError.cannotOpen(path) }
         self.paths = paths
-        ahead = readAhead ? try ReadAhead(files: paths.count, blockSize: 1 << 20, blocks: 4) { try ITCHRawFile(path: paths[$0]) } : nil
+        ahead = readAhead
+            ? try ReadAhead(files: paths.count, blockSize: 1 << 20, blocks: 4, cpus: readAheadCPUs) { try ITCHRawFile(path: paths[$0]) } : nil
         self.feedLatency = feedLatency
         self.instrumentCapacity = instrumentCapacity
         dense = DenseInstruments(capacity: instrumentCapacity)
@@ -244,11 +245,12 @@ public final class DBNReplaySource: ReplaySource {
     public private(set) var finished = false
     public let instrumentCapacity: Int
 
-    public init(paths: [String], feedLatency: Nanos = .microseconds(5), instrumentCapacity: Int = 16_384, readAhead: Bool = true) throws {
+    public init(paths: [String], feedLatency: Nanos = .microseconds(5), instrumentCapacity: Int = 16_384, readAhead: Bool = true,
+                readAheadCPUs: [Int]? = nil) throws {
         guard !paths.isEmpty else { throw ReplayError.noFiles }
         for path in paths where access(path, R_OK) != 0 { throw ReplayError.cannotOpen(path) }
         self.paths = paths
-        ahead = readAhead ? try ReadAhead(files: paths.count) { DBNFileProducer(try DBNByteStream(path: paths[$0])) } : nil
+        ahead = readAhead ? try ReadAhead(files: paths.count, cpus: readAheadCPUs) { DBNFileProducer(try DBNByteStream(path: paths[$0])) } : nil
         self.feedLatency = feedLatency
         self.instrumentCapacity = instrumentCapacity
         dense = DenseInstruments(capacity: instrumentCapacity)
