@@ -42,6 +42,10 @@ public final class ReadAhead: @unchecked Sendable {
         let files: Int
         let blockSize: Int
         let blocks: Int
+        /// Bytes reserved in front of each block for `borrow`'s prefix.
+        let prefixRoom: Int
+        /// From one block's start to the next: `prefixRoom + blockSize`, rounded up to 64.
+        let stride: Int
         let open: (Int) throws -> any ReadAheadProducer
         let cpus: [Int]
         let memory: UnsafeMutableRawPointer
@@ -53,13 +57,15 @@ public final class ReadAhead: @unchecked Sendable {
         let dataReady = EventCount()
         let spaceFree = EventCount()
 
-        init(files: Int, blockSize: Int, blocks: Int, cpus: [Int], open: @escaping (Int) throws -> any ReadAheadProducer) {
+        init(files: Int, blockSize: Int, blocks: Int, prefixRoom: Int, cpus: [Int], open: @escaping (Int) throws -> any ReadAheadProducer) {
             self.files = files
             self.blockSize = blockSize
             self.blocks = blocks
+            self.prefixRoom = (prefixRoom + 63) & ~63
+            stride = (self.prefixRoom + blockSize + 63) & ~63
             self.open = open
             self.cpus = cpus
-            memory = .allocate(byteCount: blockSize * blocks, alignment: 4_096)
+            memory = .allocate(byteCount: stride * blocks, alignment: 4_096)
             headers = .allocate(capacity: blocks)
             headers.initialize(repeating: Header(file: 0, count: 0, tag: 0, end: false, error: nil), count: blocks)
         }
@@ -82,7 +88,7 @@ public final class ReadAhead: @unchecked Sendable {
                     tag = source.tag
                     while true {
                         guard let slot = waitForSpace(next) else { return }
-                        let count = try source.read(into: UnsafeMutableRawBufferPointer(start: memory + slot * blockSize, count: blockSize))
+                        let count = try source.read(into: UnsafeMutableRawBufferPointer(start: data(slot), count: blockSize))
                         if count == 0 { break }
                         publish(slot, Header(file: file, count: count, tag: tag, end: false, error: nil), &next)
                     }
@@ -93,6 +99,9 @@ public final class ReadAhead: @unchecked Sendable {
                 publish(slot, Header(file: file, count: 0, tag: tag, end: true, error: failure), &next)
             }
         }
+
+        /// Where slot `slot`'s bytes start (after its prefix room).
+        @inline(__always) func data(_ slot: Int) -> UnsafeMutableRawPointer { memory + slot * stride + prefixRoom }
 
         /// The slot of block `index` once the consumer has released enough; nil when stopping.
         func waitForSpace(_ index: Int) -> Int? {
@@ -127,13 +136,17 @@ public final class ReadAhead: @unchecked Sendable {
     var endedError: (any Error)?
     /// Times the consumer found no block ready and slept (tests, the run's figures).
     public private(set) var consumerSleeps = 0
+    /// The block at `head` is lent out by `borrow` (released by the next call).
+    var lending = false
 
     /// Starts the thread. `open(k)` opens file k on it; `cpus` is where the thread may run
     /// (default: every CPU the process may use, so it never inherits a pinned caller's CPU).
-    public init(files: Int, blockSize: Int = 256 << 10, blocks: Int = 8, cpus: [Int]? = nil,
+    /// `prefixRoom`: the most bytes `borrow` may be asked to put in front of a block.
+    public init(files: Int, blockSize: Int = 256 << 10, blocks: Int = 8, prefixRoom: Int = 0, cpus: [Int]? = nil,
                 open: @escaping (Int) throws -> any ReadAheadProducer) throws(SystemError) {
-        precondition(files >= 0 && blockSize > 0 && blocks > 1)
-        let shared = Shared(files: files, blockSize: blockSize, blocks: blocks, cpus: cpus ?? CPUSet.process(), open: open)
+        precondition(files >= 0 && blockSize > 0 && blocks > 1 && prefixRoom >= 0)
+        let shared = Shared(files: files, blockSize: blockSize, blocks: blocks, prefixRoom: prefixRoom, cpus: cpus ?? CPUSet.process(),
+                            open: open)
         self.shared = shared
         thread = try spawnThread { shared.run() }
     }
@@ -172,6 +185,7 @@ public final class ReadAhead: @unchecked Sendable {
 
     @inline(__always)
     func release() {
+        lending = false
         head += 1
         offset = 0
         shared.consumed.store(head, ordering: .releasing)
@@ -183,6 +197,7 @@ public final class ReadAhead: @unchecked Sendable {
     /// consumed are passed over. Call once per file, in file order.
     public func begin(file: Int) throws -> Int {
         precondition(file < shared.files && file > endedFile, "ReadAhead: files are begun once each, in order")
+        if lending { release() }
         while true {
             let header = waitForBlock()
             if header.pointee.file < file {
@@ -204,6 +219,7 @@ public final class ReadAhead: @unchecked Sendable {
     /// of a file stopped by an error, throws that error (then again on every later call).
     public func read(file: Int, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard let base = buffer.baseAddress, buffer.count > 0 else { return 0 }
+        if lending { release() }
         while true {
             if file <= endedFile {
                 if file == endedFile, let endedError { throw endedError }
@@ -222,10 +238,45 @@ public final class ReadAhead: @unchecked Sendable {
                 continue
             }
             let n = min(header.pointee.count - offset, buffer.count)
-            base.copyMemory(from: shared.memory + (head % shared.blocks) * shared.blockSize + offset, byteCount: n)
+            base.copyMemory(from: shared.data(head % shared.blocks) + offset, byteCount: n)
             offset += n
             if offset == header.pointee.count { release() }
             return n
+        }
+    }
+
+    /// Lends file `file`'s next block in place, with `prefix` (at most `prefixRoom` bytes: what
+    /// the caller has not consumed of the block lent before, copied out by it) copied in front:
+    /// the consumer frames and decodes straight out of the block, where `read(file:into:)`
+    /// copies it first. The bytes stay valid until the next call of `borrow`, `read` or `begin`,
+    /// which releases the block to the thread. Nil at the file's end; at the end of a file
+    /// stopped by an error, throws that error (then again on every later call).
+    public func borrow(file: Int, prefix: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer? {
+        precondition(prefix.count <= shared.prefixRoom, "ReadAhead.borrow: a prefix longer than the prefix room")
+        if lending { release() }
+        while true {
+            if file <= endedFile {
+                if file == endedFile, let endedError { throw endedError }
+                return nil
+            }
+            let header = waitForBlock()
+            if header.pointee.file < file {
+                release()
+                continue
+            }
+            if header.pointee.end {
+                endedFile = file
+                endedError = header.pointee.error
+                header.pointee.error = nil
+                release()
+                continue
+            }
+            // After a partial `read`, the block's unread bytes (the room in front grows by what
+            // was read, so the prefix always fits).
+            let start = shared.data(head % shared.blocks) + offset - prefix.count
+            if let from = prefix.baseAddress, prefix.count > 0 { start.copyMemory(from: from, byteCount: prefix.count) }
+            lending = true
+            return UnsafeRawBufferPointer(start: start, count: prefix.count + header.pointee.count - offset)
         }
     }
 }

@@ -177,4 +177,47 @@ final class FakeFile: ReadAheadProducer {
         #expect(try where_([cpu]) == cpu)
         #expect(try where_(nil) == (all.count == 1 ? all[0] : -all.count))
     }
+
+    /// Borrowing lends each block in place with the prefix asked for in front: a consumer that
+    /// keeps back a varying tail of every block and hands it in front of the next sees every
+    /// byte of every file exactly once, in order; a failing file throws after its good bytes;
+    /// `read` after `borrow` goes on where the lent block ended.
+    @Test func borrowedBlocksCarryTheirPrefixAndLoseNothing() throws {
+        let lengths = [0, 5, 16, 1_000, 10_007]
+        let files = lengths.enumerated().map { Self.content($0.offset, count: $0.element) }
+        let failing = Self.content(9, count: 70)
+        let ahead = try ReadAhead(files: files.count + 2, blockSize: 16, blocks: 3, prefixRoom: 40) { k in
+            if k == files.count { return FakeFile(failing, chunk: 7, failure: FakeFile.Failure(file: k)) }
+            return FakeFile(k < files.count ? files[k] : files[4], chunk: 11)
+        }
+        var carry: [UInt8] = []
+        for (k, bytes) in files.enumerated() {
+            _ = try ahead.begin(file: k)
+            var got: [UInt8] = []
+            carry = []
+            var keep = 0
+            while let block = try carry.withUnsafeBytes({ try ahead.borrow(file: k, prefix: $0) }) {
+                #expect(Array(block.prefix(carry.count)) == carry, "the prefix in front of the block")
+                // Keep back 0...39 bytes (at most what was lent), as a framer keeps a cut message.
+                keep = min((keep &* 7 &+ 13) % 40, block.count)
+                got.append(contentsOf: block.dropLast(keep))
+                carry = Array(block.suffix(keep))
+            }
+            got.append(contentsOf: carry)
+            #expect(got == bytes, "file \(k)")
+        }
+        _ = try ahead.begin(file: files.count)
+        var good: [UInt8] = []
+        #expect(throws: FakeFile.Failure(file: files.count)) {
+            while let block = try ahead.borrow(file: files.count, prefix: UnsafeRawBufferPointer(start: nil, count: 0)) {
+                good.append(contentsOf: block)
+            }
+        }
+        #expect(good == failing, "every good byte before the error")
+        _ = try ahead.begin(file: files.count + 1)
+        let first = try #require(try ahead.borrow(file: files.count + 1, prefix: UnsafeRawBufferPointer(start: nil, count: 0)))
+        var rest = Array(first)
+        rest += try Self.readAll(ahead, file: files.count + 1, sizes: [5])
+        #expect(rest == files[4])
+    }
 }

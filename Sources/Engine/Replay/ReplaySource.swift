@@ -104,7 +104,10 @@ public final class ITCHReplaySource: ReplaySource {
         for path in paths where access(path, R_OK) != 0 { throw ReplayError.cannotOpen(path) }
         self.paths = paths
         ahead = readAhead
-            ? try ReadAhead(files: paths.count, blockSize: 1 << 20, blocks: 4, cpus: readAheadCPUs) { try ITCHRawFile(path: paths[$0]) } : nil
+            ? try ReadAhead(files: paths.count, blockSize: 1 << 20, blocks: 4, prefixRoom: ITCHStreamReader.maxPrefix, cpus: readAheadCPUs) {
+                try ITCHRawFile(path: paths[$0])
+            }
+            : nil
         self.feedLatency = feedLatency
         self.instrumentCapacity = instrumentCapacity
         dense = DenseInstruments(capacity: instrumentCapacity)
@@ -142,7 +145,7 @@ public final class ITCHReplaySource: ReplaySource {
         do {
             if let ahead {
                 _ = try ahead.begin(file: fileIndex)
-                reader = ITCHStreamReader(path: paths[fileIndex], bytes: ITCHAheadBytes(ahead, file: fileIndex))
+                reader = ITCHStreamReader(path: paths[fileIndex], blocks: ITCHAheadBytes(ahead, file: fileIndex))
             } else {
                 reader = try ITCHStreamReader(path: paths[fileIndex])
             }
@@ -176,30 +179,40 @@ public final class ITCHReplaySource: ReplaySource {
             // (Per pass: the next file brings a new decoder and day.)
             let decoder = self.decoder, locateMap = self.locateMap, dayShift = self.dayShift, feedLatency = self.feedLatency
             var overflow = false
-            try reader.read(limit: out.count - written) { p, length, at in
-                // Decoded where it will be read (see `EngineMessage.event(in:)`); a message that
-                // is not an event leaves the slot to the next.
-                let slot = base + written
-                slot.initialize(to: blank)
-                let event = EngineMessage.event(in: slot)
-                guard case .event = decoder.decode(p, length: length, into: &event.pointee) else { return }
-                let locate = Int(event.pointee.instrument.raw)
-                var mapped = locate < 65_536 ? locateMap[locate] : 0
-                if mapped == 0 {
-                    let name = decoder.symbol(locate: UInt16(truncatingIfNeeded: locate)).description.trimmingSpaces()
-                    guard let id = dense.id(name.isEmpty ? "locate\(locate)" : name) else {
-                        overflow = true
-                        return
-                    }
-                    mapped = id + 1
-                    if locate < 65_536 { locateMap[locate] = mapped }
+            // The reader hands over its bytes, the loop here frames them (`ITCHFrames.scan`,
+            // inlined with this body: no call per message), up to the room left.
+            let room = out.count - written
+            var handed = 0
+            while handed < room && !overflow {
+                let more = try reader.scanNext { view, framing, at, onError in
+                    ITCHFrames.scan(view, framing: framing, baseOffset: at, { p, length, at in
+                        handed &+= 1
+                        // Decoded where it will be read (see `EngineMessage.event(in:)`); a message that
+                        // is not an event leaves the slot to the next.
+                        let slot = base + written
+                        slot.initialize(to: blank)
+                        let event = EngineMessage.event(in: slot)
+                        guard case .event = decoder.decode(p, length: length, into: &event.pointee) else { return }
+                        let locate = Int(event.pointee.instrument.raw)
+                        var mapped = locate < 65_536 ? locateMap[locate] : 0
+                        if mapped == 0 {
+                            let name = decoder.symbol(locate: UInt16(truncatingIfNeeded: locate)).description.trimmingSpaces()
+                            guard let id = dense.id(name.isEmpty ? "locate\(locate)" : name) else {
+                                overflow = true
+                                return
+                            }
+                            mapped = id + 1
+                            if locate < 65_536 { locateMap[locate] = mapped }
+                        }
+                        event.pointee.instrument = InstrumentID(mapped - 1)
+                        let time = event.pointee.tsEvent.raw &+ dayShift
+                        event.pointee.tsEvent = Nanos(time)
+                        event.pointee.tsReceive = Nanos(time) + feedLatency
+                        event.pointee.decodeOffset = UInt32(truncatingIfNeeded: at)
+                        written += 1
+                    }, onError: onError, limit: room - handed)
                 }
-                event.pointee.instrument = InstrumentID(mapped - 1)
-                let time = event.pointee.tsEvent.raw &+ dayShift
-                event.pointee.tsEvent = Nanos(time)
-                event.pointee.tsReceive = Nanos(time) + feedLatency
-                event.pointee.decodeOffset = UInt32(truncatingIfNeeded: at)
-                written += 1
+                if !more { break }
             }
             if overflow { throw ReplayError.tooManyInstruments(instrumentCapacity) }
             if written == 0 && reader.finished {
@@ -394,9 +407,15 @@ final class DBNAheadBytes: AheadFile, DBNExternalBytes {
     }
 }
 
-final class ITCHAheadBytes: AheadFile, ITCHBytes {
+final class ITCHAheadBytes: AheadFile, ITCHBytes, ITCHBlocks {
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(ITCHFileError) -> Int {
         try pull(into: buffer) { [file] in $0 as? ITCHFileError ?? .readFailed("read-ahead file \(file)", "\($0)") }
+    }
+
+    func next(prefix: UnsafeRawBufferPointer) throws(ITCHFileError) -> UnsafeRawBufferPointer? {
+        do { return try ahead.borrow(file: file, prefix: prefix) } catch {
+            throw error as? ITCHFileError ?? .readFailed("read-ahead file \(file)", "\(error)")
+        }
     }
 }
 

@@ -266,12 +266,29 @@ public final class ITCHRawFile: ITCHBytes {
     }
 }
 
+/// An ITCH stream's bytes lent a block at a time, in place (the engine's read-ahead blocks),
+/// for a reader that frames messages where they lie instead of copying them into a buffer.
+public protocol ITCHBlocks: AnyObject {
+    /// The next block with `prefix` copied in front of it (at most `ITCHStreamReader.maxPrefix`
+    /// bytes: the unfinished message at the end of the block lent before, which the caller
+    /// copied out), valid until the next call; nil at the end of the stream.
+    func next(prefix: UnsafeRawBufferPointer) throws(ITCHFileError) -> UnsafeRawBufferPointer?
+}
+
 /// A pull reader over an ITCH file (plain or gzip): `read(limit:)` hands at most `limit`
 /// messages to the body and returns how many it handed over, 0 at the end. Memory is the read
 /// buffer only, whatever the file's length, so a replay stage can take exactly as many
 /// messages as its output ring has room for. Framing is detected from the first 4 KiB as
 /// `ITCHFileReader` does (type-table mode with a warning when the prefixes disagree).
+///
+/// The bytes come from the file through the reader's buffer, from an `ITCHBytes` (copied into
+/// the buffer), or from an `ITCHBlocks` (framed in place: only a message cut by a block's end
+/// is copied, to go in front of the next block). `scanNext` hands the unread bytes to a
+/// caller's framing loop, so that the caller's per-message work is inlined into it.
 public final class ITCHStreamReader {
+    /// The longest unfinished message: a 2-byte prefix and up to 65,535 bytes.
+    public static let maxPrefix = 2 + 65_535
+
     public let path: String
     public private(set) var framing: ITCHFraming = .lengthPrefixed
     public private(set) var warning: String?
@@ -285,13 +302,20 @@ public final class ITCHStreamReader {
     public private(set) var stoppedEarly = false
     /// Bytes of the (decompressed) stream consumed so far.
     public private(set) var offset = 0
-    /// Where the bytes come from: the file itself, or a thread reading it ahead.
-    let source: any ITCHBytes
+    /// Where the bytes come from: the file itself or a thread reading it ahead (copied into
+    /// `buffer`), or blocks lent in place.
+    let source: (any ITCHBytes)?
+    let blocks: (any ITCHBlocks)?
+    /// The copy buffer; with `blocks`, where the unfinished tail of a block waits for the next.
     let buffer: UnsafeMutableRawBufferPointer
+    /// The bytes being framed: `buffer`, or the block lent last; `start ..< filled` unread.
+    var base: UnsafeRawPointer
     var start = 0
     var filled = 0
     var eof = false
     var detectPending = true
+    /// With `blocks`: the unread bytes hold no whole message (the next block is needed).
+    var needsBlock = true
 
     public convenience init(path: String, bufferSize: Int = 1 << 20, framing forced: ITCHFraming? = nil) throws(ITCHFileError) {
         self.init(path: path, bytes: try ITCHRawFile(path: path), bufferSize: bufferSize, framing: forced)
@@ -302,7 +326,24 @@ public final class ITCHStreamReader {
     public init(path: String, bytes: any ITCHBytes, bufferSize: Int = 1 << 20, framing forced: ITCHFraming? = nil) {
         self.path = path
         source = bytes
-        buffer = .allocate(byteCount: max(bufferSize, 1 << 16), alignment: 64)
+        blocks = nil
+        // Room for the longest message twice over: a refill always leaves a whole one (with
+        // 64 KiB, a prefix of 65,535 could never be completed).
+        buffer = .allocate(byteCount: max(bufferSize, 1 << 17), alignment: 64)
+        base = UnsafeRawPointer(buffer.baseAddress!)
+        if let forced {
+            framing = forced
+            detectPending = false
+        }
+    }
+
+    /// Frames the (decompressed) bytes of the file `path` in the blocks `blocks` lends.
+    public init(path: String, blocks: any ITCHBlocks, framing forced: ITCHFraming? = nil) {
+        self.path = path
+        source = nil
+        self.blocks = blocks
+        buffer = .allocate(byteCount: 1 << 17, alignment: 64)
+        base = UnsafeRawPointer(buffer.baseAddress!)
         if let forced {
             framing = forced
             detectPending = false
@@ -315,62 +356,112 @@ public final class ITCHStreamReader {
 
     /// Refills the buffer after moving the unread tail to its front.
     func refill() throws(ITCHFileError) {
+        let memory = buffer.baseAddress!
         if start > 0 {
             let rest = filled - start
-            if rest > 0 { buffer.baseAddress!.copyMemory(from: buffer.baseAddress! + start, byteCount: rest) }
+            if rest > 0 { memory.copyMemory(from: memory + start, byteCount: rest) }
             filled = rest
             start = 0
         }
         while !eof && filled < buffer.count {
-            let n = try source.read(into: UnsafeMutableRawBufferPointer(start: buffer.baseAddress! + filled, count: buffer.count - filled))
+            let n = try source!.read(into: UnsafeMutableRawBufferPointer(start: memory + filled, count: buffer.count - filled))
             if n == 0 { eof = true } else { filled += n }
         }
-        if detectPending {
-            framing = ITCHFrames.detect(UnsafeRawBufferPointer(start: buffer.baseAddress, count: filled))
-            if framing == .typeTable {
-                warning = "warning: \(path): length prefixes disagree with the ITCH 5.0 type table (zero or wrong); reading in type-table mode, which trusts each message type's specified length"
+        detect()
+    }
+
+    /// The next lent block, with the unread bytes (an unfinished message) in front of it; at
+    /// the end those bytes stay, in the buffer.
+    func nextBlock() throws(ITCHFileError) {
+        let memory = buffer.baseAddress!
+        repeat {
+            let rest = filled - start
+            precondition(rest <= Self.maxPrefix, "ITCHStreamReader: an unfinished message longer than a message can be")
+            if rest > 0 && base + start != UnsafeRawPointer(memory) { memory.copyMemory(from: base + start, byteCount: rest) }
+            if let block = try blocks!.next(prefix: UnsafeRawBufferPointer(start: memory, count: rest)) {
+                base = block.baseAddress ?? UnsafeRawPointer(memory)
+                filled = block.count
+            } else {
+                base = UnsafeRawPointer(memory)
+                filled = rest
+                eof = true
             }
-            detectPending = false
+            start = 0
+            // Framing is detected from at least 4 KiB (or the whole file), as from a buffer.
+        } while detectPending && filled < 4_096 && !eof
+        detect()
+        needsBlock = false
+    }
+
+    func detect() {
+        guard detectPending else { return }
+        framing = ITCHFrames.detect(UnsafeRawBufferPointer(start: base + start, count: filled - start))
+        if framing == .typeTable {
+            warning = "warning: \(path): length prefixes disagree with the ITCH 5.0 type table (zero or wrong); reading in type-table mode, which trusts each message type's specified length"
         }
+        detectPending = false
+    }
+
+    /// Hands the unread bytes to `scan(bytes, framing, streamOffset, onError)`, which frames
+    /// whole messages from their front as `ITCHFrames.scan` does (with that framing, stream
+    /// offsets from `streamOffset`, framing errors to `onError`) and returns its result; the
+    /// bytes it did not consume come again, with more after them, on the next call. Returns
+    /// false once the stream is finished (its end reached, or unreadable: `stoppedEarly`);
+    /// nothing is handed over then. For a caller whose own loop handles each message (the
+    /// replay source decodes into its ring), where `read(limit:_:)` calls a closure per message.
+    public func scanNext(_ scan: (UnsafeRawBufferPointer, ITCHFraming, Int, (Int, ITCHDecodeError) -> Void) -> ITCHScan)
+        throws(ITCHFileError) -> Bool {
+        guard !finished else { return false }
+        if blocks != nil {
+            if needsBlock && !eof { try nextBlock() }
+        } else if filled - start < Self.maxPrefix && !eof {
+            try refill()
+        }
+        let view = UnsafeRawBufferPointer(start: base + start, count: filled - start)
+        let result = scan(view, framing, offset) { at, error in
+            errorCount += 1
+            if errors.count < 1_000 { errors.append(ITCHStreamError(offset: at, error: error)) }
+        }
+        start += result.consumed
+        offset += result.consumed
+        if result.stopped {
+            stoppedEarly = true
+            finished = true
+            return false
+        }
+        if result.consumed == 0 {
+            // No whole message in the unread bytes.
+            guard eof else {
+                needsBlock = true
+                return true
+            }
+            let rest = filled - start
+            trailingBytes = rest
+            if rest > 0 {
+                errorCount += 1
+                let type = rest >= 3 ? view[2] : 0
+                errors.append(ITCHStreamError(offset: offset, error: .truncated(
+                    type: type, needed: rest >= 3 ? ITCH.lengthTable[Int(type)] + 2 : 3, available: rest)))
+            }
+            finished = true
+            return false
+        }
+        return true
     }
 
     /// Hands up to `limit` messages to `body(message, length, streamOffset)`; returns how many.
     @discardableResult
     public func read(limit: Int, _ body: (UnsafeRawPointer, Int, Int) -> Void) throws(ITCHFileError) -> Int {
-        guard !finished, limit > 0 else { return 0 }
+        guard limit > 0 else { return 0 }
         var delivered = 0
         while delivered < limit {
-            if filled - start < 2 + 65_535 && !eof { try refill() }
-            let view = UnsafeRawBufferPointer(start: buffer.baseAddress! + start, count: filled - start)
-            var handed = 0
-            let scan = ITCHFrames.scan(view, framing: framing, baseOffset: offset, { p, length, at in
-                handed &+= 1
-                body(p, length, at)
-            }, onError: { at, error in
-                errorCount += 1
-                if errors.count < 1_000 { errors.append(ITCHStreamError(offset: at, error: error)) }
-            }, limit: limit - delivered)
-            delivered += handed
-            start += scan.consumed
-            offset += scan.consumed
-            if scan.stopped {
-                stoppedEarly = true
-                finished = true
-                return delivered
+            let more = try scanNext { view, framing, at, onError in
+                ITCHFrames.scan(view, framing: framing, baseOffset: at, { p, length, at in
+                    delivered &+= 1
+                    body(p, length, at)
+                }, onError: onError, limit: limit - delivered)
             }
-            if handed == 0 && scan.consumed == 0 {
-                guard eof else { continue }
-                let rest = filled - start
-                trailingBytes = rest
-                if rest > 0 {
-                    errorCount += 1
-                    let type = rest >= 3 ? view[2] : 0
-                    errors.append(ITCHStreamError(offset: offset, error: .truncated(
-                        type: type, needed: rest >= 3 ? ITCH.lengthTable[Int(type)] + 2 : 3, available: rest)))
-                }
-                finished = true
-                return delivered
-            }
+            if !more { break }
         }
         return delivered
     }
