@@ -220,4 +220,22 @@ final class FakeFile: ReadAheadProducer {
         rest += try Self.readAll(ahead, file: files.count + 1, sizes: [5])
         #expect(rest == files[4])
     }
+
+    /// Every block's bytes start on a page whatever the prefix room (the thread's copies from
+    /// the page cache into a block 64 bytes past a page took four times as long), and the
+    /// prefix sits right in front of them.
+    @Test func blockBytesStartOnAPage() throws {
+        let bytes = Self.content(3, count: 3 * 5_000)
+        let ahead = try ReadAhead(files: 1, blockSize: 5_000, blocks: 2, prefixRoom: 100) { _ in FakeFile(bytes) }
+        _ = try ahead.begin(file: 0)
+        let prefix: [UInt8] = [7, 8, 9]
+        var blocks = 0
+        while let block = try prefix.withUnsafeBytes({ try ahead.borrow(file: 0, prefix: $0) }) {
+            #expect(UInt(bitPattern: block.baseAddress! + prefix.count) % 4_096 == 0)
+            #expect(Array(block.prefix(3)) == prefix)
+            #expect(Array(block.dropFirst(3)) == Array(bytes[blocks * 5_000 ..< (blocks + 1) * 5_000]))
+            blocks += 1
+        }
+        #expect(blocks == 3)
+    }
 }
